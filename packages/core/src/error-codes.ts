@@ -1,0 +1,64 @@
+/**
+ * Every stable error code of mandrill-kit, with the advice a person needs to fix it.
+ *
+ * `docs/errors.md` lists the same codes; a test keeps the two in step. Codes never change meaning
+ * once published: add new ones instead.
+ */
+export const ERROR_CODES = {
+  ERR_MK_CONFIG_INVALID: {
+    summary: "An option passed to a mandrill-kit factory has a wrong type or value.",
+    advice: "Read the message: it quotes the option and the value received, and says what is accepted.",
+  },
+  ERR_MK_CONFIG_UNKNOWN_OPTION: {
+    summary: "An option name is not known to the factory it was passed to.",
+    advice: "Check the spelling; the message suggests the closest known option when there is one.",
+  },
+  ERR_MK_ACCOUNT_INVALID: {
+    summary: "An account id is empty, too long, or contains characters that are not allowed.",
+    advice:
+      "Use 1–128 characters from A–Z, a–z, 0–9, '_', '-' and '.', starting with a letter or digit, without '..'.",
+  },
+  ERR_MK_EMAIL_INVALID: {
+    summary: "A value given as an email address is not one.",
+    advice: "Pass a single address such as 'alice@example.org' (no display name, no list).",
+  },
+  ERR_MK_VALIDATION_FAILED: {
+    summary: "Input failed validation; `fields` names each field and what is wrong with it.",
+    advice: "Correct the listed fields and send again.",
+  },
+  ERR_MK_PAYLOAD_INVALID: {
+    summary: "A webhook payload could not be read as Mandrill events (not JSON, or not a JSON array).",
+    advice:
+      "If the request was correctly signed, the body is quarantined and nothing is lost; inspect it in the quarantine list.",
+  },
+  ERR_MK_STORE_CONFLICT: {
+    summary: "A record was changed by someone else between reading and writing it (optimistic concurrency).",
+    advice: "Read the record again and retry the change.",
+  },
+  ERR_MK_STORE_CLOSED: {
+    summary: "The store was used after `close()`.",
+    advice: "Close the store only when the application shuts down, after the plugins using it have stopped.",
+  },
+  ERR_MK_STORE_MIGRATION_FAILED: {
+    summary: "A schema migration could not be applied; the database was left at the previous version.",
+    advice: "Read the cause. Check the database is writable and not in use by an older version of the kit.",
+  },
+  ERR_MK_STORE_SCHEMA_TOO_NEW: {
+    summary: "The database was migrated by a newer version of mandrill-kit than the one running.",
+    advice:
+      "Upgrade the mandrill-kit packages on this instance; never run an older version against a newer schema.",
+  },
+  ERR_MK_STORE_FAILED: {
+    summary:
+      "The storage backend reported an error (disk full, database locked for too long, connection lost…).",
+    advice:
+      "Read the cause; for SQLite check disk space and file permissions, and raise `busyTimeoutMs` if locked.",
+  },
+  ERR_MK_NOT_FOUND: {
+    summary: "The account, record or event named does not exist.",
+    advice: "Check the id; list the existing ones to find the right one.",
+  },
+} as const satisfies Record<string, { summary: string; advice: string }>;
+
+/** A stable mandrill-kit error code, `ERR_MK_<AREA>_<REASON>`. */
+export type ErrorCode = keyof typeof ERROR_CODES;

@@ -1,0 +1,102 @@
+import { ERROR_CODES, type ErrorCode } from "./error-codes.js";
+
+/** Options accepted by every mandrill-kit error constructor. */
+export interface MandrillKitErrorOptions {
+  /** The underlying error, kept for debugging (never shown to end users). */
+  cause?: unknown;
+}
+
+/**
+ * Base class of every error mandrill-kit throws. Switch on `code` (stable, documented in
+ * `docs/errors.md`), not on the message or the class name.
+ */
+export class MandrillKitError extends Error {
+  /** Stable error code, `ERR_MK_<AREA>_<REASON>`. */
+  readonly code: ErrorCode;
+
+  constructor(code: ErrorCode, message: string, options: MandrillKitErrorOptions = {}) {
+    super(message, options.cause === undefined ? undefined : { cause: options.cause });
+    this.name = new.target.name;
+    this.code = code;
+  }
+
+  /** What to do about this error, from the code table. */
+  get advice(): string {
+    return ERROR_CODES[this.code].advice;
+  }
+}
+
+/** A factory option is wrong: thrown synchronously at start, before anything runs. */
+export class MandrillKitConfigError extends MandrillKitError {
+  /** Dotted path of the offending option, e.g. `"database.filename"`. */
+  readonly option: string;
+
+  constructor(
+    code: "ERR_MK_CONFIG_INVALID" | "ERR_MK_CONFIG_UNKNOWN_OPTION",
+    option: string,
+    message: string,
+    options?: MandrillKitErrorOptions,
+  ) {
+    super(code, message, options);
+    this.option = option;
+  }
+}
+
+/** One field-level problem of a {@link MandrillKitValidationError}. */
+export interface FieldError {
+  /** Field name as the caller spelled it (e.g. `"fromEmail"`, `"to[2].email"`). */
+  field: string;
+  /** What is wrong, in plain words. */
+  message: string;
+}
+
+/** Input (from a person or a caller) failed validation. */
+export class MandrillKitValidationError extends MandrillKitError {
+  /** Every problem found, one per field. */
+  readonly fields: readonly FieldError[];
+
+  constructor(
+    code: "ERR_MK_VALIDATION_FAILED" | "ERR_MK_ACCOUNT_INVALID" | "ERR_MK_EMAIL_INVALID",
+    message: string,
+    fields: readonly FieldError[] = [],
+    options?: MandrillKitErrorOptions,
+  ) {
+    super(code, message, options);
+    this.fields = fields;
+  }
+}
+
+/** A webhook payload could not be read as Mandrill events. */
+export class MandrillKitPayloadError extends MandrillKitError {
+  constructor(message: string, options?: MandrillKitErrorOptions) {
+    super("ERR_MK_PAYLOAD_INVALID", message, options);
+  }
+}
+
+/** The storage backend failed, or was used wrongly (closed, stale version, newer schema). */
+export class MandrillKitStoreError extends MandrillKitError {
+  constructor(
+    code:
+      | "ERR_MK_STORE_CONFLICT"
+      | "ERR_MK_STORE_CLOSED"
+      | "ERR_MK_STORE_MIGRATION_FAILED"
+      | "ERR_MK_STORE_SCHEMA_TOO_NEW"
+      | "ERR_MK_STORE_FAILED",
+    message: string,
+    options?: MandrillKitErrorOptions,
+  ) {
+    super(code, message, options);
+  }
+}
+
+/** The named account, record or event does not exist. */
+export class MandrillKitNotFoundError extends MandrillKitError {
+  constructor(message: string, options?: MandrillKitErrorOptions) {
+    super("ERR_MK_NOT_FOUND", message, options);
+  }
+}
+
+/** True when `error` is a mandrill-kit error, optionally with the given code. */
+export function isMandrillKitError(error: unknown, code?: ErrorCode): error is MandrillKitError {
+  return error instanceof MandrillKitError && (code === undefined || error.code === code);
+}

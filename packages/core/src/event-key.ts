@@ -1,0 +1,57 @@
+import { createHash } from "node:crypto";
+import type { MandrillEvent } from "./events.js";
+
+function digest(text: string): string {
+  return createHash("sha256").update(text, "utf8").digest("base64url").slice(0, 22);
+}
+
+/** JSON with object keys sorted, so the same content always gives the same text. */
+function canonicalJson(value: unknown): string {
+  if (value === null || typeof value !== "object") return JSON.stringify(value) ?? "null";
+  if (Array.isArray(value)) return `[${value.map(canonicalJson).join(",")}]`;
+  const keys = Object.keys(value).sort();
+  return `{${keys.map((k) => `${JSON.stringify(k)}:${canonicalJson((value as Record<string, unknown>)[k])}`).join(",")}}`;
+}
+
+/**
+ * A stable identity for one event, used to dedupe redelivered batches (Mandrill has no event id and
+ * re-sends whole batches on retry, spec §3.4).
+ *
+ * - message events: `<type>:<_id>:<ts>` (spec §3.4 suggests `(_id, event, ts)`; two `open`s of one
+ *   message in the same second are one event), plus a digest of the
+ *   URL for `click` (two clicks on different links in the same second are two events);
+ * - sync events: `<type>:<action>:<digest of email, ts and entry>` (no address in the key: keys show up
+ *   in logs and URLs);
+ * - inbound, and anything without an `_id` or `ts`: `<type>:<digest of the canonical JSON>`.
+ *
+ * Keys are ASCII, at most ~200 characters, and identical for the same event however its JSON keys
+ * are ordered or its slashes escaped.
+ */
+export function eventKey(event: MandrillEvent): string {
+  switch (event.category) {
+    case "message": {
+      if (event.messageId !== null && event.ts !== null) {
+        const id =
+          event.messageId.length <= 64 && /^[\w.-]+$/.test(event.messageId)
+            ? event.messageId
+            : digest(event.messageId);
+        const base = `${event.type}:${id}:${event.ts}`;
+        if (event.type === "click") {
+          const url = event.payload.url;
+          return `${base}:${digest(typeof url === "string" ? url : "")}`;
+        }
+        return base;
+      }
+      return `${event.type}:${digest(canonicalJson(event.payload))}`;
+    }
+    case "sync": {
+      const entry =
+        event.type === "blacklist" ? event.payload.reject : (event.payload.entry ?? event.payload.reject);
+      return `${event.type}:${event.action ?? "none"}:${digest(`${event.email}|${event.ts}|${canonicalJson(entry)}`)}`;
+    }
+    case "inbound":
+      return `inbound:${digest(canonicalJson(event.payload))}`;
+    default:
+      return `unknown:${digest(canonicalJson(event.payload))}`;
+  }
+}

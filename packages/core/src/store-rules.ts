@@ -1,0 +1,194 @@
+/**
+ * Rules every store adapter shares, so memory, SQLite and PostgreSQL behave the same: input checks,
+ * the "keep the longest-lasting suppression" merge, status at a time, paging limits.
+ */
+import { requireAccountId } from "./account-id.js";
+import { requireEmail } from "./email.js";
+import { MandrillKitValidationError } from "./errors.js";
+import {
+  type PageOptions,
+  SUPPRESSION_REASONS,
+  SUPPRESSION_SOURCES,
+  type Suppression,
+  type SuppressionAddStatus,
+  type SuppressionEffect,
+  type SuppressionInput,
+  type SuppressionReason,
+  type SuppressionSource,
+  type SuppressionStatus,
+} from "./store.js";
+
+/** Default and maximum page sizes. */
+export const DEFAULT_PAGE_LIMIT = 100;
+export const MAX_PAGE_LIMIT = 1000;
+
+/** Clamps a requested page size to 1…{@link MAX_PAGE_LIMIT}. */
+export function pageLimit(options?: PageOptions): number {
+  const limit = options?.limit ?? DEFAULT_PAGE_LIMIT;
+  if (!Number.isInteger(limit) || limit < 1) {
+    throw new MandrillKitValidationError(
+      "ERR_MK_VALIDATION_FAILED",
+      `limit must be a positive integer; received ${String(limit)}.`,
+      [{ field: "limit", message: "must be a positive integer" }],
+    );
+  }
+  return Math.min(limit, MAX_PAGE_LIMIT);
+}
+
+function requireEnum<T extends string>(value: unknown, allowed: readonly T[], field: string): T {
+  if (typeof value === "string" && (allowed as readonly string[]).includes(value)) return value as T;
+  throw new MandrillKitValidationError(
+    "ERR_MK_VALIDATION_FAILED",
+    `${field} must be one of ${allowed.join(", ")}; received ${JSON.stringify(value)}.`,
+    [{ field, message: `must be one of ${allowed.join(", ")}` }],
+  );
+}
+
+function requireTime(value: unknown, field: string): number {
+  if (typeof value === "number" && Number.isFinite(value)) return Math.trunc(value);
+  throw new MandrillKitValidationError(
+    "ERR_MK_VALIDATION_FAILED",
+    `${field} must be a finite epoch-ms number; received ${String(value)}.`,
+    [{ field, message: "must be epoch milliseconds" }],
+  );
+}
+
+/** A checked, normalised suppression input. */
+export interface NormalizedSuppressionInput {
+  account: string;
+  email: string;
+  reason: SuppressionReason;
+  source: SuppressionSource;
+  detail: string | null;
+  expiresAt: number | null;
+  at: number;
+}
+
+/** Validates and normalises a {@link SuppressionInput}; throws `MandrillKitValidationError`. */
+export function normalizeSuppressionInput(input: SuppressionInput): NormalizedSuppressionInput {
+  const at = input.at === undefined ? Date.now() : requireTime(input.at, "at");
+  const expiresAt =
+    input.expiresAt === undefined || input.expiresAt === null
+      ? null
+      : requireTime(input.expiresAt, "expiresAt");
+  return {
+    account: requireAccountId(input.account),
+    email: requireEmail(input.email),
+    reason: requireEnum(input.reason, SUPPRESSION_REASONS, "reason"),
+    source: requireEnum(input.source, SUPPRESSION_SOURCES, "source"),
+    detail: input.detail === undefined || input.detail === null ? null : String(input.detail).slice(0, 2000),
+    expiresAt,
+    at,
+  };
+}
+
+/** Status of a suppression at `now`. */
+export function suppressionStatus(
+  s: Pick<Suppression, "expiresAt" | "liftedAt">,
+  now: number,
+): SuppressionStatus {
+  if (s.liftedAt !== null) return "lifted";
+  if (s.expiresAt !== null && s.expiresAt <= now) return "expired";
+  return "active";
+}
+
+/**
+ * Decides what adding `input` does to `existing`: a new or inactive entry is replaced; an active one
+ * is replaced only by one that lasts longer (`null` expiry = forever), so a soft-bounce never shortens
+ * a hard-bounce or a manual block.
+ */
+export function mergeSuppression(
+  existing: Suppression | undefined,
+  input: NormalizedSuppressionInput,
+): { status: SuppressionAddStatus; next: Suppression } {
+  const fresh: Suppression = {
+    account: input.account,
+    email: input.email,
+    reason: input.reason,
+    source: input.source,
+    detail: input.detail,
+    createdAt: input.at,
+    updatedAt: input.at,
+    expiresAt: input.expiresAt,
+    liftedAt: null,
+    liftedBy: null,
+    liftReason: null,
+  };
+  if (existing === undefined || suppressionStatus(existing, input.at) !== "active") {
+    return { status: "added", next: fresh };
+  }
+  const longer =
+    existing.expiresAt !== null && (input.expiresAt === null || input.expiresAt > existing.expiresAt);
+  if (!longer) return { status: "unchanged", next: existing };
+  return { status: "extended", next: { ...fresh, createdAt: existing.createdAt } };
+}
+
+/** Validates an effect (called before any write, so a bad effect aborts the whole ingest). */
+export function normalizeEffect(effect: SuppressionEffect): SuppressionEffect {
+  const email = requireEmail(effect.email, "effects.email");
+  switch (effect.op) {
+    case "suppress":
+      return {
+        op: "suppress",
+        email,
+        reason: requireEnum(effect.reason, SUPPRESSION_REASONS, "effects.reason"),
+        source: requireEnum(effect.source, SUPPRESSION_SOURCES, "effects.source"),
+        detail: effect.detail ?? null,
+        expiresAt: effect.expiresAt === null ? null : requireTime(effect.expiresAt, "effects.expiresAt"),
+      };
+    case "soft-bounce":
+      if (!Number.isInteger(effect.threshold) || effect.threshold < 1) {
+        throw new MandrillKitValidationError(
+          "ERR_MK_VALIDATION_FAILED",
+          "effects.threshold must be a positive integer.",
+          [{ field: "effects.threshold", message: "must be a positive integer" }],
+        );
+      }
+      return {
+        op: "soft-bounce",
+        email,
+        detail: effect.detail ?? null,
+        threshold: effect.threshold,
+        windowMs: requireTime(effect.windowMs, "effects.windowMs"),
+        suppressForMs: requireTime(effect.suppressForMs, "effects.suppressForMs"),
+      };
+    case "lift":
+      return {
+        op: "lift",
+        email,
+        by: String(effect.by),
+        reason: String(effect.reason),
+        ...(effect.sources === undefined
+          ? {}
+          : { sources: effect.sources.map((s) => requireEnum(s, SUPPRESSION_SOURCES, "effects.sources")) }),
+      };
+    default:
+      throw new MandrillKitValidationError(
+        "ERR_MK_VALIDATION_FAILED",
+        `effects.op must be suppress, soft-bounce or lift; received ${JSON.stringify((effect as { op?: unknown }).op)}.`,
+        [{ field: "effects.op", message: "is not a known effect" }],
+      );
+  }
+}
+
+/** Encodes a paging cursor (opaque to callers). */
+export function encodeCursor(parts: readonly (string | number)[]): string {
+  return Buffer.from(JSON.stringify(parts), "utf8").toString("base64url");
+}
+
+/** Decodes a cursor made by {@link encodeCursor}; throws a validation error for anything else. */
+export function decodeCursor(cursor: string): (string | number)[] {
+  try {
+    const parts: unknown = JSON.parse(Buffer.from(cursor, "base64url").toString("utf8"));
+    if (Array.isArray(parts) && parts.every((p) => typeof p === "string" || typeof p === "number")) {
+      return parts as (string | number)[];
+    }
+  } catch {
+    // fall through to the validation error
+  }
+  throw new MandrillKitValidationError(
+    "ERR_MK_VALIDATION_FAILED",
+    "after is not a cursor returned by this store.",
+    [{ field: "after", message: "is not a valid cursor" }],
+  );
+}

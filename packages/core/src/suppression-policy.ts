@@ -1,0 +1,224 @@
+import { MandrillKitConfigError } from "./errors.js";
+import type { MandrillEvent } from "./events.js";
+import { rejectReasonSide } from "./message.js";
+import type { SuppressionEffect, SuppressionReason, SuppressionSource } from "./store.js";
+
+const DAY = 24 * 60 * 60 * 1000;
+
+/** What the kit does with each signal (DESIGN.md "Suppression policy"). Every threshold is configurable. */
+export interface SuppressionPolicy {
+  /** How long a hard bounce suppresses. `null` = forever. @default null */
+  hardBounceForMs: number | null;
+  /** Soft bounces: suppress after `threshold` within `windowMs`, for `suppressForMs`. `false` to never. */
+  softBounce: { threshold: number; windowMs: number; suppressForMs: number } | false;
+  /** How long a spam complaint suppresses. @default null */
+  spamForMs: number | null;
+  /** How long an unsubscribe (webhook or one-click) suppresses. @default null */
+  unsubForMs: number | null;
+  /** How long an `invalid` reject suppresses. @default null */
+  invalidForMs: number | null;
+  /** Mirror Mandrill's denylist/allowlist sync events. @default true */
+  mirrorSync: boolean;
+}
+
+/** The defaults of DESIGN.md: hard bounce, spam, unsub forever; 3 soft bounces in 7 days → 7 days. */
+export const DEFAULT_SUPPRESSION_POLICY: Readonly<SuppressionPolicy> = Object.freeze({
+  hardBounceForMs: null,
+  softBounce: Object.freeze({ threshold: 3, windowMs: 7 * DAY, suppressForMs: 7 * DAY }),
+  spamForMs: null,
+  unsubForMs: null,
+  invalidForMs: null,
+  mirrorSync: true,
+});
+
+function checkDuration(value: unknown, option: string, nullable: boolean): void {
+  if (nullable && value === null) return;
+  if (typeof value !== "number" || !Number.isFinite(value) || value <= 0) {
+    throw new MandrillKitConfigError(
+      "ERR_MK_CONFIG_INVALID",
+      option,
+      `${option} must be a positive number of milliseconds${nullable ? " or null (forever)" : ""}; received ${JSON.stringify(value)}.`,
+    );
+  }
+}
+
+/** Merges `overrides` onto the defaults and validates the result (throws `MandrillKitConfigError`). */
+export function resolveSuppressionPolicy(overrides: Partial<SuppressionPolicy> = {}): SuppressionPolicy {
+  const policy: SuppressionPolicy = { ...DEFAULT_SUPPRESSION_POLICY, ...overrides };
+  checkDuration(policy.hardBounceForMs, "suppression.hardBounceForMs", true);
+  checkDuration(policy.spamForMs, "suppression.spamForMs", true);
+  checkDuration(policy.unsubForMs, "suppression.unsubForMs", true);
+  checkDuration(policy.invalidForMs, "suppression.invalidForMs", true);
+  if (policy.softBounce !== false) {
+    const { threshold, windowMs, suppressForMs } = policy.softBounce;
+    if (!Number.isInteger(threshold) || threshold < 1) {
+      throw new MandrillKitConfigError(
+        "ERR_MK_CONFIG_INVALID",
+        "suppression.softBounce.threshold",
+        `suppression.softBounce.threshold must be a positive integer; received ${JSON.stringify(threshold)}.`,
+      );
+    }
+    checkDuration(windowMs, "suppression.softBounce.windowMs", false);
+    checkDuration(suppressForMs, "suppression.softBounce.suppressForMs", false);
+  }
+  if (typeof policy.mirrorSync !== "boolean") {
+    throw new MandrillKitConfigError(
+      "ERR_MK_CONFIG_INVALID",
+      "suppression.mirrorSync",
+      "suppression.mirrorSync must be true or false.",
+    );
+  }
+  return policy;
+}
+
+function until(at: number, forMs: number | null): number | null {
+  return forMs === null ? null : at + forMs;
+}
+
+/**
+ * The suppression for a recipient-side reject reason (`hard-bounce`, `soft-bounce`, `spam`, `unsub`,
+ * `invalid`), or `undefined` for sender-side and unknown reasons, which never suppress the recipient.
+ */
+export function rejectSuppression(
+  email: string,
+  rejectReason: string | null | undefined,
+  source: SuppressionSource,
+  at: number,
+  policy: SuppressionPolicy,
+  detail: string | null = null,
+): Extract<SuppressionEffect, { op: "suppress" }> | undefined {
+  if (rejectReasonSide(rejectReason) !== "recipient") return undefined;
+  const reason = rejectReason as SuppressionReason;
+  if (reason === "soft-bounce" && policy.softBounce === false) return undefined;
+  const forMs: Record<string, number | null> = {
+    "hard-bounce": policy.hardBounceForMs,
+    "soft-bounce": policy.softBounce === false ? null : policy.softBounce.suppressForMs,
+    spam: policy.spamForMs,
+    unsub: policy.unsubForMs,
+    invalid: policy.invalidForMs,
+  };
+  return { op: "suppress", email, reason, source, detail, expiresAt: until(at, forMs[reason] ?? null) };
+}
+
+/** Parses Mandrill's `YYYY-MM-DD HH:MM:SS` (UTC) into epoch ms, or `undefined`. */
+export function parseMandrillTime(value: unknown): number | undefined {
+  if (typeof value !== "string") return undefined;
+  const m = /^(\d{4})-(\d{2})-(\d{2})[ T](\d{2}):(\d{2}):(\d{2})(?:\.\d+)?Z?$/.exec(value.trim());
+  if (m === null) return undefined;
+  const t = Date.UTC(Number(m[1]), Number(m[2]) - 1, Number(m[3]), Number(m[4]), Number(m[5]), Number(m[6]));
+  return Number.isFinite(t) ? t : undefined;
+}
+
+const SYNC_REASONS: readonly string[] = ["hard-bounce", "soft-bounce", "spam", "unsub", "custom"];
+
+function text(value: unknown, max = 500): string | null {
+  return typeof value === "string" && value.length > 0 ? value.slice(0, max) : null;
+}
+
+/**
+ * The suppression changes an event calls for under `policy` (DESIGN.md table). `receivedAt` is used
+ * when the event has no usable `ts`. Events without a valid address call for nothing.
+ */
+export function suppressionEffects(
+  event: MandrillEvent,
+  policy: SuppressionPolicy,
+  receivedAt: number,
+): SuppressionEffect[] {
+  const email = event.email;
+  if (email === null) return [];
+  const at = event.ts !== null ? event.ts * 1000 : receivedAt;
+  switch (event.type) {
+    case "hard_bounce": {
+      const msg = event.payload.msg;
+      const detail = text(msg?.diag) ?? text(msg?.bounce_description);
+      return [
+        {
+          op: "suppress",
+          email,
+          reason: "hard-bounce",
+          source: "webhook",
+          detail,
+          expiresAt: until(at, policy.hardBounceForMs),
+        },
+      ];
+    }
+    case "soft_bounce": {
+      if (policy.softBounce === false) return [];
+      const msg = event.payload.msg;
+      return [
+        {
+          op: "soft-bounce",
+          email,
+          detail: text(msg?.diag) ?? text(msg?.bounce_description),
+          threshold: policy.softBounce.threshold,
+          windowMs: policy.softBounce.windowMs,
+          suppressForMs: policy.softBounce.suppressForMs,
+        },
+      ];
+    }
+    case "spam":
+      return [
+        {
+          op: "suppress",
+          email,
+          reason: "spam",
+          source: "webhook",
+          detail: "spam complaint",
+          expiresAt: until(at, policy.spamForMs),
+        },
+      ];
+    case "unsub":
+      return [
+        {
+          op: "suppress",
+          email,
+          reason: "unsub",
+          source: "webhook",
+          detail: "unsubscribed",
+          expiresAt: until(at, policy.unsubForMs),
+        },
+      ];
+    case "reject": {
+      const payload = event.payload;
+      const reject =
+        payload.msg?.reject ?? (payload.reject as { reason?: unknown; detail?: unknown } | undefined);
+      const reason = typeof reject?.reason === "string" ? reject.reason : null;
+      const effect = rejectSuppression(email, reason, "webhook", at, policy, text(reject?.detail));
+      return effect === undefined ? [] : [effect];
+    }
+    case "blacklist": {
+      if (!policy.mirrorSync) return [];
+      const reject = event.payload.reject;
+      if (event.action === "remove") {
+        return [
+          {
+            op: "lift",
+            email,
+            by: "mandrill-sync",
+            reason: "removed from the Mandrill denylist",
+            sources: ["sync"],
+          },
+        ];
+      }
+      if (
+        (event.action === "add" || event.action === "change") &&
+        reject !== undefined &&
+        reject.expired !== true
+      ) {
+        const reason =
+          typeof reject.reason === "string" && SYNC_REASONS.includes(reject.reason)
+            ? (reject.reason as SuppressionReason)
+            : "custom";
+        const expiresAt = parseMandrillTime(reject.expires_at) ?? null;
+        if (expiresAt !== null && expiresAt <= at) return [];
+        return [{ op: "suppress", email, reason, source: "sync", detail: text(reject.detail), expiresAt }];
+      }
+      return [];
+    }
+    case "whitelist":
+      if (!policy.mirrorSync || event.action !== "add") return [];
+      return [{ op: "lift", email, by: "mandrill-sync", reason: "added to the Mandrill allowlist" }];
+    default:
+      return [];
+  }
+}

@@ -1,0 +1,1 @@
+export { runStoreContract, type StoreContractOptions } from "./store-contract.js";

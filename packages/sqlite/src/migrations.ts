@@ -1,0 +1,89 @@
+/**
+ * Numbered schema migrations. Each runs once, in its own IMMEDIATE transaction, and is recorded in
+ * `mk_migrations`. Never edit a published migration: add the next number.
+ */
+export interface Migration {
+  version: number;
+  name: string;
+  sql: string;
+}
+
+export const MIGRATIONS: readonly Migration[] = [
+  {
+    version: 1,
+    name: "initial schema: credentials, suppressions, inbox, quarantine, sends",
+    sql: `
+      CREATE TABLE credentials (
+        account    TEXT    NOT NULL PRIMARY KEY,
+        version    INTEGER NOT NULL,
+        settings   TEXT    NOT NULL,
+        secrets    TEXT    NOT NULL,
+        created_at INTEGER NOT NULL,
+        updated_at INTEGER NOT NULL
+      ) STRICT;
+
+      -- One row per account and normalised address: check() is one primary-key probe per address.
+      CREATE TABLE suppressions (
+        account     TEXT    NOT NULL,
+        email       TEXT    NOT NULL,
+        reason      TEXT    NOT NULL,
+        source      TEXT    NOT NULL,
+        detail      TEXT,
+        created_at  INTEGER NOT NULL,
+        updated_at  INTEGER NOT NULL,
+        expires_at  INTEGER,
+        lifted_at   INTEGER,
+        lifted_by   TEXT,
+        lift_reason TEXT,
+        PRIMARY KEY (account, email)
+      ) STRICT, WITHOUT ROWID;
+
+      CREATE TABLE inbox (
+        seq             INTEGER PRIMARY KEY,
+        account         TEXT    NOT NULL,
+        key             TEXT    NOT NULL,
+        type            TEXT    NOT NULL,
+        email           TEXT,
+        message_id      TEXT,
+        event_at        INTEGER,
+        raw             TEXT    NOT NULL,
+        received_at     INTEGER NOT NULL,
+        state           TEXT    NOT NULL,
+        attempts        INTEGER NOT NULL,
+        next_attempt_at INTEGER,
+        lease_until     INTEGER,
+        last_error      TEXT,
+        completed_at    INTEGER,
+        UNIQUE (account, key)
+      ) STRICT;
+      CREATE INDEX inbox_account ON inbox (account, seq);
+      CREATE INDEX inbox_due ON inbox (next_attempt_at, seq) WHERE state = 'pending';
+      CREATE INDEX inbox_soft_bounces ON inbox (account, email, event_at) WHERE type = 'soft_bounce';
+
+      CREATE TABLE quarantine (
+        id          INTEGER PRIMARY KEY,
+        account     TEXT    NOT NULL,
+        received_at INTEGER NOT NULL,
+        body        TEXT    NOT NULL,
+        error       TEXT    NOT NULL
+      ) STRICT;
+      CREATE INDEX quarantine_account ON quarantine (account, id);
+
+      CREATE TABLE sends (
+        seq            INTEGER PRIMARY KEY,
+        account        TEXT    NOT NULL,
+        email          TEXT    NOT NULL,
+        status         TEXT    NOT NULL,
+        message_id     TEXT,
+        reject_reason  TEXT,
+        transport      TEXT    NOT NULL,
+        correlation_id TEXT,
+        subject        TEXT,
+        at             INTEGER NOT NULL
+      ) STRICT;
+      CREATE INDEX sends_message_id ON sends (message_id) WHERE message_id IS NOT NULL;
+      CREATE INDEX sends_account ON sends (account, seq);
+      CREATE INDEX sends_account_email ON sends (account, email, seq);
+    `,
+  },
+];

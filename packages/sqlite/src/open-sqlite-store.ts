@@ -1,0 +1,898 @@
+import { mkdirSync } from "node:fs";
+import { dirname } from "node:path";
+import {
+  type AppliedEffect,
+  type ClaimOptions,
+  type CredentialPutOptions,
+  type CredentialRecord,
+  type CredentialWrite,
+  checkOptions,
+  componentLogger,
+  decodeCursor,
+  encodeCursor,
+  type FailOptions,
+  type InboxRecord,
+  type InboxState,
+  type InboxStats,
+  type IngestBatch,
+  type IngestResult,
+  isMandrillKitError,
+  type Logger,
+  MandrillKitConfigError,
+  MandrillKitNotFoundError,
+  MandrillKitStoreError,
+  MandrillKitValidationError,
+  mergeSuppression,
+  type NormalizedSuppressionInput,
+  normalizeEffect,
+  normalizeEmail,
+  normalizeSuppressionInput,
+  type Page,
+  type PageOptions,
+  pageLimit,
+  type QuarantinedBatch,
+  requireAccountId,
+  type SendRecord,
+  type SendRecordInput,
+  type Store,
+  type Suppression,
+  type SuppressionAddResult,
+  type SuppressionInput,
+  type SuppressionLiftOptions,
+  type SuppressionQuery,
+  type SuppressionReason,
+  type SuppressionSource,
+  silentLogger,
+  suppressionStatus,
+} from "@mandrill-kit/core";
+import Database from "better-sqlite3";
+import { MIGRATIONS } from "./migrations.js";
+import { SUPPRESSION_CHECK_SQL } from "./queries.js";
+
+/** Options of {@link openSqliteStore}. */
+export interface SqliteStoreOptions {
+  /** Path of the database file (its folder is created if missing), or `":memory:"`. */
+  filename: string;
+  /**
+   * How long a write waits for another connection's transaction (another process on the same file)
+   * before failing with `ERR_MK_STORE_FAILED`.
+   * @default 5000
+   */
+  busyTimeoutMs?: number;
+  /** Apply pending migrations on open. @default true */
+  migrate?: boolean;
+  /** Receives `debug` entries for migrations. @default silentLogger */
+  logger?: Logger;
+}
+
+const OPTION_NAMES = ["filename", "busyTimeoutMs", "migrate", "logger"] as const;
+
+/** A {@link Store} on one better-sqlite3 database. */
+export interface SqliteStore extends Store {
+  readonly kind: "sqlite";
+  /** The database file (or `":memory:"`). */
+  readonly filename: string;
+  /** The underlying connection, for maintenance (`PRAGMA integrity_check`, backups). Do not write to it. */
+  readonly database: Database.Database;
+  /** Schema version applied (highest migration number). */
+  schemaVersion(): number;
+  /** `PRAGMA integrity_check`: `"ok"` when the file is sound. */
+  integrityCheck(): string;
+}
+
+interface SuppressionRow {
+  account: string;
+  email: string;
+  reason: string;
+  source: string;
+  detail: string | null;
+  created_at: number;
+  updated_at: number;
+  expires_at: number | null;
+  lifted_at: number | null;
+  lifted_by: string | null;
+  lift_reason: string | null;
+}
+
+interface InboxRow {
+  seq: number;
+  account: string;
+  key: string;
+  type: string;
+  email: string | null;
+  message_id: string | null;
+  event_at: number | null;
+  raw: string;
+  received_at: number;
+  state: string;
+  attempts: number;
+  next_attempt_at: number | null;
+  lease_until: number | null;
+  last_error: string | null;
+  completed_at: number | null;
+}
+
+interface SendRow {
+  seq: number;
+  account: string;
+  email: string;
+  status: string;
+  message_id: string | null;
+  reject_reason: string | null;
+  transport: string;
+  correlation_id: string | null;
+  subject: string | null;
+  at: number;
+}
+
+interface CredentialRow {
+  account: string;
+  version: number;
+  settings: string;
+  secrets: string;
+  created_at: number;
+  updated_at: number;
+}
+
+function toSuppression(row: SuppressionRow): Suppression {
+  return {
+    account: row.account,
+    email: row.email,
+    reason: row.reason as SuppressionReason,
+    source: row.source as SuppressionSource,
+    detail: row.detail,
+    createdAt: row.created_at,
+    updatedAt: row.updated_at,
+    expiresAt: row.expires_at,
+    liftedAt: row.lifted_at,
+    liftedBy: row.lifted_by,
+    liftReason: row.lift_reason,
+  };
+}
+
+function toInbox(row: InboxRow): InboxRecord {
+  return {
+    seq: row.seq,
+    account: row.account,
+    key: row.key,
+    type: row.type,
+    email: row.email,
+    messageId: row.message_id,
+    eventAt: row.event_at,
+    raw: row.raw,
+    receivedAt: row.received_at,
+    state: row.state as InboxState,
+    attempts: row.attempts,
+    nextAttemptAt: row.next_attempt_at,
+    leaseUntil: row.lease_until,
+    lastError: row.last_error,
+    completedAt: row.completed_at,
+  };
+}
+
+function toSend(row: SendRow): SendRecord {
+  return {
+    seq: row.seq,
+    account: row.account,
+    email: row.email,
+    status: row.status,
+    messageId: row.message_id,
+    rejectReason: row.reject_reason,
+    transport: row.transport as "api" | "smtp",
+    correlationId: row.correlation_id,
+    subject: row.subject,
+    at: row.at,
+  };
+}
+
+function toCredential(row: CredentialRow): CredentialRecord {
+  return {
+    account: row.account,
+    version: row.version,
+    settings: JSON.parse(row.settings) as Record<string, unknown>,
+    secrets: JSON.parse(row.secrets) as Record<string, string>,
+    createdAt: row.created_at,
+    updatedAt: row.updated_at,
+  };
+}
+
+function page<T>(rows: T[], limit: number, cursorOf: (row: T) => (string | number)[]): Page<T> {
+  const items = rows.slice(0, limit);
+  const last = items[items.length - 1];
+  return { items, next: rows.length > limit && last !== undefined ? encodeCursor(cursorOf(last)) : null };
+}
+
+function escapeLike(text: string): string {
+  return text.replace(/[\\%_]/g, (c) => `\\${c}`);
+}
+
+function resolveOptions(
+  options: SqliteStoreOptions,
+): Required<Omit<SqliteStoreOptions, "logger">> & { logger: Logger } {
+  const o = checkOptions("openSqliteStore", options, OPTION_NAMES);
+  if (typeof o.filename !== "string" || o.filename.length === 0) {
+    throw new MandrillKitConfigError(
+      "ERR_MK_CONFIG_INVALID",
+      "filename",
+      `openSqliteStore() needs filename: a path such as "./data/mandrill.db", or ":memory:"; received ${JSON.stringify(o.filename)}.`,
+    );
+  }
+  const busy = o.busyTimeoutMs ?? 5000;
+  if (typeof busy !== "number" || !Number.isInteger(busy) || busy < 0) {
+    throw new MandrillKitConfigError(
+      "ERR_MK_CONFIG_INVALID",
+      "busyTimeoutMs",
+      `openSqliteStore() busyTimeoutMs must be a non-negative integer; received ${JSON.stringify(busy)}.`,
+    );
+  }
+  if (o.migrate !== undefined && typeof o.migrate !== "boolean") {
+    throw new MandrillKitConfigError(
+      "ERR_MK_CONFIG_INVALID",
+      "migrate",
+      `openSqliteStore() migrate must be true or false; received ${JSON.stringify(o.migrate)}.`,
+    );
+  }
+  return {
+    filename: o.filename,
+    busyTimeoutMs: busy,
+    migrate: o.migrate ?? true,
+    logger: (o.logger as Logger | undefined) ?? silentLogger,
+  };
+}
+
+/**
+ * Opens (creating if needed) a SQLite store: WAL journal, `synchronous=FULL` so an acknowledged
+ * write survives power loss, a busy timeout so several processes can share the file, IMMEDIATE write
+ * transactions, and numbered migrations recorded in `mk_migrations` (applied on open unless
+ * `migrate: false`).
+ *
+ * ```ts
+ * const store = openSqliteStore({ filename: "./data/mandrill.db" });
+ * ```
+ */
+export function openSqliteStore(options: SqliteStoreOptions): SqliteStore {
+  const config = resolveOptions(options);
+  const log = componentLogger(config.logger, { component: "store" });
+  if (config.filename !== ":memory:" && !config.filename.startsWith("file:")) {
+    mkdirSync(dirname(config.filename), { recursive: true });
+  }
+  let db: Database.Database;
+  try {
+    db = new Database(config.filename, { timeout: config.busyTimeoutMs });
+    db.pragma("journal_mode = WAL");
+    db.pragma("synchronous = FULL");
+    db.pragma("foreign_keys = ON");
+    db.pragma(`busy_timeout = ${config.busyTimeoutMs}`);
+  } catch (error) {
+    throw new MandrillKitStoreError(
+      "ERR_MK_STORE_FAILED",
+      `Could not open the SQLite database ${JSON.stringify(config.filename)}: ${(error as Error).message}`,
+      { cause: error },
+    );
+  }
+  let closed = false;
+
+  db.exec(`CREATE TABLE IF NOT EXISTS mk_migrations (
+    version    INTEGER NOT NULL PRIMARY KEY,
+    name       TEXT    NOT NULL,
+    applied_at INTEGER NOT NULL
+  ) STRICT`);
+
+  const latest = MIGRATIONS[MIGRATIONS.length - 1]?.version ?? 0;
+  const schemaVersion = (): number =>
+    (db.prepare("SELECT coalesce(max(version), 0) AS v FROM mk_migrations").get() as { v: number }).v;
+
+  function migrate(): void {
+    for (const migration of MIGRATIONS) {
+      const apply = db.transaction(() => {
+        // Re-read inside the IMMEDIATE transaction: another process may have applied it meanwhile.
+        const current = schemaVersion();
+        if (current > latest) {
+          throw new MandrillKitStoreError(
+            "ERR_MK_STORE_SCHEMA_TOO_NEW",
+            `The database ${JSON.stringify(config.filename)} is at schema version ${current}, newer than this version of @mandrill-kit/sqlite knows (${latest}). Upgrade the package.`,
+          );
+        }
+        if (current >= migration.version) return false;
+        db.exec(migration.sql);
+        db.prepare("INSERT INTO mk_migrations (version, name, applied_at) VALUES (?, ?, ?)").run(
+          migration.version,
+          migration.name,
+          Date.now(),
+        );
+        return true;
+      });
+      try {
+        if (apply.immediate())
+          log.info(
+            { version: migration.version },
+            `applied migration ${migration.version}: ${migration.name}`,
+          );
+      } catch (error) {
+        if (isMandrillKitError(error)) throw error;
+        throw new MandrillKitStoreError(
+          "ERR_MK_STORE_MIGRATION_FAILED",
+          `Migration ${migration.version} (${migration.name}) failed on ${JSON.stringify(config.filename)}: ${(error as Error).message}`,
+          { cause: error },
+        );
+      }
+    }
+  }
+
+  function checkSchema(): void {
+    const current = schemaVersion();
+    if (current > latest) {
+      throw new MandrillKitStoreError(
+        "ERR_MK_STORE_SCHEMA_TOO_NEW",
+        `The database ${JSON.stringify(config.filename)} is at schema version ${current}, newer than this version of @mandrill-kit/sqlite knows (${latest}). Upgrade the package.`,
+      );
+    }
+    if (current < latest) {
+      throw new MandrillKitStoreError(
+        "ERR_MK_STORE_MIGRATION_FAILED",
+        `The database ${JSON.stringify(config.filename)} is at schema version ${current}; this version needs ${latest}. Open it with migrate: true or call store.migrate().`,
+      );
+    }
+  }
+
+  try {
+    if (config.migrate) migrate();
+    else checkSchema();
+  } catch (error) {
+    db.close();
+    throw error;
+  }
+
+  const sql = {
+    credGet: db.prepare<[string], CredentialRow>("SELECT * FROM credentials WHERE account = ?"),
+    credInsert: db.prepare(
+      "INSERT INTO credentials (account, version, settings, secrets, created_at, updated_at) VALUES (@account, @version, @settings, @secrets, @at, @at)",
+    ),
+    credUpdate: db.prepare(
+      "UPDATE credentials SET version = @version, settings = @settings, secrets = @secrets, updated_at = @at WHERE account = @account AND version = @previous",
+    ),
+    credDelete: db.prepare<[string]>("DELETE FROM credentials WHERE account = ?"),
+    credList: db.prepare<[string, number], CredentialRow>(
+      "SELECT * FROM credentials WHERE account > ? ORDER BY account LIMIT ?",
+    ),
+    supGet: db.prepare<[string, string], SuppressionRow>(
+      "SELECT * FROM suppressions WHERE account = ? AND email = ?",
+    ),
+    supUpsert:
+      db.prepare(`INSERT INTO suppressions (account, email, reason, source, detail, created_at, updated_at, expires_at, lifted_at, lifted_by, lift_reason)
+      VALUES (@account, @email, @reason, @source, @detail, @createdAt, @updatedAt, @expiresAt, @liftedAt, @liftedBy, @liftReason)
+      ON CONFLICT (account, email) DO UPDATE SET reason = excluded.reason, source = excluded.source, detail = excluded.detail,
+        created_at = excluded.created_at, updated_at = excluded.updated_at, expires_at = excluded.expires_at,
+        lifted_at = excluded.lifted_at, lifted_by = excluded.lifted_by, lift_reason = excluded.lift_reason`),
+    supLift: db.prepare(
+      "UPDATE suppressions SET lifted_at = @at, lifted_by = @by, lift_reason = @reason, updated_at = @at WHERE account = @account AND email = @email",
+    ),
+    supCheck: db.prepare<[{ account: string; emails: string; now: number }], SuppressionRow>(
+      SUPPRESSION_CHECK_SQL,
+    ),
+    softBounceCount: db.prepare<[string, string, number, number], { n: number }>(
+      "SELECT count(*) AS n FROM inbox WHERE account = ? AND email = ? AND type = 'soft_bounce' AND event_at > ? AND event_at <= ?",
+    ),
+    inboxInsert:
+      db.prepare(`INSERT INTO inbox (account, key, type, email, message_id, event_at, raw, received_at, state, attempts, next_attempt_at)
+      VALUES (@account, @key, @type, @email, @messageId, @eventAt, @raw, @receivedAt, 'pending', 0, @receivedAt)
+      ON CONFLICT (account, key) DO NOTHING`),
+    inboxGet: db.prepare<[string, string], InboxRow>("SELECT * FROM inbox WHERE account = ? AND key = ?"),
+    inboxClaimAll: db.prepare<
+      [{ now: number; leaseMs: number; limit: number }],
+      InboxRow
+    >(`UPDATE inbox SET lease_until = @now + @leaseMs, attempts = attempts + 1
+      WHERE seq IN (SELECT seq FROM inbox WHERE state = 'pending' AND next_attempt_at <= @now AND (lease_until IS NULL OR lease_until <= @now)
+                    ORDER BY next_attempt_at, seq LIMIT @limit)
+      RETURNING *`),
+    inboxClaimAccount: db.prepare<
+      [{ now: number; leaseMs: number; limit: number; account: string }],
+      InboxRow
+    >(`UPDATE inbox SET lease_until = @now + @leaseMs, attempts = attempts + 1
+      WHERE seq IN (SELECT seq FROM inbox WHERE state = 'pending' AND account = @account AND next_attempt_at <= @now AND (lease_until IS NULL OR lease_until <= @now)
+                    ORDER BY next_attempt_at, seq LIMIT @limit)
+      RETURNING *`),
+    inboxComplete: db.prepare<[number, string, string]>(
+      "UPDATE inbox SET state = 'done', lease_until = NULL, next_attempt_at = NULL, completed_at = ? WHERE account = ? AND key = ?",
+    ),
+    inboxRetry: db.prepare<[string, number, string, string]>(
+      "UPDATE inbox SET state = 'pending', last_error = ?, next_attempt_at = ?, lease_until = NULL WHERE account = ? AND key = ?",
+    ),
+    inboxDead: db.prepare<[string, number, string, string]>(
+      "UPDATE inbox SET state = 'dead', last_error = ?, next_attempt_at = NULL, lease_until = NULL, completed_at = ? WHERE account = ? AND key = ?",
+    ),
+    inboxReplay: db.prepare<[number, string, string]>(
+      "UPDATE inbox SET state = 'pending', attempts = 0, next_attempt_at = ?, lease_until = NULL, completed_at = NULL WHERE account = ? AND key = ?",
+    ),
+    inboxStats: db.prepare<[string], { state: string; type: string; n: number; last: number }>(
+      "SELECT state, type, count(*) AS n, max(received_at) AS last FROM inbox WHERE account = ? GROUP BY state, type",
+    ),
+    quarantineInsert: db.prepare<[string, number, string, string]>(
+      "INSERT INTO quarantine (account, received_at, body, error) VALUES (?, ?, ?, ?)",
+    ),
+    quarantineList: db.prepare<
+      [string, number, number],
+      { id: number; account: string; received_at: number; body: string; error: string }
+    >("SELECT * FROM quarantine WHERE account = ? AND id < ? ORDER BY id DESC LIMIT ?"),
+    quarantineStats: db.prepare<[string], { n: number; last: number | null }>(
+      "SELECT count(*) AS n, max(received_at) AS last FROM quarantine WHERE account = ?",
+    ),
+    sendInsert:
+      db.prepare(`INSERT INTO sends (account, email, status, message_id, reject_reason, transport, correlation_id, subject, at)
+      VALUES (@account, @email, @status, @messageId, @rejectReason, @transport, @correlationId, @subject, @at)`),
+    sendByMessageId: db.prepare<[string], SendRow>(
+      "SELECT * FROM sends WHERE message_id = ? ORDER BY seq DESC LIMIT 1",
+    ),
+    sendList: db.prepare<[string, number, number], SendRow>(
+      "SELECT * FROM sends WHERE account = ? AND seq < ? ORDER BY seq DESC LIMIT ?",
+    ),
+    sendListEmail: db.prepare<[string, string, number, number], SendRow>(
+      "SELECT * FROM sends WHERE account = ? AND email = ? AND seq < ? ORDER BY seq DESC LIMIT ?",
+    ),
+  };
+
+  /** Runs `fn` (synchronously) unless closed, mapping driver errors to store errors. */
+  async function run<T>(what: string, fn: () => T): Promise<T> {
+    if (closed)
+      throw new MandrillKitStoreError(
+        "ERR_MK_STORE_CLOSED",
+        `The SQLite store ${JSON.stringify(config.filename)} is closed (${what}).`,
+      );
+    try {
+      return fn();
+    } catch (error) {
+      if (isMandrillKitError(error)) throw error;
+      throw new MandrillKitStoreError(
+        "ERR_MK_STORE_FAILED",
+        `SQLite ${what} failed on ${JSON.stringify(config.filename)}: ${(error as Error).message}`,
+        { cause: error },
+      );
+    }
+  }
+
+  function writeSuppression(s: Suppression): void {
+    sql.supUpsert.run({
+      account: s.account,
+      email: s.email,
+      reason: s.reason,
+      source: s.source,
+      detail: s.detail,
+      createdAt: s.createdAt,
+      updatedAt: s.updatedAt,
+      expiresAt: s.expiresAt,
+      liftedAt: s.liftedAt,
+      liftedBy: s.liftedBy,
+      liftReason: s.liftReason,
+    });
+  }
+
+  function addOne(n: NormalizedSuppressionInput): SuppressionAddResult {
+    const row = sql.supGet.get(n.account, n.email);
+    const { status, next } = mergeSuppression(row === undefined ? undefined : toSuppression(row), n);
+    if (status !== "unchanged") writeSuppression(next);
+    return { status, suppression: next };
+  }
+
+  function liftOne(account: string, email: string, options: SuppressionLiftOptions): boolean {
+    const row = sql.supGet.get(account, email);
+    const at = options.at ?? Date.now();
+    if (row === undefined || suppressionStatus(toSuppression(row), at) !== "active") return false;
+    if (options.sources !== undefined && !options.sources.includes(row.source as SuppressionSource))
+      return false;
+    sql.supLift.run({ at, by: options.by, reason: options.reason, account, email });
+    return true;
+  }
+
+  const addManyTx = db.transaction((inputs: NormalizedSuppressionInput[]) => inputs.map(addOne));
+
+  function suppressionWhere(account: string, query: SuppressionQuery): { where: string; params: unknown[] } {
+    const now = query.now ?? Date.now();
+    const clauses = ["account = ?"];
+    const params: unknown[] = [account];
+    const status = query.status ?? "active";
+    if (status === "active") {
+      clauses.push("lifted_at IS NULL AND (expires_at IS NULL OR expires_at > ?)");
+      params.push(now);
+    } else if (status === "expired") {
+      clauses.push("lifted_at IS NULL AND expires_at IS NOT NULL AND expires_at <= ?");
+      params.push(now);
+    } else if (status === "lifted") {
+      clauses.push("lifted_at IS NOT NULL");
+    }
+    if (query.reason !== undefined) {
+      clauses.push("reason = ?");
+      params.push(query.reason);
+    }
+    if (query.source !== undefined) {
+      clauses.push("source = ?");
+      params.push(query.source);
+    }
+    if (query.search !== undefined && query.search !== "") {
+      clauses.push("email LIKE ? ESCAPE '\\'");
+      params.push(`%${escapeLike(query.search.toLowerCase())}%`);
+    }
+    return { where: clauses.join(" AND "), params };
+  }
+
+  const ingestTx = db.transaction((batch: IngestBatch, account: string, receivedAt: number): IngestResult => {
+    const result: IngestResult = { inserted: [], duplicates: [], effects: [] };
+    for (const e of batch.events) {
+      const info = sql.inboxInsert.run({
+        account,
+        key: e.key,
+        type: e.type,
+        email: e.email === null ? null : (normalizeEmail(e.email) ?? null),
+        messageId: e.messageId,
+        eventAt: e.eventAt,
+        raw: e.raw,
+        receivedAt,
+      });
+      if (info.changes === 0) {
+        result.duplicates.push(e.key);
+        continue;
+      }
+      result.inserted.push(e.key);
+      const effects = e.effects;
+      if (effects === undefined || effects.length === 0) continue;
+      const at = e.eventAt ?? receivedAt;
+      for (const effect of effects) {
+        if (effect.op === "lift") {
+          if (
+            liftOne(account, effect.email, {
+              by: effect.by,
+              reason: effect.reason,
+              sources: effect.sources,
+              at: receivedAt,
+            })
+          ) {
+            result.effects.push({ key: e.key, op: "lifted", email: effect.email, reason: null });
+          }
+          continue;
+        }
+        let expiresAt: number | null;
+        let reason: SuppressionReason;
+        let source: SuppressionSource;
+        if (effect.op === "soft-bounce") {
+          const { n } = sql.softBounceCount.get(account, effect.email, at - effect.windowMs, at) as {
+            n: number;
+          };
+          if (n < effect.threshold) continue;
+          reason = "soft-bounce";
+          source = "webhook";
+          expiresAt = at + effect.suppressForMs;
+        } else {
+          reason = effect.reason;
+          source = effect.source;
+          expiresAt = effect.expiresAt;
+        }
+        const { status } = addOne({
+          account,
+          email: effect.email,
+          reason,
+          source,
+          detail: effect.detail,
+          expiresAt,
+          at: receivedAt,
+        });
+        if (status !== "unchanged") {
+          const applied: AppliedEffect = {
+            key: e.key,
+            op: status === "added" ? "suppressed" : "extended",
+            email: effect.email,
+            reason,
+          };
+          result.effects.push(applied);
+        }
+      }
+    }
+    return result;
+  });
+
+  const claimTx = db.transaction((options: ClaimOptions): InboxRow[] => {
+    const now = options.now ?? Date.now();
+    const limit = options.limit ?? 50;
+    const leaseMs = options.leaseMs ?? 30_000;
+    return options.account === undefined
+      ? sql.inboxClaimAll.all({ now, leaseMs, limit })
+      : sql.inboxClaimAccount.all({ now, leaseMs, limit, account: options.account });
+  });
+
+  const recordTx = db.transaction((rows: Record<string, unknown>[]) => {
+    for (const row of rows) sql.sendInsert.run(row);
+  });
+
+  function requireInboxRow(account: string, key: string): void {
+    if (sql.inboxGet.get(account, key) === undefined) {
+      throw new MandrillKitNotFoundError(
+        `No inbox event ${JSON.stringify(key)} for account ${JSON.stringify(account)}.`,
+      );
+    }
+  }
+
+  const store: SqliteStore = {
+    kind: "sqlite",
+    filename: config.filename,
+    database: db,
+    schemaVersion,
+    integrityCheck: () => String(db.pragma("integrity_check", { simple: true })),
+    credentials: {
+      get: (account) =>
+        run("credentials.get", () => {
+          const row = sql.credGet.get(requireAccountId(account));
+          return row === undefined ? undefined : toCredential(row);
+        }),
+      put: (account, write: CredentialWrite, options: CredentialPutOptions = {}) =>
+        run("credentials.put", () => {
+          requireAccountId(account);
+          if (
+            write === null ||
+            typeof write !== "object" ||
+            typeof write.settings !== "object" ||
+            write.settings === null ||
+            typeof write.secrets !== "object" ||
+            write.secrets === null ||
+            Object.values(write.secrets).some((v) => typeof v !== "string")
+          ) {
+            throw new MandrillKitValidationError(
+              "ERR_MK_VALIDATION_FAILED",
+              "credentials need { settings: object, secrets: { [field]: ciphertext string } }.",
+              [{ field: "secrets", message: "must map field names to ciphertext strings" }],
+            );
+          }
+          const at = options.at ?? Date.now();
+          const settings = JSON.stringify(write.settings);
+          const secrets = JSON.stringify(write.secrets);
+          const tx = db.transaction(() => {
+            const existing = sql.credGet.get(account);
+            const current = existing?.version ?? 0;
+            if (options.expectedVersion !== undefined && options.expectedVersion !== current) {
+              throw new MandrillKitStoreError(
+                "ERR_MK_STORE_CONFLICT",
+                `Credentials of account ${JSON.stringify(account)} changed meanwhile (expected version ${options.expectedVersion}, found ${current}).`,
+              );
+            }
+            if (existing === undefined) sql.credInsert.run({ account, version: 1, settings, secrets, at });
+            else
+              sql.credUpdate.run({ account, version: current + 1, settings, secrets, at, previous: current });
+            return sql.credGet.get(account) as CredentialRow;
+          });
+          return toCredential(tx.immediate());
+        }),
+      delete: (account) =>
+        run("credentials.delete", () => sql.credDelete.run(requireAccountId(account)).changes > 0),
+      list: (options: PageOptions = {}) =>
+        run("credentials.list", () => {
+          const limit = pageLimit(options);
+          const after = options.after ? String(decodeCursor(options.after)[0]) : "";
+          const rows = sql.credList.all(after, limit + 1).map(toCredential);
+          return page(rows, limit, (r) => [r.account]);
+        }),
+    },
+    suppressions: {
+      add: (input: SuppressionInput) =>
+        run("suppressions.add", () => {
+          const n = normalizeSuppressionInput(input);
+          return db.transaction(() => addOne(n)).immediate();
+        }),
+      addMany: (inputs) =>
+        run("suppressions.addMany", () => {
+          const normalized = inputs.map((i) => normalizeSuppressionInput(i));
+          return addManyTx.immediate(normalized);
+        }),
+      remove: (account, email, options) =>
+        run("suppressions.remove", () => {
+          requireAccountId(account);
+          const e = normalizeEmail(email);
+          if (e === undefined) return false;
+          return db.transaction(() => liftOne(account, e, options)).immediate();
+        }),
+      check: (account, emails, options = {}) =>
+        run("suppressions.check", () => {
+          requireAccountId(account);
+          const normalized = new Set<string>();
+          for (const raw of emails) {
+            const e = normalizeEmail(raw);
+            if (e !== undefined) normalized.add(e);
+          }
+          if (normalized.size === 0) return [];
+          return sql.supCheck
+            .all({ account, emails: JSON.stringify([...normalized]), now: options.now ?? Date.now() })
+            .map(toSuppression);
+        }),
+      get: (account, email) =>
+        run("suppressions.get", () => {
+          requireAccountId(account);
+          const e = normalizeEmail(email);
+          const row = e === undefined ? undefined : sql.supGet.get(account, e);
+          return row === undefined ? undefined : toSuppression(row);
+        }),
+      list: (account, query = {}) =>
+        run("suppressions.list", () => {
+          requireAccountId(account);
+          const limit = pageLimit(query);
+          const { where, params } = suppressionWhere(account, query);
+          const after = query.after ? String(decodeCursor(query.after)[0]) : null;
+          const rows = db
+            .prepare<unknown[], SuppressionRow>(
+              `SELECT * FROM suppressions WHERE ${where}${after === null ? "" : " AND email > ?"} ORDER BY email LIMIT ?`,
+            )
+            .all(...params, ...(after === null ? [] : [after]), limit + 1)
+            .map(toSuppression);
+          return page(rows, limit, (s) => [s.email]);
+        }),
+      count: (account, query = {}) =>
+        run("suppressions.count", () => {
+          requireAccountId(account);
+          const { where, params } = suppressionWhere(account, query);
+          return (
+            db
+              .prepare<unknown[], { n: number }>(`SELECT count(*) AS n FROM suppressions WHERE ${where}`)
+              .get(...params) as { n: number }
+          ).n;
+        }),
+    },
+    inbox: {
+      ingest: (batch: IngestBatch) =>
+        run("inbox.ingest", () => {
+          const account = requireAccountId(batch.account);
+          const receivedAt = batch.receivedAt ?? Date.now();
+          // Validate every effect before the transaction: a bad one aborts the whole batch.
+          const events = batch.events.map((e) =>
+            e.effects === undefined || e.effects.length === 0
+              ? e
+              : { ...e, effects: e.effects.map(normalizeEffect) },
+          );
+          return ingestTx.immediate({ ...batch, events }, account, receivedAt);
+        }),
+      claim: (options: ClaimOptions = {}) =>
+        run("inbox.claim", () =>
+          claimTx
+            .immediate(options)
+            .sort((a, b) => (a.next_attempt_at ?? 0) - (b.next_attempt_at ?? 0) || a.seq - b.seq)
+            .map(toInbox),
+        ),
+      complete: (account, key, options = {}) =>
+        run("inbox.complete", () => {
+          if (sql.inboxComplete.run(options.now ?? Date.now(), account, key).changes === 0)
+            requireInboxRow(account, key);
+        }),
+      fail: (account, key, options: FailOptions) =>
+        run("inbox.fail", () => {
+          const error = String(options.error).slice(0, 2000);
+          const changes =
+            options.retryAt === null
+              ? sql.inboxDead.run(error, options.now ?? Date.now(), account, key).changes
+              : sql.inboxRetry.run(error, options.retryAt, account, key).changes;
+          if (changes === 0) requireInboxRow(account, key);
+        }),
+      replay: (account, key, options = {}) =>
+        run("inbox.replay", () => sql.inboxReplay.run(options.now ?? Date.now(), account, key).changes > 0),
+      get: (account, key) =>
+        run("inbox.get", () => {
+          const row = sql.inboxGet.get(account, key);
+          return row === undefined ? undefined : toInbox(row);
+        }),
+      list: (account, query = {}) =>
+        run("inbox.list", () => {
+          const limit = pageLimit(query);
+          const before = query.after ? Number(decodeCursor(query.after)[0]) : Number.MAX_SAFE_INTEGER;
+          const clauses = ["account = ?", "seq < ?"];
+          const params: unknown[] = [account, before];
+          if (query.state !== undefined) {
+            clauses.push("state = ?");
+            params.push(query.state);
+          }
+          if (query.type !== undefined) {
+            clauses.push("type = ?");
+            params.push(query.type);
+          }
+          const rows = db
+            .prepare<unknown[], InboxRow>(
+              `SELECT * FROM inbox WHERE ${clauses.join(" AND ")} ORDER BY seq DESC LIMIT ?`,
+            )
+            .all(...params, limit + 1)
+            .map(toInbox);
+          return page(rows, limit, (r) => [r.seq]);
+        }),
+      stats: (account) =>
+        run("inbox.stats", () => {
+          const stats: InboxStats = {
+            total: 0,
+            pending: 0,
+            done: 0,
+            dead: 0,
+            quarantined: 0,
+            lastReceivedAt: null,
+            byType: {},
+          };
+          for (const row of sql.inboxStats.all(account)) {
+            stats.total += row.n;
+            stats[row.state as InboxState] += row.n;
+            stats.byType[row.type] = (stats.byType[row.type] ?? 0) + row.n;
+            stats.lastReceivedAt = Math.max(stats.lastReceivedAt ?? 0, row.last);
+          }
+          const q = sql.quarantineStats.get(account) as { n: number; last: number | null };
+          stats.quarantined = q.n;
+          if (q.last !== null) stats.lastReceivedAt = Math.max(stats.lastReceivedAt ?? 0, q.last);
+          return stats;
+        }),
+      quarantine: (entry) =>
+        run("inbox.quarantine", () =>
+          Number(
+            sql.quarantineInsert.run(
+              requireAccountId(entry.account),
+              entry.receivedAt ?? Date.now(),
+              entry.body,
+              entry.error,
+            ).lastInsertRowid,
+          ),
+        ),
+      listQuarantined: (account, options = {}) =>
+        run("inbox.listQuarantined", () => {
+          const limit = pageLimit(options);
+          const before = options.after ? Number(decodeCursor(options.after)[0]) : Number.MAX_SAFE_INTEGER;
+          const rows: QuarantinedBatch[] = sql.quarantineList.all(account, before, limit + 1).map((r) => ({
+            id: r.id,
+            account: r.account,
+            receivedAt: r.received_at,
+            body: r.body,
+            error: r.error,
+          }));
+          return page(rows, limit, (q) => [q.id]);
+        }),
+    },
+    sends: {
+      record: (entries: readonly SendRecordInput[]) =>
+        run("sends.record", () => {
+          const rows = entries.map((e) => {
+            requireAccountId(e.account);
+            const email = normalizeEmail(e.email);
+            if (email === undefined) {
+              throw new MandrillKitValidationError(
+                "ERR_MK_EMAIL_INVALID",
+                `sends.record: ${JSON.stringify(e.email)} is not an email address.`,
+                [{ field: "email", message: "is not a valid email address" }],
+              );
+            }
+            return {
+              account: e.account,
+              email,
+              status: e.status,
+              messageId: e.messageId,
+              rejectReason: e.rejectReason,
+              transport: e.transport,
+              correlationId: e.correlationId,
+              subject: e.subject,
+              at: e.at ?? Date.now(),
+            };
+          });
+          recordTx.immediate(rows);
+        }),
+      findByMessageId: (messageId) =>
+        run("sends.findByMessageId", () => {
+          const row = sql.sendByMessageId.get(messageId);
+          return row === undefined ? undefined : toSend(row);
+        }),
+      list: (account, query = {}) =>
+        run("sends.list", () => {
+          const limit = pageLimit(query);
+          const before = query.after ? Number(decodeCursor(query.after)[0]) : Number.MAX_SAFE_INTEGER;
+          if (query.email !== undefined) {
+            const email = normalizeEmail(query.email);
+            if (email === undefined) return { items: [], next: null };
+            return page(sql.sendListEmail.all(account, email, before, limit + 1).map(toSend), limit, (s) => [
+              s.seq,
+            ]);
+          }
+          return page(sql.sendList.all(account, before, limit + 1).map(toSend), limit, (s) => [s.seq]);
+        }),
+    },
+    migrate: () => run("migrate", migrate),
+    close: async () => {
+      if (closed) return;
+      closed = true;
+      db.close();
+    },
+  };
+  return store;
+}

@@ -1,0 +1,143 @@
+import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { isMandrillKitError } from "@mandrill-kit/core";
+import { MIGRATIONS, openSqliteStore, type SqliteStoreOptions } from "@mandrill-kit/sqlite";
+import Database from "better-sqlite3";
+import { afterAll, describe, expect, it } from "vitest";
+import { SUPPRESSION_CHECK_SQL } from "../src/queries.js";
+
+const dir = mkdtempSync(join(tmpdir(), "mk-sqlite-unit-"));
+afterAll(() => rmSync(dir, { recursive: true, force: true }));
+let n = 0;
+const fresh = () => join(dir, `db-${++n}.sqlite`);
+
+function codeOf(fn: () => unknown): string | undefined {
+  try {
+    fn();
+  } catch (error) {
+    return isMandrillKitError(error) ? error.code : `not a kit error: ${String(error)}`;
+  }
+  return undefined;
+}
+
+describe("openSqliteStore", () => {
+  it("uses WAL, synchronous=FULL and the busy timeout on a file", async () => {
+    const store = openSqliteStore({ filename: fresh(), busyTimeoutMs: 1234 });
+    expect(store.database.pragma("journal_mode", { simple: true })).toBe("wal");
+    expect(store.database.pragma("synchronous", { simple: true })).toBe(2);
+    expect(store.database.pragma("busy_timeout", { simple: true })).toBe(1234);
+    await store.close();
+  });
+
+  it("records numbered migrations in the database and applies them once", async () => {
+    const filename = fresh();
+    const first = openSqliteStore({ filename });
+    const rows = first.database.prepare("SELECT version, name FROM mk_migrations ORDER BY version").all() as {
+      version: number;
+    }[];
+    expect(rows.map((r) => r.version)).toEqual(MIGRATIONS.map((m) => m.version));
+    await first.suppressions.add({
+      account: "acme",
+      email: "a@example.com",
+      reason: "spam",
+      source: "manual",
+    });
+    await first.close();
+    const second = openSqliteStore({ filename });
+    expect(second.schemaVersion()).toBe(MIGRATIONS.at(-1)?.version);
+    expect(second.database.prepare("SELECT count(*) AS n FROM mk_migrations").get()).toEqual({
+      n: MIGRATIONS.length,
+    });
+    expect(await second.suppressions.count("acme")).toBe(1);
+    await second.close();
+  });
+
+  it("refuses a database migrated by a newer version of the kit", () => {
+    const filename = fresh();
+    openSqliteStore({ filename }).close();
+    const raw = new Database(filename);
+    raw.prepare("INSERT INTO mk_migrations (version, name, applied_at) VALUES (999, 'future', 0)").run();
+    raw.close();
+    expect(codeOf(() => openSqliteStore({ filename }))).toBe("ERR_MK_STORE_SCHEMA_TOO_NEW");
+  });
+
+  it("with migrate: false, refuses an unmigrated database and says how to fix it", () => {
+    let message = "";
+    try {
+      openSqliteStore({ filename: fresh(), migrate: false });
+    } catch (error) {
+      message = (error as Error).message;
+      expect((error as { code?: string }).code).toBe("ERR_MK_STORE_MIGRATION_FAILED");
+    }
+    expect(message).toMatch(/migrate: true/);
+  });
+
+  it("checks any number of addresses with one primary-key probe each", () => {
+    const store = openSqliteStore({ filename: ":memory:" });
+    const plan = store.database
+      .prepare(`EXPLAIN QUERY PLAN ${SUPPRESSION_CHECK_SQL}`)
+      .all({ emails: "[]", account: "a", now: 0 }) as { detail: string }[];
+    const steps = plan.map((p) => p.detail);
+    expect(steps[0]).toMatch(/SCAN j VIRTUAL TABLE/);
+    expect(steps[1]).toMatch(/SEARCH s USING PRIMARY KEY \(account=\? AND email=\?\)/);
+    store.close();
+  });
+
+  it("rejects unknown options with a suggestion, and a missing filename", () => {
+    expect(
+      codeOf(() =>
+        openSqliteStore({ filename: ":memory:", busyTimeout: 5 } as unknown as SqliteStoreOptions),
+      ),
+    ).toBe("ERR_MK_CONFIG_UNKNOWN_OPTION");
+    try {
+      openSqliteStore({ filename: ":memory:", busyTimeout: 5 } as unknown as SqliteStoreOptions);
+    } catch (error) {
+      expect((error as Error).message).toMatch(/Did you mean "busyTimeoutMs"/);
+    }
+    expect(codeOf(() => openSqliteStore({} as SqliteStoreOptions))).toBe("ERR_MK_CONFIG_INVALID");
+    expect(codeOf(() => openSqliteStore({ filename: ":memory:", busyTimeoutMs: -1 }))).toBe(
+      "ERR_MK_CONFIG_INVALID",
+    );
+  });
+
+  it("reports a file that is not a database as a store error", () => {
+    const filename = fresh();
+    writeFileSync(filename, "this is not a SQLite database, just some text that is long enough ".repeat(20));
+    expect(codeOf(() => openSqliteStore({ filename }))).toMatch(/ERR_MK_STORE_(FAILED|MIGRATION_FAILED)/);
+  });
+
+  it("keeps acknowledged writes across a reopen of the file", async () => {
+    const filename = fresh();
+    const store = openSqliteStore({ filename });
+    await store.inbox.ingest({
+      account: "acme",
+      events: [
+        {
+          key: "k",
+          type: "spam",
+          email: "s@example.com",
+          messageId: "m",
+          eventAt: 1,
+          raw: "{}",
+          effects: [
+            {
+              op: "suppress",
+              email: "s@example.com",
+              reason: "spam",
+              source: "webhook",
+              detail: null,
+              expiresAt: null,
+            },
+          ],
+        },
+      ],
+    });
+    await store.close();
+    const again = openSqliteStore({ filename });
+    expect((await again.inbox.get("acme", "k"))?.type).toBe("spam");
+    expect(await again.suppressions.check("acme", ["s@example.com"])).toHaveLength(1);
+    expect(again.integrityCheck()).toBe("ok");
+    await again.close();
+  });
+});
