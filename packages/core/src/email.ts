@@ -3,10 +3,29 @@ import { MandrillKitValidationError } from "./errors.js";
 
 const MAX_LENGTH = 254;
 const MAX_LOCAL = 64;
+const MAX_DOMAIN = 253;
 // RFC 5322 dot-atom characters plus any non-ASCII (RFC 6531 internationalised local parts).
 const LOCAL_ATOM =
   /^[A-Za-z0-9!#$%&'*+/=?^_`{|}~\u0080-\uFFFF-]+(\.[A-Za-z0-9!#$%&'*+/=?^_`{|}~\u0080-\uFFFF-]+)*$/;
-const DOMAIN_LABEL = /^[a-z0-9](?:[a-z0-9-]{0,61}[a-z0-9])?$/;
+// Lower-case LDH labels, at least two of them.
+const ASCII_DOMAIN = /^(?:[a-z0-9](?:[a-z0-9-]{0,61}[a-z0-9])?\.)+[a-z0-9](?:[a-z0-9-]{0,61}[a-z0-9])?$/;
+// biome-ignore lint/suspicious/noControlCharactersInRegex: the range is the point: "anything not ASCII"
+const NON_ASCII = /[^\u0000-\u007f]/;
+
+function normalizeDomain(raw: string): string | undefined {
+  let domain = raw.endsWith(".") ? raw.slice(0, -1) : raw;
+  if (NON_ASCII.test(domain)) {
+    // IDN: the ASCII (punycode) form is the identity of the mailbox.
+    if (/[\s@]/.test(domain)) return undefined;
+    domain = domainToASCII(domain.normalize("NFC").toLowerCase());
+    if (domain === "") return undefined;
+  } else {
+    domain = domain.toLowerCase();
+    // An A-label must be valid punycode; the WHATWG parser checks that (and returns it unchanged).
+    if (domain.includes("xn--") && domainToASCII(domain) !== domain) return undefined;
+  }
+  return domain.length <= MAX_DOMAIN && ASCII_DOMAIN.test(domain) ? domain : undefined;
+}
 
 /**
  * The one email normalisation of the kit, applied wherever an address is stored, compared or looked
@@ -18,27 +37,27 @@ const DOMAIN_LABEL = /^[a-z0-9](?:[a-z0-9-]{0,61}[a-z0-9])?$/;
  * - Unicode is put in NFC; the domain is converted to its ASCII (punycode) form, so `bücher.example`
  *   and `xn--bcher-kva.example` are the same mailbox;
  * - a trailing dot on the domain is dropped;
- * - plus-addressing and dots are kept: `a+x@` and `a.b@` can be different mailboxes.
+ * - plus-addressing and dots are kept: `a+x@` and `a.b@` can be different mailboxes;
+ * - domains are host names (letters, digits, hyphens; two labels or more): no IP literals, no
+ *   percent-encoding, no quoted local parts.
  *
  * Idempotent: `normalizeEmail(normalizeEmail(x)) === normalizeEmail(x)`. Never throws.
  */
 export function normalizeEmail(input: unknown): string | undefined {
   if (typeof input !== "string") return undefined;
   let s = input.trim();
-  if (s.startsWith("<") && s.endsWith(">")) s = s.slice(1, -1).trim();
+  if (s.length > 0 && s.charCodeAt(0) === 0x3c /* < */ && s.charCodeAt(s.length - 1) === 0x3e /* > */) {
+    s = s.slice(1, -1).trim();
+  }
   if (s.length === 0 || s.length > MAX_LENGTH * 4) return undefined;
   const at = s.lastIndexOf("@");
   if (at <= 0 || at === s.length - 1) return undefined;
-  const local = s.slice(0, at).normalize("NFC").toLowerCase().normalize("NFC");
-  let domain = s.slice(at + 1);
-  if (domain.endsWith(".")) domain = domain.slice(0, -1);
+  let local = s.slice(0, at);
+  local = NON_ASCII.test(local) ? local.normalize("NFC").toLowerCase().normalize("NFC") : local.toLowerCase();
   if (local.length > MAX_LOCAL || !LOCAL_ATOM.test(local)) return undefined;
-  if (/[\s@]/.test(domain) || domain.length === 0) return undefined;
-  const ascii = domainToASCII(domain.normalize("NFC").toLowerCase());
-  if (ascii === "" || ascii.length > 253) return undefined;
-  const labels = ascii.split(".");
-  if (labels.length < 2 || !labels.every((label) => DOMAIN_LABEL.test(label))) return undefined;
-  const result = `${local}@${ascii}`;
+  const domain = normalizeDomain(s.slice(at + 1));
+  if (domain === undefined) return undefined;
+  const result = `${local}@${domain}`;
   return result.length > MAX_LENGTH ? undefined : result;
 }
 

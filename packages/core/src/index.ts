@@ -130,6 +130,7 @@ export {
   MAX_PAGE_LIMIT,
   mergeSuppression,
   type NormalizedSuppressionInput,
+  normalizeClaimOptions,
   normalizeEffect,
   normalizeSuppressionInput,
   pageLimit,
@@ -141,5 +142,6 @@ export {
   rejectSuppression,
   resolveSuppressionPolicy,
   type SuppressionPolicy,
+  type SuppressionPolicyOptions,
   suppressionEffects,
 } from "./suppression-policy.js";

@@ -29,6 +29,7 @@ import {
   decodeCursor,
   encodeCursor,
   mergeSuppression,
+  normalizeClaimOptions,
   normalizeEffect,
   normalizeSuppressionInput,
   pageLimit,
@@ -356,9 +357,7 @@ export function createMemoryStore(_options: MemoryStoreOptions = {}): Store {
         }),
       claim: (options: ClaimOptions = {}) =>
         run(() => {
-          const now = options.now ?? Date.now();
-          const limit = options.limit ?? 50;
-          const leaseMs = options.leaseMs ?? 30_000;
+          const { now, limit, leaseMs } = normalizeClaimOptions(options);
           const out: InboxRecord[] = [];
           const due = inboxBySeq
             .filter(

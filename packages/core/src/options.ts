@@ -20,6 +20,10 @@ function distance(a: string, b: string): number {
 
 /** The known name closest to `name`, when it is close enough to be a likely slip. */
 export function didYouMean(name: string, known: readonly string[]): string | undefined {
+  const lower = name.toLowerCase();
+  // "busyTimeout" → "busyTimeoutMs": a unit suffix left off is the commonest slip.
+  const prefixed = known.find((k) => lower.length >= 4 && k.toLowerCase().startsWith(lower));
+  if (prefixed !== undefined) return prefixed;
   let best: string | undefined;
   let bestScore = Number.POSITIVE_INFINITY;
   for (const candidate of known) {

@@ -1,3 +1,4 @@
+import { createHash, timingSafeEqual } from "node:crypto";
 import { inspect } from "node:util";
 
 const MASK = "••••";
@@ -33,11 +34,17 @@ export class Secret {
     return maskSecret(this.#value);
   }
 
-  /** Constant-time comparison with another secret or string. */
+  /**
+   * Constant-time comparison with another secret or string. Both sides are hashed first, so the
+   * time taken says nothing about either value, not even its length.
+   */
   equals(other: Secret | string): boolean {
-    const a = Buffer.from(this.#value, "utf8");
-    const b = Buffer.from(other instanceof Secret ? other.reveal() : other, "utf8");
-    return a.length === b.length && timingSafeEqualBuffers(a, b);
+    // UTF-16 code units, not UTF-8: lone surrogates must not all collapse to U+FFFD and compare equal.
+    const a = createHash("sha256").update(Buffer.from(this.#value, "utf16le")).digest();
+    const b = createHash("sha256")
+      .update(Buffer.from(other instanceof Secret ? other.reveal() : other, "utf16le"))
+      .digest();
+    return timingSafeEqual(a, b);
   }
 
   toJSON(): string {
@@ -51,12 +58,6 @@ export class Secret {
   [inspect.custom](): string {
     return `Secret(${this.masked})`;
   }
-}
-
-function timingSafeEqualBuffers(a: Buffer, b: Buffer): boolean {
-  let diff = 0;
-  for (let i = 0; i < a.length; i++) diff |= (a[i] ?? 0) ^ (b[i] ?? 0);
-  return diff === 0;
 }
 
 /**
@@ -100,24 +101,32 @@ function isSecretKey(key: string): boolean {
  * the source: `apiKey`, `key`, `password`, `authorization`, …) is masked, and every {@link Secret}
  * is shown masked. Cycles and depth are bounded; the input is never mutated.
  */
-export function redact(value: unknown, depth = 0, seen: WeakSet<object> = new WeakSet()): unknown {
+export function redact(value: unknown, depth = 0, ancestors: WeakSet<object> = new WeakSet()): unknown {
   if (value instanceof Secret) return value.masked;
   if (value === null || typeof value !== "object") return value;
   if (depth > 8) return "[depth]";
-  if (seen.has(value)) return "[circular]";
-  seen.add(value);
+  // Only an object that contains itself is circular; the same object twice side by side is not.
+  if (ancestors.has(value)) return "[circular]";
   if (value instanceof Error) {
     return { name: value.name, message: value.message, code: (value as { code?: unknown }).code };
   }
-  if (Array.isArray(value)) return value.map((item) => redact(item, depth + 1, seen));
   if (value instanceof Date) return value.toISOString();
-  const out: Record<string, unknown> = {};
-  for (const [k, v] of Object.entries(value)) {
-    if (isSecretKey(k) && v !== null && v !== undefined && v !== "") {
-      out[k] = typeof v === "string" ? maskSecret(v) : MASK;
-    } else {
-      out[k] = redact(v, depth + 1, seen);
+  ancestors.add(value);
+  try {
+    if (Array.isArray(value)) return value.map((item) => redact(item, depth + 1, ancestors));
+    const out: Record<string, unknown> = {};
+    for (const [k, v] of Object.entries(value)) {
+      const shown =
+        isSecretKey(k) && v !== null && v !== undefined && v !== ""
+          ? typeof v === "string"
+            ? maskSecret(v)
+            : MASK
+          : redact(v, depth + 1, ancestors);
+      // defineProperty, not assignment: a "__proto__" key from untrusted JSON must stay a plain key.
+      Object.defineProperty(out, k, { value: shown, enumerable: true, writable: true, configurable: true });
     }
+    return out;
+  } finally {
+    ancestors.delete(value);
   }
-  return out;
 }

@@ -192,3 +192,34 @@ export function decodeCursor(cursor: string): (string | number)[] {
     [{ field: "after", message: "is not a valid cursor" }],
   );
 }
+
+/** Checked claim options with defaults applied (limit 1…1000, default 50; lease default 30 s). */
+export function normalizeClaimOptions(options: {
+  limit?: number;
+  leaseMs?: number;
+  now?: number;
+  account?: string;
+}): { limit: number; leaseMs: number; now: number; account: string | undefined } {
+  const limit = options.limit ?? 50;
+  const leaseMs = options.leaseMs ?? 30_000;
+  if (!Number.isInteger(limit) || limit < 1 || limit > MAX_PAGE_LIMIT) {
+    throw new MandrillKitValidationError(
+      "ERR_MK_VALIDATION_FAILED",
+      `claim limit must be an integer from 1 to ${MAX_PAGE_LIMIT}; received ${String(limit)}.`,
+      [{ field: "limit", message: `must be an integer from 1 to ${MAX_PAGE_LIMIT}` }],
+    );
+  }
+  if (!Number.isInteger(leaseMs) || leaseMs < 1) {
+    throw new MandrillKitValidationError(
+      "ERR_MK_VALIDATION_FAILED",
+      `claim leaseMs must be a positive integer; received ${String(leaseMs)}.`,
+      [{ field: "leaseMs", message: "must be a positive integer" }],
+    );
+  }
+  return {
+    limit,
+    leaseMs,
+    now: options.now === undefined ? Date.now() : requireTime(options.now, "now"),
+    account: options.account === undefined ? undefined : requireAccountId(options.account),
+  };
+}

@@ -1,6 +1,7 @@
 import { MandrillKitConfigError } from "./errors.js";
 import type { MandrillEvent } from "./events.js";
 import { rejectReasonSide } from "./message.js";
+import { checkOptions } from "./options.js";
 import type { SuppressionEffect, SuppressionReason, SuppressionSource } from "./store.js";
 
 const DAY = 24 * 60 * 60 * 1000;
@@ -31,20 +32,65 @@ export const DEFAULT_SUPPRESSION_POLICY: Readonly<SuppressionPolicy> = Object.fr
   mirrorSync: true,
 });
 
+function show(value: unknown): string {
+  if (typeof value === "number" || typeof value === "bigint") return String(value);
+  if (value === undefined) return "undefined";
+  if (typeof value === "function") return "a function";
+  return JSON.stringify(value) ?? String(value);
+}
+
 function checkDuration(value: unknown, option: string, nullable: boolean): void {
   if (nullable && value === null) return;
   if (typeof value !== "number" || !Number.isFinite(value) || value <= 0) {
     throw new MandrillKitConfigError(
       "ERR_MK_CONFIG_INVALID",
       option,
-      `${option} must be a positive number of milliseconds${nullable ? " or null (forever)" : ""}; received ${JSON.stringify(value)}.`,
+      `${option} must be a positive number of milliseconds${nullable ? " or null (forever)" : ""}; received ${show(value)}.`,
     );
   }
 }
 
-/** Merges `overrides` onto the defaults and validates the result (throws `MandrillKitConfigError`). */
-export function resolveSuppressionPolicy(overrides: Partial<SuppressionPolicy> = {}): SuppressionPolicy {
-  const policy: SuppressionPolicy = { ...DEFAULT_SUPPRESSION_POLICY, ...overrides };
+const POLICY_KEYS = [
+  "hardBounceForMs",
+  "softBounce",
+  "spamForMs",
+  "unsubForMs",
+  "invalidForMs",
+  "mirrorSync",
+] as const;
+const SOFT_BOUNCE_KEYS = ["threshold", "windowMs", "suppressForMs"] as const;
+
+/** Overrides accepted by {@link resolveSuppressionPolicy}: any subset, `softBounce` partly too. */
+export interface SuppressionPolicyOptions {
+  hardBounceForMs?: number | null;
+  softBounce?: Partial<{ threshold: number; windowMs: number; suppressForMs: number }> | false;
+  spamForMs?: number | null;
+  unsubForMs?: number | null;
+  invalidForMs?: number | null;
+  mirrorSync?: boolean;
+}
+
+/**
+ * Merges `overrides` onto {@link DEFAULT_SUPPRESSION_POLICY} (`undefined` values keep the default;
+ * a partial `softBounce` is merged with the default one) and validates the result. Throws
+ * `MandrillKitConfigError` for unknown keys (with a suggestion) and bad values.
+ */
+export function resolveSuppressionPolicy(overrides: SuppressionPolicyOptions = {}): SuppressionPolicy {
+  const given = checkOptions("suppression policy", overrides, POLICY_KEYS);
+  const defined = Object.fromEntries(Object.entries(given).filter(([, v]) => v !== undefined));
+  const policy = { ...DEFAULT_SUPPRESSION_POLICY, ...defined } as SuppressionPolicy;
+  if (defined.softBounce !== undefined && defined.softBounce !== false) {
+    const soft = checkOptions("suppression policy softBounce", defined.softBounce, SOFT_BOUNCE_KEYS);
+    const base = DEFAULT_SUPPRESSION_POLICY.softBounce as {
+      threshold: number;
+      windowMs: number;
+      suppressForMs: number;
+    };
+    policy.softBounce = {
+      ...base,
+      ...Object.fromEntries(Object.entries(soft).filter(([, v]) => v !== undefined)),
+    };
+  }
   checkDuration(policy.hardBounceForMs, "suppression.hardBounceForMs", true);
   checkDuration(policy.spamForMs, "suppression.spamForMs", true);
   checkDuration(policy.unsubForMs, "suppression.unsubForMs", true);
@@ -55,7 +101,7 @@ export function resolveSuppressionPolicy(overrides: Partial<SuppressionPolicy> =
       throw new MandrillKitConfigError(
         "ERR_MK_CONFIG_INVALID",
         "suppression.softBounce.threshold",
-        `suppression.softBounce.threshold must be a positive integer; received ${JSON.stringify(threshold)}.`,
+        `suppression.softBounce.threshold must be a positive integer; received ${show(threshold)}.`,
       );
     }
     checkDuration(windowMs, "suppression.softBounce.windowMs", false);
@@ -65,7 +111,7 @@ export function resolveSuppressionPolicy(overrides: Partial<SuppressionPolicy> =
     throw new MandrillKitConfigError(
       "ERR_MK_CONFIG_INVALID",
       "suppression.mirrorSync",
-      "suppression.mirrorSync must be true or false.",
+      `suppression.mirrorSync must be true or false; received ${show(policy.mirrorSync)}.`,
     );
   }
   return policy;
@@ -105,8 +151,28 @@ export function parseMandrillTime(value: unknown): number | undefined {
   if (typeof value !== "string") return undefined;
   const m = /^(\d{4})-(\d{2})-(\d{2})[ T](\d{2}):(\d{2}):(\d{2})(?:\.\d+)?Z?$/.exec(value.trim());
   if (m === null) return undefined;
-  const t = Date.UTC(Number(m[1]), Number(m[2]) - 1, Number(m[3]), Number(m[4]), Number(m[5]), Number(m[6]));
-  return Number.isFinite(t) ? t : undefined;
+  const [year, month, day, hour, minute, second] = m.slice(1, 7).map(Number) as [
+    number,
+    number,
+    number,
+    number,
+    number,
+    number,
+  ];
+  const date = new Date(0);
+  // setUTCFullYear, not Date.UTC: Date.UTC maps years 0–99 to 1900–1999.
+  date.setUTCFullYear(year, month - 1, day);
+  date.setUTCHours(hour, minute, second, 0);
+  const t = date.getTime();
+  // Date rolls 2014-02-30 over into March; a date that does not exist is not a date.
+  const exact =
+    date.getUTCFullYear() === year &&
+    date.getUTCMonth() === month - 1 &&
+    date.getUTCDate() === day &&
+    date.getUTCHours() === hour &&
+    date.getUTCMinutes() === minute &&
+    date.getUTCSeconds() === second;
+  return exact && Number.isFinite(t) ? t : undefined;
 }
 
 const SYNC_REASONS: readonly string[] = ["hard-bounce", "soft-bounce", "spam", "unsub", "custom"];

@@ -15,11 +15,15 @@ const surroundingSpace = fc
 /** Domains with non-ASCII labels (internationalised domain names). */
 const idnLabel = fc
   .oneof(
-    fc.string({ unit: fc.constantFrom("a", "b", "z", "0", "ü", "é", "ß", "ø", "Å"), minLength: 1, maxLength: 12 }),
+    fc.string({
+      unit: fc.constantFrom("a", "b", "z", "0", "ü", "é", "ß", "ø", "Å"),
+      minLength: 1,
+      maxLength: 12,
+    }),
     fc.string({ unit: fc.constantFrom("ж", "ш", "д", "Ж"), minLength: 1, maxLength: 12 }),
     fc.string({ unit: fc.constantFrom("中", "文", "网"), minLength: 1, maxLength: 6 }),
   )
-  .filter((label) => /[^\x00-\x7f]/.test(label));
+  .filter((label) => /\P{ASCII}/u.test(label));
 const asciiLabel = fc.stringMatching(/^[a-z][a-z0-9]{0,10}$/);
 
 describe("normalizeEmail", () => {
@@ -79,7 +83,10 @@ describe("normalizeEmail", () => {
     ["a quoted local part", '"bob smith"@example.com'],
     ["an unbalanced angle bracket", "<bob@example.com"],
     ["a local part longer than 64 characters", `${"a".repeat(65)}@example.com`],
-    ["an address longer than 254 characters", `${"a".repeat(64)}@${"b".repeat(63)}.${"c".repeat(63)}.${"d".repeat(63)}.com`],
+    [
+      "an address longer than 254 characters",
+      `${"a".repeat(64)}@${"b".repeat(63)}.${"c".repeat(63)}.${"d".repeat(63)}.com`,
+    ],
     ["a domain label longer than 63 characters", `bob@${"a".repeat(64)}.com`],
   ])("rejects %s", (_label, input) => {
     expect(normalizeEmail(input)).toBeUndefined();
@@ -100,10 +107,13 @@ describe("normalizeEmail", () => {
 
   it("never throws, whatever it is given", () => {
     fc.assert(
-      fc.property(fc.oneof(fc.string({ unit: "binary" }), fc.string({ unit: "grapheme" }), fc.anything()), (input) => {
-        const result = normalizeEmail(input);
-        expect(result === undefined || typeof result === "string").toBe(true);
-      }),
+      fc.property(
+        fc.oneof(fc.string({ unit: "binary" }), fc.string({ unit: "grapheme" }), fc.anything()),
+        (input) => {
+          const result = normalizeEmail(input);
+          expect(result === undefined || typeof result === "string").toBe(true);
+        },
+      ),
       RUNS,
     );
   });
@@ -121,7 +131,27 @@ describe("normalizeEmail", () => {
 
   it("is idempotent", () => {
     const part = fc.string({
-      unit: fc.constantFrom("a", "Z", "0", ".", "-", "+", "_", "é", "É", "İ", "ß", "ẞ", "K", "Ω", "ς", "\u0301", "ｅ", "ü", "😀"),
+      unit: fc.constantFrom(
+        "a",
+        "Z",
+        "0",
+        ".",
+        "-",
+        "+",
+        "_",
+        "é",
+        "É",
+        "İ",
+        "ß",
+        "ẞ",
+        "K",
+        "Ω",
+        "ς",
+        "\u0301",
+        "ｅ",
+        "ü",
+        "😀",
+      ),
       maxLength: 10,
     });
     const shaped = fc.tuple(part, part, part).map(([local, left, right]) => `${local}@${left}.${right}`);
@@ -157,23 +187,32 @@ describe("normalizeEmail", () => {
 
   it("treats an internationalised domain and its punycode form as the same mailbox", () => {
     fc.assert(
-      fc.property(fc.array(fc.oneof(idnLabel, asciiLabel), { minLength: 1, maxLength: 3 }), asciiLabel, (labels, tld) => {
-        const domain = [...labels, tld].join(".");
-        // The WHATWG URL host parser is the reference for the ASCII form of a domain.
-        const punycode = new URL(`http://${domain}/`).hostname;
-        expect(punycode).toMatch(/^[\x00-\x7f]+$/);
-        expect(normalizeEmail(`kunde@${domain}`)).toBe(`kunde@${punycode}`);
-        expect(normalizeEmail(`kunde@${punycode}`)).toBe(`kunde@${punycode}`);
-      }),
+      fc.property(
+        fc.array(fc.oneof(idnLabel, asciiLabel), { minLength: 1, maxLength: 3 }),
+        asciiLabel,
+        (labels, tld) => {
+          const domain = [...labels, tld].join(".");
+          // The WHATWG URL host parser is the reference for the ASCII form of a domain.
+          const punycode = new URL(`http://${domain}/`).hostname;
+          expect(punycode).toMatch(/^\p{ASCII}+$/u);
+          expect(normalizeEmail(`kunde@${domain}`)).toBe(`kunde@${punycode}`);
+          expect(normalizeEmail(`kunde@${punycode}`)).toBe(`kunde@${punycode}`);
+        },
+      ),
       RUNS,
     );
   });
 
   it("rejects any text containing two addresses", () => {
     fc.assert(
-      fc.property(asciiAddress, asciiAddress, fc.constantFrom(",", ", ", ";", " ", "; "), (a, b, separator) => {
-        expect(normalizeEmail(`${a}${separator}${b}`)).toBeUndefined();
-      }),
+      fc.property(
+        asciiAddress,
+        asciiAddress,
+        fc.constantFrom(",", ", ", ";", " ", "; "),
+        (a, b, separator) => {
+          expect(normalizeEmail(`${a}${separator}${b}`)).toBeUndefined();
+        },
+      ),
       RUNS,
     );
   });
@@ -211,7 +250,10 @@ describe("requireEmail", () => {
 
   it('names the field "email" when no field is given', () => {
     expect(() => requireEmail("not an address")).toThrowError(
-      expect.objectContaining({ code: "ERR_MK_EMAIL_INVALID", fields: [expect.objectContaining({ field: "email" })] }),
+      expect.objectContaining({
+        code: "ERR_MK_EMAIL_INVALID",
+        fields: [expect.objectContaining({ field: "email" })],
+      }),
     );
   });
 

@@ -680,6 +680,12 @@ export function runStoreContract(options: StoreContractOptions): void {
         expect(keys).toHaveLength(40);
       });
 
+      it("refuses claim options outside their ranges", async () => {
+        await rejectsWith(store.inbox.claim({ limit: 0 }), "ERR_MK_VALIDATION_FAILED");
+        await rejectsWith(store.inbox.claim({ limit: 1001 }), "ERR_MK_VALIDATION_FAILED");
+        await rejectsWith(store.inbox.claim({ leaseMs: -5 }), "ERR_MK_VALIDATION_FAILED");
+      });
+
       it("claims only one account's events when asked", async () => {
         await store.inbox.ingest({ account: "a", receivedAt: T0, events: [event("x")] });
         await store.inbox.ingest({ account: "b", receivedAt: T0, events: [event("y")] });

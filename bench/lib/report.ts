@@ -1,0 +1,49 @@
+import { readFileSync } from "node:fs";
+import { cpus, totalmem } from "node:os";
+import { createRequire } from "node:module";
+
+/** A printed and written benchmark table. */
+export interface Table {
+  title: string;
+  /** What is measured and how, in one or two sentences. */
+  description: string;
+  headers: string[];
+  rows: string[][];
+  /** Lines under the table: targets met or missed, notes. */
+  notes: string[];
+}
+
+const require = createRequire(import.meta.url);
+
+function versionOf(pkg: string, from: string): string {
+  try {
+    const path = require.resolve(`${pkg}/package.json`, { paths: [from] });
+    return (JSON.parse(readFileSync(path, "utf8")) as { version: string }).version;
+  } catch {
+    return "?";
+  }
+}
+
+export function machine(sqliteVersion: string): string[] {
+  const cpu = cpus();
+  const sqlitePkgDir = new URL("../../packages/sqlite/", import.meta.url).pathname;
+  return [
+    `- Machine: ${cpu[0]?.model ?? "?"} × ${cpu.length} cores, ${(totalmem() / 2 ** 30).toFixed(1)} GiB RAM, ${process.platform}/${process.arch}`,
+    `- Node ${process.version}, SQLite ${sqliteVersion}, better-sqlite3 ${versionOf("better-sqlite3", sqlitePkgDir)}`,
+  ];
+}
+
+export function renderMarkdown(table: Table): string {
+  const lines = [`### ${table.title}`, "", table.description, "", `| ${table.headers.join(" | ")} |`, `| ${table.headers.map(() => "---").join(" | ")} |`];
+  for (const row of table.rows) lines.push(`| ${row.join(" | ")} |`);
+  if (table.notes.length > 0) lines.push("", ...table.notes.map((n) => `- ${n}`));
+  return `${lines.join("\n")}\n`;
+}
+
+export function printTable(table: Table): void {
+  const widths = table.headers.map((h, i) => Math.max(h.length, ...table.rows.map((r) => (r[i] ?? "").length)));
+  const line = (cells: string[]) => cells.map((c, i) => c.padEnd(widths[i] ?? 0)).join("  ");
+  process.stdout.write(`\n${table.title}\n${"=".repeat(table.title.length)}\n${line(table.headers)}\n${line(widths.map((w) => "-".repeat(w)))}\n`);
+  for (const row of table.rows) process.stdout.write(`${line(row)}\n`);
+  for (const note of table.notes) process.stdout.write(`  * ${note}\n`);
+}

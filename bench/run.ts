@@ -1,0 +1,30 @@
+/**
+ * `pnpm bench`: runs every benchmark, prints each table, and writes BENCHMARKS.md.
+ * Figures are measured on the machine running it; each is shown beside a baseline from the same run.
+ */
+import { writeFileSync } from "node:fs";
+import { machine, printTable, renderMarkdown } from "./lib/report.js";
+import { runStoreBenches } from "./store.bench.js";
+
+const started = Date.now();
+const { tables, sqliteVersion } = await runStoreBenches();
+for (const table of tables) printTable(table);
+
+const md = [
+  "# Benchmarks",
+  "",
+  "Produced by `pnpm bench` (`bench/run.ts`); every figure is beside a baseline measured in the same run,",
+  "on the same machine, so the ratios carry over between machines better than the absolute numbers.",
+  "Tests never assert timings; this file is where speed is shown.",
+  "",
+  `Run on ${new Date(started).toISOString().slice(0, 10)}:`,
+  "",
+  ...machine(sqliteVersion),
+  `- Took ${((Date.now() - started) / 1000).toFixed(0)} s`,
+  "",
+  "## Store and parser (`@mandrill-kit/core`, `@mandrill-kit/sqlite`)",
+  "",
+  ...tables.map(renderMarkdown),
+].join("\n");
+writeFileSync(new URL("../BENCHMARKS.md", import.meta.url), md);
+process.stdout.write(`\nWrote BENCHMARKS.md (${((Date.now() - started) / 1000).toFixed(0)} s)\n`);
