@@ -58,13 +58,32 @@ export function realisticEvent(seed: number): Record<string, unknown> {
     msg.bgtools_code = 22;
     msg.diag = "smtp;552 5.2.2 Over Quota";
   } else {
-    msg.smtp_events = [{ destination_ip: "203.0.113.7", diag: "250 2.0.0 OK", source_ip: "198.51.100.2", ts: ts - 30, type: "sent", size: 14_233 }];
+    msg.smtp_events = [
+      {
+        destination_ip: "203.0.113.7",
+        diag: "250 2.0.0 OK",
+        source_ip: "198.51.100.2",
+        ts: ts - 30,
+        type: "sent",
+        size: 14_233,
+      },
+    ];
   }
   const event: Record<string, unknown> = { event: type, _id: id, ts, msg };
   if (type === "open" || type === "click") {
     event.ip = "198.51.100.23";
-    event.user_agent = "Mozilla/5.0 (iPhone; CPU iPhone OS 17_4 like Mac OS X) AppleWebKit/605.1.15 Mobile/15E148";
-    event.location = { country_short: "US", country: "United States", region: "Oklahoma", city: "Oklahoma City", postal_code: "73101", timezone: "-05:00", latitude: 35.46, longitude: -97.51 };
+    event.user_agent =
+      "Mozilla/5.0 (iPhone; CPU iPhone OS 17_4 like Mac OS X) AppleWebKit/605.1.15 Mobile/15E148";
+    event.location = {
+      country_short: "US",
+      country: "United States",
+      region: "Oklahoma",
+      city: "Oklahoma City",
+      postal_code: "73101",
+      timezone: "-05:00",
+      latitude: 35.46,
+      longitude: -97.51,
+    };
   }
   if (type === "click") event.url = "https://shop.example.com/track/A-10293";
   return event;

@@ -1,6 +1,6 @@
 import { readFileSync } from "node:fs";
-import { cpus, totalmem } from "node:os";
 import { createRequire } from "node:module";
+import { cpus, totalmem } from "node:os";
 
 /** A printed and written benchmark table. */
 export interface Table {
@@ -34,16 +34,27 @@ export function machine(sqliteVersion: string): string[] {
 }
 
 export function renderMarkdown(table: Table): string {
-  const lines = [`### ${table.title}`, "", table.description, "", `| ${table.headers.join(" | ")} |`, `| ${table.headers.map(() => "---").join(" | ")} |`];
+  const lines = [
+    `### ${table.title}`,
+    "",
+    table.description,
+    "",
+    `| ${table.headers.join(" | ")} |`,
+    `| ${table.headers.map(() => "---").join(" | ")} |`,
+  ];
   for (const row of table.rows) lines.push(`| ${row.join(" | ")} |`);
   if (table.notes.length > 0) lines.push("", ...table.notes.map((n) => `- ${n}`));
   return `${lines.join("\n")}\n`;
 }
 
 export function printTable(table: Table): void {
-  const widths = table.headers.map((h, i) => Math.max(h.length, ...table.rows.map((r) => (r[i] ?? "").length)));
+  const widths = table.headers.map((h, i) =>
+    Math.max(h.length, ...table.rows.map((r) => (r[i] ?? "").length)),
+  );
   const line = (cells: string[]) => cells.map((c, i) => c.padEnd(widths[i] ?? 0)).join("  ");
-  process.stdout.write(`\n${table.title}\n${"=".repeat(table.title.length)}\n${line(table.headers)}\n${line(widths.map((w) => "-".repeat(w)))}\n`);
+  process.stdout.write(
+    `\n${table.title}\n${"=".repeat(table.title.length)}\n${line(table.headers)}\n${line(widths.map((w) => "-".repeat(w)))}\n`,
+  );
   for (const row of table.rows) process.stdout.write(`${line(row)}\n`);
   for (const note of table.notes) process.stdout.write(`  * ${note}\n`);
 }

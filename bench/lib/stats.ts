@@ -15,18 +15,31 @@ export interface Sample {
 
 export function summarize(values: number[]): Sample {
   const sorted = [...values].sort((a, b) => a - b);
-  const pick = (q: number) => sorted[Math.min(sorted.length - 1, Math.max(0, Math.ceil(q * sorted.length) - 1))] ?? Number.NaN;
+  const pick = (q: number) =>
+    sorted[Math.min(sorted.length - 1, Math.max(0, Math.ceil(q * sorted.length) - 1))] ?? Number.NaN;
   const median =
     sorted.length % 2 === 1
       ? (sorted[(sorted.length - 1) / 2] ?? Number.NaN)
       : ((sorted[sorted.length / 2 - 1] ?? 0) + (sorted[sorted.length / 2] ?? 0)) / 2;
   const min = sorted[0] ?? Number.NaN;
   const max = sorted[sorted.length - 1] ?? Number.NaN;
-  return { median, min, max, p99: pick(0.99), spread: median === 0 ? 0 : (max - min) / median, runs: values.length, values };
+  return {
+    median,
+    min,
+    max,
+    p99: pick(0.99),
+    spread: median === 0 ? 0 : (max - min) / median,
+    runs: values.length,
+    values,
+  };
 }
 
 /** Runs `fn` `warmup` times unmeasured, then `runs` times, returning each run's milliseconds. */
-export async function timeRuns(fn: () => unknown | Promise<unknown>, runs = 7, warmup = 2): Promise<number[]> {
+export async function timeRuns(
+  fn: () => unknown | Promise<unknown>,
+  runs = 7,
+  warmup = 2,
+): Promise<number[]> {
   for (let i = 0; i < warmup; i++) await fn();
   const out: number[] = [];
   for (let i = 0; i < runs; i++) {

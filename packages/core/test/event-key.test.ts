@@ -204,8 +204,18 @@ describe("eventKey", () => {
         fc.constantFrom(...MESSAGE_EVENT_TYPES),
         fc.constantFrom(...MESSAGE_EVENT_TYPES),
         (ts, later, typeA, typeB) => {
-          const a = keyOf({ event: typeA, _id: "ffffffffffffffffffffffffffffffff", ts, msg: { email: "a@example.com" } });
-          const b = keyOf({ event: typeB, _id: "00000000000000000000000000000000", ts: ts + later, msg: { email: "b@example.com" } });
+          const a = keyOf({
+            event: typeA,
+            _id: "ffffffffffffffffffffffffffffffff",
+            ts,
+            msg: { email: "a@example.com" },
+          });
+          const b = keyOf({
+            event: typeB,
+            _id: "00000000000000000000000000000000",
+            ts: ts + later,
+            msg: { email: "b@example.com" },
+          });
           expect(a < b).toBe(true);
         },
       ),
