@@ -3,21 +3,43 @@
  * Mandrill serialises them, with `\/`-escaped slashes) for benchmarks.
  */
 
-const MIX: ReadonlyArray<[string, number]> = [
-  ["send", 40],
-  ["delivered", 20],
-  ["open", 15],
-  ["click", 10],
-  ["hard_bounce", 5],
-  ["soft_bounce", 4],
-  ["spam", 3],
-  ["unsub", 3],
+/** Event mixes, in events per 1,000. */
+export type EventMix = ReadonlyArray<[string, number]>;
+
+/**
+ * A transactional sender's typical webhook traffic: mostly sends, deliveries, opens and clicks;
+ * about 2% hard and 1.5% soft bounces, 0.1% complaints, 0.4% unsubscribes (industry-typical rates
+ * for transactional mail) — 4% of events change the suppression list.
+ */
+export const TYPICAL_MIX: EventMix = [
+  ["send", 420],
+  ["delivered", 260],
+  ["open", 160],
+  ["click", 80],
+  ["deferral", 40],
+  ["hard_bounce", 20],
+  ["soft_bounce", 15],
+  ["spam", 1],
+  ["unsub", 4],
 ];
 
-function pickType(i: number): string {
-  const slot = i % 100;
+/** A bounce-heavy stress mix: 15% of events change the suppression list. */
+export const BOUNCE_HEAVY_MIX: EventMix = [
+  ["send", 400],
+  ["delivered", 200],
+  ["open", 150],
+  ["click", 100],
+  ["hard_bounce", 50],
+  ["soft_bounce", 40],
+  ["spam", 30],
+  ["unsub", 30],
+];
+
+function pickType(i: number, mix: EventMix): string {
+  // Spread types evenly through the batch: slot = a stride permutation of 0..999.
+  const slot = (i * 389) % 1000;
   let acc = 0;
-  for (const [type, weight] of MIX) {
+  for (const [type, weight] of mix) {
     acc += weight;
     if (slot < acc) return type;
   }
@@ -29,8 +51,8 @@ function hex(n: number, width = 32): string {
 }
 
 /** One event object; `seed` makes ids and addresses unique. */
-export function realisticEvent(seed: number): Record<string, unknown> {
-  const type = pickType(seed);
+export function realisticEvent(seed: number, mix: EventMix = TYPICAL_MIX): Record<string, unknown> {
+  const type = pickType(seed, mix);
   const id = hex(seed * 2654435761);
   const ts = 1_760_000_000 + seed;
   const email = `customer${seed % 50_000}@mail${seed % 97}.example.com`;
@@ -42,7 +64,14 @@ export function realisticEvent(seed: number): Record<string, unknown> {
     tags: ["order-shipped", "transactional"],
     opens: type === "open" || type === "click" ? [{ ts }] : [],
     clicks: type === "click" ? [{ ts, url: "https://shop.example.com/track/A-10293" }] : [],
-    state: type === "hard_bounce" ? "bounced" : type === "soft_bounce" ? "soft-bounced" : "sent",
+    state:
+      type === "hard_bounce"
+        ? "bounced"
+        : type === "soft_bounce"
+          ? "soft-bounced"
+          : type === "deferral"
+            ? "deferred"
+            : "sent",
     metadata: { user_id: seed, order_id: `A-${10_000 + (seed % 90_000)}` },
     _id: id,
     _version: hex(seed, 22),
@@ -57,6 +86,17 @@ export function realisticEvent(seed: number): Record<string, unknown> {
     msg.bounce_description = "mailbox_full";
     msg.bgtools_code = 22;
     msg.diag = "smtp;552 5.2.2 Over Quota";
+  } else if (type === "deferral") {
+    msg.smtp_events = [
+      {
+        destination_ip: "203.0.113.7",
+        diag: "451 4.3.5 Temporarily unavailable, try again later.",
+        source_ip: "198.51.100.2",
+        ts: ts - 30,
+        type: "deferred",
+        size: 0,
+      },
+    ];
   } else {
     msg.smtp_events = [
       {
@@ -95,6 +135,6 @@ export function mandrillJson(value: unknown): string {
 }
 
 /** The `mandrill_events` value of a batch of `size` events starting at `seed`. */
-export function realisticBatch(seed: number, size = 1000): string {
-  return mandrillJson(Array.from({ length: size }, (_, i) => realisticEvent(seed + i)));
+export function realisticBatch(seed: number, size = 1000, mix: EventMix = TYPICAL_MIX): string {
+  return mandrillJson(Array.from({ length: size }, (_, i) => realisticEvent(seed + i, mix)));
 }

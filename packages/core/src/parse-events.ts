@@ -62,8 +62,13 @@ function splitTopLevelArray(text: string): string[] | undefined {
   for (; i < n; i++) {
     const c = text.charCodeAt(i);
     if (inString) {
-      if (c === 0x5c /* \ */) i++;
-      else if (c === 0x22 /* " */) inString = false;
+      // Jump to the next quote natively; it ends the string unless an odd run of backslashes escapes it.
+      const q = text.indexOf('"', i);
+      if (q === -1) return undefined;
+      let backslashes = 0;
+      for (let b = q - 1; b >= i && text.charCodeAt(b) === 0x5c; b--) backslashes++;
+      i = q;
+      if (backslashes % 2 === 0) inString = false;
       continue;
     }
     if (c === 0x20 || c === 0x0a || c === 0x0d || c === 0x09) continue;
