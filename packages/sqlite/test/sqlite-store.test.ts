@@ -141,3 +141,22 @@ describe("openSqliteStore", () => {
     await again.close();
   });
 });
+
+describe("file permissions", () => {
+  it("creates a missing folder 0700 and a new database file 0600", async () => {
+    const { statSync } = await import("node:fs");
+    const folder = join(dir, "private", "deeper");
+    const filename = join(folder, "mandrill.db");
+    const store = openSqliteStore({ filename });
+    await store.suppressions.add({
+      account: "acme",
+      email: "a@example.com",
+      reason: "spam",
+      source: "manual",
+    });
+    expect(statSync(filename).mode & 0o777).toBe(0o600);
+    expect(statSync(folder).mode & 0o777).toBe(0o700);
+    expect(statSync(`${filename}-wal`).mode & 0o777).toBe(0o600);
+    await store.close();
+  });
+});
