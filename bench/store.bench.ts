@@ -16,7 +16,7 @@ import { openSqliteStore } from "@mandrill-kit/sqlite";
 import Database from "better-sqlite3";
 import { BOUNCE_HEAVY_MIX, type EventMix, realisticBatch, TYPICAL_MIX } from "./lib/events.js";
 import type { Table } from "./lib/report.js";
-import { fmt, type Sample, summarize, timeRuns } from "./lib/stats.js";
+import { fmt, type Sample, sampleRow, summarize, timeRuns } from "./lib/stats.js";
 
 const ACCOUNT = "acme";
 const policy = resolveSuppressionPolicy();
@@ -96,8 +96,8 @@ export async function suppressionCheckBench(dir: string, rows = 1_000_000): Prom
           if (probe.get(ACCOUNT, email.toLowerCase(), now) !== undefined) n++;
         return n;
       },
-      15,
-      3,
+      RUNS,
+      WARMUP,
     );
     return { k: summarize(kit), b: summarize(baseline), hits };
   };
@@ -105,14 +105,7 @@ export async function suppressionCheckBench(dir: string, rows = 1_000_000): Prom
   const stress = await measure(50);
   await store.close();
 
-  const row = (label: string, s: Sample, base: Sample) => [
-    label,
-    fmt(s.median, 3),
-    fmt(s.min, 3),
-    fmt(s.max, 3),
-    `${fmt(s.spread * 100, 0)}%`,
-    base === s ? "1.00×" : `${fmt(s.median / base.median, 2)}×`,
-  ];
+  const row = (label: string, s: Sample, base: Sample) => sampleRow(label, s, base, 3);
   return {
     title: "suppressions.check — 1,000 addresses against 1,000,000 suppressions (SQLite)",
     description: `One call checks 1,000 addresses (mixed case, normalised by the kit) against ${rows.toLocaleString("en-US")} rows of one account (seeded in ${fmt(seedMs / 1000, 1)} s), with 2% of them suppressed (a typical recipient list) and, as a stress case, 50%. Baseline: 1,000 prepared primary-key lookups in a loop on the same connection (addresses pre-lower-cased, no normalisation). ${typical.k.runs} runs after ${WARMUP} warm-ups each; ratios are time (lower is faster).`,
@@ -241,14 +234,7 @@ export async function ingestBench(dir: string): Promise<Table> {
   await e2eStore.close();
   const e2e = summarize(e2eRuns.map((ms) => 10_000 / (ms / 1000)));
 
-  const row = (label: string, s: Sample, base: Sample) => [
-    label,
-    fmt(s.median, 0),
-    fmt(s.min, 0),
-    fmt(s.max, 0),
-    `${fmt(s.spread * 100, 0)}%`,
-    base === s ? "1.00×" : `${fmt(s.median / base.median, 2)}×`,
-  ];
+  const row = (label: string, s: Sample, base: Sample) => sampleRow(label, s, base, 0);
   const verdict = (f: IngestFigures) =>
     `${f.kit.median >= 50_000 ? "met" : "NOT met"} (${fmt(f.kit.median, 0)} events/s) / ${f.kit.median / f.baseline.median >= 0.5 ? "met" : "NOT met"} (${fmt(f.kit.median / f.baseline.median, 2)}×)`;
   return {

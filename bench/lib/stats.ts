@@ -59,3 +59,15 @@ export function fmt(n: number, digits = 2): string {
 export function pct(fraction: number): string {
   return `±${(fraction * 50).toFixed(0)}%`;
 }
+
+/** A table row: label, median, min, max, spread, and the median's ratio to `base` ("1.00×" for itself). */
+export function sampleRow(label: string, s: Sample, base: Sample, digits: number): string[] {
+  return [
+    label,
+    fmt(s.median, digits),
+    fmt(s.min, digits),
+    fmt(s.max, digits),
+    `${fmt(s.spread * 100, 0)}%`,
+    base === s ? "1.00×" : `${fmt(s.median / base.median, 2)}×`,
+  ];
+}

@@ -124,9 +124,11 @@ export {
   type SuppressionStatus,
 } from "./store.js";
 export {
+  applySuppressionEffects,
   DEFAULT_PAGE_LIMIT,
   decodeCursor,
   encodeCursor,
+  liftSuppression,
   MAX_PAGE_LIMIT,
   mergeSuppression,
   type NormalizedSuppressionInput,
@@ -134,6 +136,7 @@ export {
   normalizeEffect,
   normalizeSuppressionInput,
   pageLimit,
+  type SuppressionEffectTarget,
   suppressionStatus,
 } from "./store-rules.js";
 export {

@@ -2,7 +2,6 @@ import { requireAccountId } from "./account-id.js";
 import { normalizeEmail } from "./email.js";
 import { MandrillKitNotFoundError, MandrillKitStoreError, MandrillKitValidationError } from "./errors.js";
 import type {
-  AppliedEffect,
   ClaimOptions,
   CredentialPutOptions,
   CredentialRecord,
@@ -26,8 +25,10 @@ import type {
   SuppressionQuery,
 } from "./store.js";
 import {
+  applySuppressionEffects,
   decodeCursor,
   encodeCursor,
+  liftSuppression,
   mergeSuppression,
   normalizeClaimOptions,
   normalizeEffect,
@@ -102,17 +103,9 @@ export function createMemoryStore(_options: MemoryStoreOptions = {}): Store {
 
   function liftOne(account: string, email: string, options: SuppressionLiftOptions): boolean {
     const map = suppressions.get(account);
-    const existing = map?.get(email);
-    const at = options.at ?? Date.now();
-    if (existing === undefined || suppressionStatus(existing, at) !== "active") return false;
-    if (options.sources !== undefined && !options.sources.includes(existing.source)) return false;
-    map?.set(email, {
-      ...existing,
-      liftedAt: at,
-      liftedBy: options.by,
-      liftReason: options.reason,
-      updatedAt: at,
-    });
+    const next = liftSuppression(map?.get(email), { ...options, at: options.at ?? Date.now() });
+    if (next === undefined) return false;
+    map?.set(email, next);
     return true;
   }
 
@@ -285,61 +278,32 @@ export function createMemoryStore(_options: MemoryStoreOptions = {}): Store {
               };
               staged.set(k, record);
               result.inserted.push(e.key);
-              const at = e.eventAt ?? receivedAt;
-              for (const effect of e.effects) {
-                stash(effect.email);
-                if (effect.op === "lift") {
-                  if (
-                    liftOne(account, effect.email, {
-                      by: effect.by,
-                      reason: effect.reason,
-                      sources: effect.sources,
-                      at: receivedAt,
-                    })
-                  ) {
-                    result.effects.push({ key: e.key, op: "lifted", email: effect.email, reason: null });
-                  }
-                  continue;
-                }
-                let reason = effect.op === "suppress" ? effect.reason : ("soft-bounce" as const);
-                let expiresAt = effect.op === "suppress" ? effect.expiresAt : at + effect.suppressForMs;
-                if (effect.op === "soft-bounce") {
-                  let count = 0;
-                  for (const r of [...inbox.values(), ...staged.values()]) {
-                    if (
-                      r.account === account &&
-                      r.type === "soft_bounce" &&
-                      r.email === effect.email &&
-                      r.eventAt !== null &&
-                      r.eventAt > at - effect.windowMs &&
-                      r.eventAt <= at
-                    )
-                      count++;
-                  }
-                  if (count < effect.threshold) continue;
-                  reason = "soft-bounce";
-                  expiresAt = at + effect.suppressForMs;
-                }
-                const { status, next } = mergeSuppression(map.get(effect.email), {
-                  account,
-                  email: effect.email,
-                  reason,
-                  source: effect.op === "suppress" ? effect.source : "webhook",
-                  detail: effect.detail,
-                  expiresAt,
-                  at: receivedAt,
-                });
-                map.set(effect.email, next);
-                if (status !== "unchanged") {
-                  const applied: AppliedEffect = {
-                    key: e.key,
-                    op: status === "added" ? "suppressed" : "extended",
-                    email: effect.email,
-                    reason,
-                  };
-                  result.effects.push(applied);
-                }
-              }
+              for (const effect of e.effects) stash(effect.email);
+              applySuppressionEffects(
+                {
+                  get: (email) => map.get(email),
+                  put: (next) => map.set(next.email, next),
+                  countSoftBounces: (email, after, until) => {
+                    let count = 0;
+                    for (const r of [...inbox.values(), ...staged.values()]) {
+                      const t = r.eventAt;
+                      if (
+                        r.account === account &&
+                        r.type === "soft_bounce" &&
+                        r.email === email &&
+                        t !== null &&
+                        t > after &&
+                        t <= until
+                      )
+                        count++;
+                    }
+                    return count;
+                  },
+                },
+                { account, key: e.key, eventAt: e.eventAt, effects: e.effects },
+                receivedAt,
+                result.effects,
+              );
             }
             for (const [k, record] of staged) {
               inbox.set(k, record);

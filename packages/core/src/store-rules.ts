@@ -6,6 +6,7 @@ import { requireAccountId } from "./account-id.js";
 import { requireEmail } from "./email.js";
 import { MandrillKitValidationError } from "./errors.js";
 import {
+  type AppliedEffect,
   type PageOptions,
   SUPPRESSION_REASONS,
   SUPPRESSION_SOURCES,
@@ -222,4 +223,86 @@ export function normalizeClaimOptions(options: {
     now: options.now === undefined ? Date.now() : requireTime(options.now, "now"),
     account: options.account === undefined ? undefined : requireAccountId(options.account),
   };
+}
+
+/** The lifted form of `existing`, or `undefined` when the lift does not apply (inactive, other source). */
+export function liftSuppression(
+  existing: Suppression | undefined,
+  options: { by: string; reason: string; sources?: readonly SuppressionSource[] | undefined; at: number },
+): Suppression | undefined {
+  if (existing === undefined || suppressionStatus(existing, options.at) !== "active") return undefined;
+  if (options.sources !== undefined && !options.sources.includes(existing.source)) return undefined;
+  return {
+    ...existing,
+    liftedAt: options.at,
+    liftedBy: options.by,
+    liftReason: options.reason,
+    updatedAt: options.at,
+  };
+}
+
+/**
+ * What a store provides to {@link applySuppressionEffects}, inside its ingest transaction: read and
+ * write one account's suppressions, and count stored soft bounces (the current event included).
+ */
+export interface SuppressionEffectTarget {
+  get(email: string): Suppression | undefined;
+  put(next: Suppression): void;
+  /** Stored `soft_bounce` events of the address with `after < eventAt <= until`. */
+  countSoftBounces(email: string, after: number, until: number): number;
+}
+
+/**
+ * Applies one new event's (already normalised) effects through `target`, appending what changed to
+ * `applied`. Shared by every synchronous store so their ingest semantics cannot drift apart.
+ */
+export function applySuppressionEffects(
+  target: SuppressionEffectTarget,
+  event: { account: string; key: string; eventAt: number | null; effects: readonly SuppressionEffect[] },
+  receivedAt: number,
+  applied: AppliedEffect[],
+): void {
+  const at = event.eventAt ?? receivedAt;
+  for (const effect of event.effects) {
+    if (effect.op === "lift") {
+      const next = liftSuppression(target.get(effect.email), { ...effect, at: receivedAt });
+      if (next !== undefined) {
+        target.put(next);
+        applied.push({ key: event.key, op: "lifted", email: effect.email, reason: null });
+      }
+      continue;
+    }
+    let input: NormalizedSuppressionInput;
+    if (effect.op === "soft-bounce") {
+      if (target.countSoftBounces(effect.email, at - effect.windowMs, at) < effect.threshold) continue;
+      input = {
+        account: event.account,
+        email: effect.email,
+        reason: "soft-bounce",
+        source: "webhook",
+        detail: effect.detail,
+        expiresAt: at + effect.suppressForMs,
+        at: receivedAt,
+      };
+    } else {
+      input = {
+        account: event.account,
+        email: effect.email,
+        reason: effect.reason,
+        source: effect.source,
+        detail: effect.detail,
+        expiresAt: effect.expiresAt,
+        at: receivedAt,
+      };
+    }
+    const { status, next } = mergeSuppression(target.get(effect.email), input);
+    if (status === "unchanged") continue;
+    target.put(next);
+    applied.push({
+      key: event.key,
+      op: status === "added" ? "suppressed" : "extended",
+      email: effect.email,
+      reason: input.reason,
+    });
+  }
 }

@@ -1,18 +1,9 @@
-import { checkOptions, didYouMean, MandrillKitConfigError } from "@mandrill-kit/core";
+import { checkOptions, didYouMean } from "@mandrill-kit/core";
 import fc from "fast-check";
 import { describe, expect, it } from "vitest";
+import { configError } from "./helpers.js";
 
 const KNOWN = ["store", "logger", "publicUrl", "bodyLimitBytes", "webhookKeys", "suppression"] as const;
-
-function configError(run: () => unknown): MandrillKitConfigError {
-  try {
-    run();
-  } catch (error) {
-    expect(error).toBeInstanceOf(MandrillKitConfigError);
-    return error as MandrillKitConfigError;
-  }
-  throw new Error("expected a MandrillKitConfigError, nothing was thrown");
-}
 
 describe("checkOptions", () => {
   it("returns the options when every key is known", () => {

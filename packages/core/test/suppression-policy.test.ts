@@ -1,7 +1,6 @@
 import {
   DEFAULT_SUPPRESSION_POLICY,
   type MandrillEvent,
-  MandrillKitConfigError,
   parseMandrillEvents,
   parseMandrillTime,
   RECIPIENT_SIDE_REJECT_REASONS,
@@ -16,6 +15,7 @@ import {
 import fc from "fast-check";
 import { describe, expect, it } from "vitest";
 import { INBOUND_EVENT_SAMPLE, MESSAGE_EVENT_SAMPLES, SYNC_EVENT_SAMPLES } from "./fixtures/spec-events.js";
+import { configError } from "./helpers.js";
 
 const DAY = 24 * 60 * 60 * 1000;
 const SAMPLE_TS = 1428129133;
@@ -58,16 +58,6 @@ function blacklist(action: string, reject: Record<string, unknown>, ts = 1438785
       ...reject,
     },
   };
-}
-
-function configError(run: () => unknown): MandrillKitConfigError {
-  try {
-    run();
-  } catch (error) {
-    expect(error).toBeInstanceOf(MandrillKitConfigError);
-    return error as MandrillKitConfigError;
-  }
-  throw new Error("expected a MandrillKitConfigError, nothing was thrown");
 }
 
 describe("suppressionEffects with the default policy", () => {

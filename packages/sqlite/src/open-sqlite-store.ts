@@ -1,7 +1,7 @@
 import { chmodSync, existsSync, mkdirSync } from "node:fs";
 import { dirname } from "node:path";
 import {
-  type AppliedEffect,
+  applySuppressionEffects,
   type ClaimOptions,
   type CredentialPutOptions,
   type CredentialRecord,
@@ -18,6 +18,7 @@ import {
   type IngestResult,
   isMandrillKitError,
   type Logger,
+  liftSuppression,
   MandrillKitConfigError,
   MandrillKitNotFoundError,
   MandrillKitStoreError,
@@ -44,7 +45,6 @@ import {
   type SuppressionReason,
   type SuppressionSource,
   silentLogger,
-  suppressionStatus,
 } from "@mandrill-kit/core";
 import Database from "better-sqlite3";
 import { MIGRATIONS } from "./migrations.js";
@@ -539,11 +539,12 @@ export function openSqliteStore(options: SqliteStoreOptions): SqliteStore {
 
   function liftOne(account: string, email: string, options: SuppressionLiftOptions): boolean {
     const row = sql.supGet.get(account, email);
-    const at = options.at ?? Date.now();
-    if (row === undefined || suppressionStatus(toSuppression(row), at) !== "active") return false;
-    if (options.sources !== undefined && !options.sources.includes(row.source as SuppressionSource))
-      return false;
-    sql.supLift.run({ at, by: options.by, reason: options.reason, account, email });
+    const next = liftSuppression(row === undefined ? undefined : toSuppression(row), {
+      ...options,
+      at: options.at ?? Date.now(),
+    });
+    if (next === undefined) return false;
+    writeSuppression(next);
     return true;
   }
 
@@ -597,58 +598,21 @@ export function openSqliteStore(options: SqliteStoreOptions): SqliteStore {
         continue;
       }
       result.inserted.push(e.key);
-      const effects = e.effects;
-      if (effects === undefined || effects.length === 0) continue;
-      const at = e.eventAt ?? receivedAt;
-      for (const effect of effects) {
-        if (effect.op === "lift") {
-          if (
-            liftOne(account, effect.email, {
-              by: effect.by,
-              reason: effect.reason,
-              sources: effect.sources,
-              at: receivedAt,
-            })
-          ) {
-            result.effects.push({ key: e.key, op: "lifted", email: effect.email, reason: null });
-          }
-          continue;
-        }
-        let expiresAt: number | null;
-        let reason: SuppressionReason;
-        let source: SuppressionSource;
-        if (effect.op === "soft-bounce") {
-          const { n } = sql.softBounceCount.get(account, effect.email, at - effect.windowMs, at) as {
-            n: number;
-          };
-          if (n < effect.threshold) continue;
-          reason = "soft-bounce";
-          source = "webhook";
-          expiresAt = at + effect.suppressForMs;
-        } else {
-          reason = effect.reason;
-          source = effect.source;
-          expiresAt = effect.expiresAt;
-        }
-        const { status } = addOne({
-          account,
-          email: effect.email,
-          reason,
-          source,
-          detail: effect.detail,
-          expiresAt,
-          at: receivedAt,
-        });
-        if (status !== "unchanged") {
-          const applied: AppliedEffect = {
-            key: e.key,
-            op: status === "added" ? "suppressed" : "extended",
-            email: effect.email,
-            reason,
-          };
-          result.effects.push(applied);
-        }
-      }
+      if (e.effects === undefined || e.effects.length === 0) continue;
+      applySuppressionEffects(
+        {
+          get: (email) => {
+            const row = sql.supGet.get(account, email);
+            return row === undefined ? undefined : toSuppression(row);
+          },
+          put: writeSuppression,
+          countSoftBounces: (email, after, until) =>
+            (sql.softBounceCount.get(account, email, after, until) as { n: number }).n,
+        },
+        { account, key: e.key, eventAt: e.eventAt, effects: e.effects },
+        receivedAt,
+        result.effects,
+      );
     }
     return result;
   });
