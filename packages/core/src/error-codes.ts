@@ -13,6 +13,22 @@ export const ERROR_CODES = {
     summary: "An option name is not known to the factory it was passed to.",
     advice: "Check the spelling; the message suggests the closest known option when there is one.",
   },
+  ERR_MK_CONFIG_KEYS: {
+    summary: "The encryption key set (a JWK Set of 256-bit `oct` keys) is missing or malformed.",
+    advice:
+      'Generate one with `mandrill-kit keys generate` and pass its JSON as `keys`. Each key needs a unique `kid`, `kty: "oct"` and a 32-byte `k` (base64url); `activeKid` must name one of them.',
+  },
+  ERR_MK_CONFIG_AUTH_REQUIRED: {
+    summary: "`mandrillSettings()` was created without an authorisation hook.",
+    advice:
+      'Pass `authorize: (req, account) => boolean` (or a Promise of one), or `authorize: "handled-upstream"` when a middleware mounted before the router already restricts access.',
+  },
+  ERR_MK_KIT_NOT_MOUNTED: {
+    summary:
+      "A plugin was used with no explicit dependencies, and `mandrillKit()` was not mounted before it.",
+    advice:
+      "Mount `app.use(mandrillKit({ store, keys, publicUrl }))` before the other plugins, or pass their dependencies explicitly.",
+  },
   ERR_MK_ACCOUNT_INVALID: {
     summary: "An account id is empty, too long, or contains characters that are not allowed.",
     advice:
@@ -53,6 +69,36 @@ export const ERROR_CODES = {
       "The storage backend reported an error (disk full, database locked for too long, connection lost…).",
     advice:
       "Read the cause; for SQLite check disk space and file permissions, and raise `busyTimeoutMs` if locked.",
+  },
+  ERR_MK_CRYPTO_MALFORMED: {
+    summary:
+      "A stored secret is not a JWE the kit wrote: not compact, non-canonical base64url, or a disallowed header (alg, enc, zip).",
+    advice:
+      "The row was damaged or written by something else. Save the secret again through the settings page or `credentials.save()`.",
+  },
+  ERR_MK_CRYPTO_UNKNOWN_KEY: {
+    summary: "A stored secret was encrypted with a key id (`kid`) that is not in the configured key set.",
+    advice:
+      "Add the missing key back to `keys` (decrypt-only) and run `mandrill-kit keys rotate`; remove old keys only after a rotation has finished.",
+  },
+  ERR_MK_CRYPTO_WRONG_BINDING: {
+    summary: "A stored secret belongs to another account or field (a ciphertext was copied between rows).",
+    advice:
+      "Treat it as tampering: check who can write to the database, then save the account's secrets again.",
+  },
+  ERR_MK_CRYPTO_DECRYPT_FAILED: {
+    summary:
+      "A stored secret failed authenticated decryption: it was altered, or the key with its `kid` is not the one that encrypted it.",
+    advice:
+      "Check the key set is the one the data was written with; if it is, the row was tampered with — save the secrets again.",
+  },
+  ERR_MK_FORBIDDEN: {
+    summary: "The host's authorisation hook refused this request.",
+    advice: "Sign in as a user allowed to manage this account's email settings.",
+  },
+  ERR_MK_INTERNAL: {
+    summary: "An unexpected error inside a kit router; the response hides its details.",
+    advice: "Read the server log (the kit logs the error with its account) and report it if it persists.",
   },
   ERR_MK_NOT_FOUND: {
     summary: "The account, record or event named does not exist.",

@@ -32,7 +32,12 @@ export class MandrillKitConfigError extends MandrillKitError {
   readonly option: string;
 
   constructor(
-    code: "ERR_MK_CONFIG_INVALID" | "ERR_MK_CONFIG_UNKNOWN_OPTION",
+    code:
+      | "ERR_MK_CONFIG_INVALID"
+      | "ERR_MK_CONFIG_UNKNOWN_OPTION"
+      | "ERR_MK_CONFIG_KEYS"
+      | "ERR_MK_CONFIG_AUTH_REQUIRED"
+      | "ERR_MK_KIT_NOT_MOUNTED",
     option: string,
     message: string,
     options?: MandrillKitErrorOptions,
@@ -89,10 +94,35 @@ export class MandrillKitStoreError extends MandrillKitError {
   }
 }
 
+/**
+ * A stored secret could not be decrypted: malformed, unknown key, bound to another account or field,
+ * or altered. Never carries any key material or plaintext.
+ */
+export class MandrillKitCryptoError extends MandrillKitError {
+  constructor(
+    code:
+      | "ERR_MK_CRYPTO_MALFORMED"
+      | "ERR_MK_CRYPTO_UNKNOWN_KEY"
+      | "ERR_MK_CRYPTO_WRONG_BINDING"
+      | "ERR_MK_CRYPTO_DECRYPT_FAILED",
+    message: string,
+    options?: MandrillKitErrorOptions,
+  ) {
+    super(code, message, options);
+  }
+}
+
 /** The named account, record or event does not exist. */
 export class MandrillKitNotFoundError extends MandrillKitError {
   constructor(message: string, options?: MandrillKitErrorOptions) {
     super("ERR_MK_NOT_FOUND", message, options);
+  }
+}
+
+/** The request was refused by the host's authorisation hook. */
+export class MandrillKitForbiddenError extends MandrillKitError {
+  constructor(message: string) {
+    super("ERR_MK_FORBIDDEN", message);
   }
 }
 

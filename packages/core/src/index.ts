@@ -5,8 +5,10 @@ export {
   type FieldError,
   isMandrillKitError,
   MandrillKitConfigError,
+  MandrillKitCryptoError,
   MandrillKitError,
   type MandrillKitErrorOptions,
+  MandrillKitForbiddenError,
   MandrillKitNotFoundError,
   MandrillKitPayloadError,
   MandrillKitStoreError,
@@ -40,6 +42,8 @@ export {
   type WhitelistAction,
   type WhitelistEvent,
 } from "./events.js";
+export { type ErrorBody, errorResponse } from "./http-errors.js";
+export { attachKitContext, type CredentialsReader, findKitContext, type KitContext } from "./kit-context.js";
 export {
   type ComponentLogger,
   type ConsoleLoggerOptions,
@@ -87,6 +91,15 @@ export {
   type UnreadableBatch,
 } from "./parse-events.js";
 export { maskSecret, redact, Secret } from "./redact.js";
+export {
+  MANDRILL_SMTP_HOST,
+  MANDRILL_SMTP_PORTS,
+  type MandrillSettings,
+  type MandrillTransport,
+  type UnsubscribeMode,
+  type VerificationResult,
+  type WebhookKey,
+} from "./settings.js";
 export {
   type AppliedEffect,
   type ClaimOptions,
