@@ -59,3 +59,10 @@ describe("workspace", () => {
       expect(scripts[name], name).toBeTruthy();
   });
 });
+
+describe("docs/errors.md", () => {
+  it("is generated from ERROR_CODES and up to date (run `pnpm docs:errors`)", async () => {
+    const { renderErrorsDoc } = await import("../scripts/errors-doc.js");
+    expect(readFileSync(join(root, "docs", "errors.md"), "utf8")).toBe(renderErrorsDoc());
+  });
+});

@@ -193,7 +193,10 @@ export function mandrillSettings(options: MandrillSettingsOptions): Router {
 }
 
 function sendError(req: Request, res: Response, next: NextFunction, error: unknown, status?: number): void {
-  if (res.headersSent) return next(error);
+  if (res.headersSent) {
+    next(error);
+    return;
+  }
   const { status: mapped, body } = errorResponse(error);
   const log = componentLogger(findKitContext(req)?.logger ?? silentLogger, { component: "settings" });
   if (mapped >= 500) {
