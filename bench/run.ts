@@ -3,12 +3,15 @@
  * Figures are measured on the machine running it; each is shown beside a baseline from the same run.
  */
 import { writeFileSync } from "node:fs";
+import { runCredentialsBenches } from "./credentials.bench.js";
 import { machine, printTable, renderMarkdown } from "./lib/report.js";
 import { runStoreBenches } from "./store.bench.js";
 
 const started = Date.now();
 const { tables, sqliteVersion } = await runStoreBenches();
 for (const table of tables) printTable(table);
+const credentialTables = await runCredentialsBenches();
+for (const table of credentialTables) printTable(table);
 
 const md = [
   "# Benchmarks",
@@ -25,6 +28,9 @@ const md = [
   "## Store and parser (`@mandrill-kit/core`, `@mandrill-kit/sqlite`)",
   "",
   ...tables.map(renderMarkdown),
+  "## Credentials (`@mandrill-kit/credentials`)",
+  "",
+  ...credentialTables.map(renderMarkdown),
 ].join("\n");
 writeFileSync(new URL("../BENCHMARKS.md", import.meta.url), md);
 process.stdout.write(`\nWrote BENCHMARKS.md (${((Date.now() - started) / 1000).toFixed(0)} s)\n`);

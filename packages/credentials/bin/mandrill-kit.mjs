@@ -1,11 +1,20 @@
 #!/usr/bin/env node
-// Runs the built CLI when the package is installed from the registry, or the TypeScript source
-// through tsx inside the mandrill-kit workspace.
-try {
+// Inside the mandrill-kit workspace (TypeScript sources + tsx present) run the source; installed from
+// the registry, run the built JavaScript.
+import { existsSync } from "node:fs";
+
+const source = new URL("../src/cli-main.ts", import.meta.url);
+let tsx;
+if (existsSync(source)) {
+  try {
+    tsx = await import("tsx/esm/api");
+  } catch {
+    tsx = undefined;
+  }
+}
+if (tsx !== undefined) {
+  tsx.register();
+  await import(source.href);
+} else {
   await import("../dist/cli-main.js");
-} catch (error) {
-  if (error?.code !== "ERR_MODULE_NOT_FOUND" || !String(error.message).includes("cli-main")) throw error;
-  const { register } = await import("tsx/esm/api");
-  register();
-  await import("../src/cli-main.ts");
 }
