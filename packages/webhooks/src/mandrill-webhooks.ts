@@ -339,13 +339,11 @@ export function mandrillWebhooks(options: MandrillWebhooksOptions = {}): Mandril
       },
       "webhook batch stored",
     );
-    res
-      .status(200)
-      .json({
-        received: outcome.events,
-        new: outcome.result.inserted.length,
-        duplicates: outcome.result.duplicates.length,
-      });
+    res.status(200).json({
+      received: outcome.events,
+      new: outcome.result.inserted.length,
+      duplicates: outcome.result.duplicates.length,
+    });
     dispatcher?.wake();
   }
 
@@ -385,7 +383,10 @@ export function mandrillWebhooks(options: MandrillWebhooksOptions = {}): Mandril
         const pattern = new RegExp(
           `^${path.replace(/[.*+?^${}()|[\]\\]/g, "\\$&").replace(":account", "[^/]+")}/?$`,
         );
-        if (!pattern.test(req.path)) return next();
+        if (!pattern.test(req.path)) {
+          next();
+          return;
+        }
         res
           .status(500)
           .type("text/plain")
