@@ -6,12 +6,15 @@ import { writeFileSync } from "node:fs";
 import { runCredentialsBenches } from "./credentials.bench.js";
 import { machine, printTable, renderMarkdown } from "./lib/report.js";
 import { runStoreBenches } from "./store.bench.js";
+import { runWebhookBenches } from "./webhooks.bench.js";
 
 const started = Date.now();
 const { tables, sqliteVersion } = await runStoreBenches();
 for (const table of tables) printTable(table);
 const credentialTables = await runCredentialsBenches();
 for (const table of credentialTables) printTable(table);
+const webhookTables = await runWebhookBenches();
+for (const table of webhookTables) printTable(table);
 
 const md = [
   "# Benchmarks",
@@ -31,6 +34,9 @@ const md = [
   "## Credentials (`@mandrill-kit/credentials`)",
   "",
   ...credentialTables.map(renderMarkdown),
+  "## Webhooks (`@mandrill-kit/webhooks`)",
+  "",
+  ...webhookTables.map(renderMarkdown),
 ].join("\n");
 writeFileSync(new URL("../BENCHMARKS.md", import.meta.url), md);
 process.stdout.write(`\nWrote BENCHMARKS.md (${((Date.now() - started) / 1000).toFixed(0)} s)\n`);

@@ -269,12 +269,12 @@ export function createMemoryStore(_options: MemoryStoreOptions = {}): Store {
                 eventAt: e.eventAt,
                 raw: e.raw,
                 receivedAt,
-                state: "pending",
+                state: e.state === "done" ? "done" : "pending",
                 attempts: 0,
-                nextAttemptAt: receivedAt,
+                nextAttemptAt: e.state === "done" ? null : receivedAt,
                 leaseUntil: null,
                 lastError: null,
-                completedAt: null,
+                completedAt: e.state === "done" ? receivedAt : null,
               };
               staged.set(k, record);
               result.inserted.push(e.key);
@@ -346,6 +346,20 @@ export function createMemoryStore(_options: MemoryStoreOptions = {}): Store {
           r.leaseUntil = null;
           r.nextAttemptAt = null;
           r.completedAt = options.now ?? Date.now();
+        }),
+      completeMany: (events, options = {}) =>
+        run(() => {
+          let changed = 0;
+          for (const { account, key } of events) {
+            const r = inbox.get(inboxKey(account, key));
+            if (r === undefined) continue;
+            r.state = "done";
+            r.leaseUntil = null;
+            r.nextAttemptAt = null;
+            r.completedAt = options.now ?? Date.now();
+            changed++;
+          }
+          return changed;
         }),
       fail: (account, key, options: FailOptions) =>
         run(() => {

@@ -242,6 +242,11 @@ export interface InboxEventInput {
   raw: string;
   /** Suppression changes to apply if (and only if) the event is new. */
   effects?: readonly SuppressionEffect[];
+  /**
+   * `"done"` stores the event as already processed (no handler wants it), so it never enters the
+   * dispatch queue. @default "pending"
+   */
+  state?: "pending" | "done";
 }
 
 /** A batch of events to ingest in one transaction. */
@@ -354,6 +359,8 @@ export interface InboxRepository {
   claim(options?: ClaimOptions): Promise<InboxRecord[]>;
   /** Marks a claimed event done. */
   complete(account: string, key: string, options?: { now?: number }): Promise<void>;
+  /** Marks many events done in one transaction (unknown ones are ignored); resolves with how many changed. */
+  completeMany(events: readonly { account: string; key: string }[], options?: { now?: number }): Promise<number>;
   /** Records a failed handler run: retry later, or dead-letter when `retryAt` is `null`. */
   fail(account: string, key: string, options: FailOptions): Promise<void>;
   /** Makes a done or dead event pending again with attempts reset; `false` if no such event. */

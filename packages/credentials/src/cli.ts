@@ -1,8 +1,8 @@
-import { readFileSync, writeFileSync } from "node:fs";
+import { chmodSync, existsSync, readFileSync, writeFileSync } from "node:fs";
 import { parseArgs } from "node:util";
 import { isMandrillKitError, type Store } from "@mandrill-kit/core";
 import { createCredentials } from "./credentials-service.js";
-import { addKey } from "./key-ring.js";
+import { addKey, checkKeySet } from "./key-ring.js";
 
 const USAGE = `mandrill-kit — maintenance commands for mandrill-kit
 
@@ -54,6 +54,8 @@ export async function runCli(argv: readonly string[], io: CliIo): Promise<number
       const text = `${JSON.stringify(set, null, 2)}\n`;
       if (values.out !== undefined) {
         writeFileSync(values.out, text, { mode: 0o600 });
+        // The mode option only applies when the file is created: an existing file must become private too.
+        chmodSync(values.out, 0o600);
         io.err(
           `Wrote a key set with ${set.keys.length} key(s) to ${values.out}; the active key is "${set.keys[0]?.kid}".\n`,
         );
@@ -82,6 +84,12 @@ export async function runCli(argv: readonly string[], io: CliIo): Promise<number
         values["keys-file"] !== undefined ? readFileSync(values["keys-file"], "utf8") : io.env[envName];
       if (keys === undefined || keys.trim() === "") {
         io.err(`No keys: pass --keys-file FILE or set ${envName}.\n`);
+        return 2;
+      }
+      checkKeySet(keys, values["active-kid"]); // a bad key set fails before anything is opened
+      if (!existsSync(values.database)) {
+        // Opening would create an empty database and "rotate" nothing: an operator could then retire a key still in use.
+        io.err(`No database at ${values.database}; check the path (keys rotate never creates one).\n`);
         return 2;
       }
       const store = await openStore(values.database);

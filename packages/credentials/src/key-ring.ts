@@ -79,9 +79,14 @@ export function parseKeySet(keys: unknown): JwkSet {
     if (typeof k !== "string" || !/^[A-Za-z0-9_-]+$/.test(k))
       throw keysError(`${named} needs "k": its 32 bytes as base64url.`);
     const bytes = Buffer.from(k, "base64url");
-    if (bytes.length !== 32 || bytes.toString("base64url") !== k) {
+    if (bytes.length !== 32) {
       throw keysError(
         `${named} is ${bytes.length * 8} bits; keys must be exactly 256 bits (43 base64url characters).`,
+      );
+    }
+    if (bytes.toString("base64url") !== k) {
+      throw keysError(
+        `${named} is not canonical base64url (its last character has unused bits set); generate keys with \`mandrill-kit keys generate\`.`,
       );
     }
     if (alg !== undefined && alg !== "A256KW")

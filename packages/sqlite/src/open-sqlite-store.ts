@@ -435,10 +435,10 @@ export function openSqliteStore(options: SqliteStoreOptions): SqliteStore {
       "SELECT count(*) AS n FROM inbox WHERE account = ? AND email = ? AND type = 'soft_bounce' AND event_at > ? AND event_at <= ?",
     ),
     inboxInsert: db.prepare<
-      [string, string, string, string | null, string | null, number | null, string, number, number]
+      [string, string, string, string | null, string | null, number | null, string, number, string, number | null, number | null]
     >(
-      `INSERT INTO inbox (account, key, type, email, message_id, event_at, raw, received_at, state, attempts, next_attempt_at)
-      VALUES (?, ?, ?, ?, ?, ?, ?, ?, 'pending', 0, ?)
+      `INSERT INTO inbox (account, key, type, email, message_id, event_at, raw, received_at, state, attempts, next_attempt_at, completed_at)
+      VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, 0, ?, ?)
       ON CONFLICT (account, key) DO NOTHING`,
     ),
     inboxGet: db.prepare<[string, string], InboxRow>("SELECT * FROM inbox WHERE account = ? AND key = ?"),
@@ -582,6 +582,7 @@ export function openSqliteStore(options: SqliteStoreOptions): SqliteStore {
   const ingestTx = db.transaction((batch: IngestBatch, account: string, receivedAt: number): IngestResult => {
     const result: IngestResult = { inserted: [], duplicates: [], effects: [] };
     for (const e of batch.events) {
+      const done = e.state === "done";
       const info = sql.inboxInsert.run(
         account,
         e.key,
@@ -591,7 +592,9 @@ export function openSqliteStore(options: SqliteStoreOptions): SqliteStore {
         e.eventAt,
         e.raw,
         receivedAt,
-        receivedAt,
+        done ? "done" : "pending",
+        done ? null : receivedAt,
+        done ? receivedAt : null,
       );
       if (info.changes === 0) {
         result.duplicates.push(e.key);
@@ -622,6 +625,12 @@ export function openSqliteStore(options: SqliteStoreOptions): SqliteStore {
     return account === undefined
       ? sql.inboxClaimAll.all({ now, leaseMs, limit })
       : sql.inboxClaimAccount.all({ now, leaseMs, limit, account });
+  });
+
+  const completeManyTx = db.transaction((events: readonly { account: string; key: string }[], now: number) => {
+    let changed = 0;
+    for (const { account, key } of events) changed += sql.inboxComplete.run(now, account, key).changes;
+    return changed;
   });
 
   const recordTx = db.transaction((rows: Record<string, unknown>[]) => {
@@ -783,6 +792,8 @@ export function openSqliteStore(options: SqliteStoreOptions): SqliteStore {
           if (sql.inboxComplete.run(options.now ?? Date.now(), account, key).changes === 0)
             requireInboxRow(account, key);
         }),
+      completeMany: (events, options = {}) =>
+        run("inbox.completeMany", () => completeManyTx.immediate(events, options.now ?? Date.now())),
       fail: (account, key, options: FailOptions) =>
         run("inbox.fail", () => {
           const error = String(options.error).slice(0, 2000);

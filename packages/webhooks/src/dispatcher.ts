@@ -57,6 +57,8 @@ export interface Dispatcher {
   on<T extends MandrillEventType>(type: T | readonly T[], handler: EventHandler<T>): void;
   onAny(handler: AnyEventHandler): void;
   onError(handler: ErrorHandler): void;
+  /** True when some handler wants events of `type` (the router stores the others as already done). */
+  wants(type: string): boolean;
   /** Starts polling (idempotent). */
   start(): void;
   /** Asks for a poll now (after an ingest). */
@@ -68,6 +70,9 @@ export interface Dispatcher {
   /** Stops polling and waits for runs in flight. */
   close(): Promise<void>;
 }
+
+/** How long a wake-up waits for more batches before polling. */
+const WAKE_DELAY_MS = 25;
 
 class HandlerTimeoutError extends Error {
   constructor(ms: number) {
@@ -106,6 +111,7 @@ export function createDispatcher(options: DispatcherOptions): Dispatcher {
   let closed = false;
   let polling: Promise<number> | undefined;
   let again = false;
+  let woken = false;
 
   function report(error: Error, info: Parameters<ErrorHandler>[1]): void {
     for (const h of errorHandlers) {
@@ -122,7 +128,8 @@ export function createDispatcher(options: DispatcherOptions): Dispatcher {
     return Math.round(base * (0.8 + Math.random() * 0.4));
   }
 
-  async function runOne(record: InboxRecord): Promise<void> {
+  /** Runs one event's handlers; resolves true when it succeeded (completed later, in a batch). */
+  async function runOne(record: InboxRecord): Promise<boolean> {
     const context: HandlerContext = {
       account: record.account,
       receivedAt: new Date(record.receivedAt),
@@ -141,7 +148,7 @@ export function createDispatcher(options: DispatcherOptions): Dispatcher {
         attempt: record.attempts,
         willRetry: false,
       });
-      return;
+      return false;
     }
     const handlers = [...(byType.get(event.type) ?? []), ...anyHandlers];
     try {
@@ -150,7 +157,7 @@ export function createDispatcher(options: DispatcherOptions): Dispatcher {
           Promise.resolve().then(() => handler(event, context)),
           handlerTimeoutMs,
         );
-      await store.inbox.complete(record.account, record.key);
+      return true;
     } catch (thrown) {
       const error = thrown instanceof Error ? thrown : new Error(String(thrown));
       const willRetry = record.attempts < maxAttempts;
@@ -178,6 +185,7 @@ export function createDispatcher(options: DispatcherOptions): Dispatcher {
         willRetry,
         event,
       });
+      return false;
     }
   }
 
@@ -197,10 +205,15 @@ export function createDispatcher(options: DispatcherOptions): Dispatcher {
       total += claimed.length;
       // Run up to `concurrency` at once; the rest of the claim waits its turn (its lease covers it).
       const queue = [...claimed];
+      const succeeded: { account: string; key: string }[] = [];
       const workers = Array.from({ length: Math.min(concurrency, queue.length) }, async () => {
         for (let record = queue.shift(); record !== undefined; record = queue.shift()) {
-          const run = runOne(record).catch((error: unknown) =>
-            logger.error({ account: record?.account, err: error }, "dispatch failed"),
+          const current = record;
+          const run = runOne(current).then(
+            (ok) => {
+              if (ok) succeeded.push({ account: current.account, key: current.key });
+            },
+            (error: unknown) => logger.error({ account: current.account, err: error }, "dispatch failed"),
           );
           inFlight.add(run);
           await run;
@@ -208,6 +221,18 @@ export function createDispatcher(options: DispatcherOptions): Dispatcher {
         }
       });
       await Promise.all(workers);
+      // One transaction for the whole claim: completing event by event would cost an fsync each.
+      if (succeeded.length > 0) {
+        try {
+          await store.inbox.completeMany(succeeded);
+        } catch (error) {
+          // The claims lapse and the events run again: at-least-once, never lost.
+          logger.error(
+            { err: error, events: succeeded.length },
+            "could not mark handled events done; they will run again",
+          );
+        }
+      }
     }
     return total;
   }
@@ -220,6 +245,7 @@ export function createDispatcher(options: DispatcherOptions): Dispatcher {
 
   function tick(): void {
     timer = undefined;
+    woken = false;
     if (closed) return;
     if (polling !== undefined) {
       again = true;
@@ -245,6 +271,9 @@ export function createDispatcher(options: DispatcherOptions): Dispatcher {
     onAny(handler) {
       anyHandlers.push(handler);
     },
+    wants(type) {
+      return anyHandlers.length > 0 || (byType.get(type)?.length ?? 0) > 0;
+    },
     onError(handler) {
       errorHandlers.push(handler);
     },
@@ -254,12 +283,15 @@ export function createDispatcher(options: DispatcherOptions): Dispatcher {
       tick();
     },
     wake() {
-      if (!started || closed) return;
-      if (timer !== undefined) {
-        clearTimeout(timer);
-        timer = undefined;
-      }
-      tick();
+      if (!started || closed || woken) return;
+      // Coalesce: a burst of batches costs one claim transaction, not one per batch.
+      woken = true;
+      if (timer !== undefined) clearTimeout(timer);
+      timer = setTimeout(() => {
+        woken = false;
+        tick();
+      }, WAKE_DELAY_MS);
+      timer.unref();
     },
     async runDue() {
       while (polling !== undefined) await polling;

@@ -15,11 +15,15 @@ export type IngestOutcome =
   | { status: "ingested"; events: number; result: IngestResult; problems: number }
   | { status: "quarantined"; quarantineId: number; reason: string };
 
-/** The inbox inputs for parsed events: stable keys, event times, raw JSON and suppression effects. */
+/**
+ * The inbox inputs for parsed events: stable keys, event times, raw JSON and suppression effects.
+ * Events no handler wants (`wanted` false) are stored as already done: they never enter the queue.
+ */
 export function inboxInputs(
   events: readonly MandrillEvent[],
   policy: SuppressionPolicy,
   receivedAt: number,
+  wanted: (type: string) => boolean = () => true,
 ): InboxEventInput[] {
   return events.map((e) => ({
     key: eventKey(e),
@@ -29,6 +33,7 @@ export function inboxInputs(
     eventAt: e.ts === null ? null : Math.round(e.ts * 1000),
     raw: e.rawJson,
     effects: suppressionEffects(e, policy, receivedAt),
+    state: wanted(e.type) ? "pending" : "done",
   }));
 }
 
@@ -44,6 +49,7 @@ export async function ingestEvents(
   policy: SuppressionPolicy,
   receivedAt: number = Date.now(),
   parsed: ParseOutcome = parseMandrillEvents(mandrillEvents),
+  wanted?: (type: string) => boolean,
 ): Promise<IngestOutcome> {
   if (!parsed.ok) {
     const quarantineId = await store.inbox.quarantine({
@@ -57,7 +63,7 @@ export async function ingestEvents(
   const result = await store.inbox.ingest({
     account,
     receivedAt,
-    events: inboxInputs(parsed.events, policy, receivedAt),
+    events: inboxInputs(parsed.events, policy, receivedAt, wanted),
   });
   return { status: "ingested", events: parsed.events.length, result, problems: parsed.problems.length };
 }

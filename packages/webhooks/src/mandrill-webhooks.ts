@@ -315,7 +315,15 @@ export function mandrillWebhooks(options: MandrillWebhooksOptions = {}): Mandril
     }
     const receivedAt = Date.now();
     const parsed = parseMandrillEvents(events);
-    const outcome = await ingestEvents(r.store, account, events, r.policy, receivedAt, parsed);
+    const outcome = await ingestEvents(
+      r.store,
+      account,
+      events,
+      r.policy,
+      receivedAt,
+      parsed,
+      (type) => dispatcher?.wants(type) ?? true,
+    );
     if (outcome.status === "quarantined") {
       log.error(
         { account, quarantineId: outcome.quarantineId },

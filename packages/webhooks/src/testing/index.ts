@@ -8,13 +8,17 @@ export function mandrillJson(events: unknown): string {
   return JSON.stringify(events).replace(/\//g, "\\/");
 }
 
+function quotePlus(text: string): string {
+  // encodeURIComponent leaves !'()* alone; Mandrill (quote_plus with nothing safe) escapes them too.
+  return encodeURIComponent(text)
+    .replace(/[!'()*]/g, (c) => `%${c.charCodeAt(0).toString(16).toUpperCase()}`)
+    .replace(/%20/g, "+");
+}
+
 /** Form-encodes fields the way Mandrill does (`quote_plus` with nothing safe; spec §3.3). */
 export function encodeForm(form: WebhookForm): string {
   return Object.entries(form)
-    .map(
-      ([k, v]) =>
-        `${encodeURIComponent(k).replace(/%20/g, "+")}=${encodeURIComponent(v).replace(/%20/g, "+")}`,
-    )
+    .map(([k, v]) => `${quotePlus(k)}=${quotePlus(v)}`)
     .join("&");
 }
 
