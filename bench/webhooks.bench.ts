@@ -98,9 +98,10 @@ export async function runWebhookBenches(): Promise<Table[]> {
 
     let seed = 0;
     const makeRun = () =>
-      Array.from({ length: batchesPerRun }, () =>
-        signWebhook({ key: WEBHOOK_KEY, url, events: realisticBatch((seed += 1000), 1000) }),
-      );
+      Array.from({ length: batchesPerRun }, () => {
+        seed += 1000;
+        return signWebhook({ key: WEBHOOK_KEY, url, events: realisticBatch(seed, 1000) });
+      });
     const kitMs: number[] = [];
     const bareMs: number[] = [];
     const perBatch: number[] = [];

@@ -1,3 +1,4 @@
+import { IncomingMessage } from "node:http";
 import { MandrillKitConfigError } from "./errors.js";
 
 function distance(a: string, b: string): number {
@@ -47,11 +48,19 @@ export function checkOptions(
   known: readonly string[],
 ): Record<string, unknown> {
   if (options === undefined) return {};
-  if (typeof options === "function") {
+  // app.use(factory) (not called): Express then calls the factory with (req, res, next).
+  const requestLike =
+    options instanceof IncomingMessage ||
+    (typeof options === "object" &&
+      options !== null &&
+      "method" in options &&
+      "headers" in options &&
+      "url" in options);
+  if (typeof options === "function" || requestLike) {
     throw new MandrillKitConfigError(
       "ERR_MK_CONFIG_INVALID",
       "options",
-      `${factory}() received a function as its options. Did you pass a factory without calling it (e.g. app.use(${factory}) instead of app.use(${factory}()))?`,
+      `${factory}() received ${requestLike ? "an HTTP request" : "a function"} as its options. Did you pass a factory without calling it? Write app.use(${factory}()) with its options, not app.use(${factory}).`,
     );
   }
   if (options === null || typeof options !== "object" || Array.isArray(options)) {

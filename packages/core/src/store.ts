@@ -360,7 +360,10 @@ export interface InboxRepository {
   /** Marks a claimed event done. */
   complete(account: string, key: string, options?: { now?: number }): Promise<void>;
   /** Marks many events done in one transaction (unknown ones are ignored); resolves with how many changed. */
-  completeMany(events: readonly { account: string; key: string }[], options?: { now?: number }): Promise<number>;
+  completeMany(
+    events: readonly { account: string; key: string }[],
+    options?: { now?: number },
+  ): Promise<number>;
   /** Records a failed handler run: retry later, or dead-letter when `retryAt` is `null`. */
   fail(account: string, key: string, options: FailOptions): Promise<void>;
   /** Makes a done or dead event pending again with attempts reset; `false` if no such event. */

@@ -20,5 +20,10 @@ export {
   parseKeySet,
 } from "./key-ring.js";
 export { type MandrillKitMiddleware, type MandrillKitOptions, mandrillKit } from "./mandrill-kit.js";
-export { MAX_WEBHOOK_KEYS, type MandrillSettingsInput, type StoredSettings } from "./settings-input.js";
+export {
+  MAX_WEBHOOK_KEYS,
+  type MandrillSettingsInput,
+  type StoredSettings,
+  WEBHOOK_KEY_ID,
+} from "./settings-input.js";
 export { type AuthorizeHook, type MandrillSettingsOptions, mandrillSettings } from "./settings-router.js";

@@ -64,6 +64,9 @@ const INPUT_FIELDS = [
   "unsubscribeMode",
 ] as const;
 
+/** Shape of the random ids given to webhook keys (6 random bytes, base64url). */
+export const WEBHOOK_KEY_ID = /^[A-Za-z0-9_-]{8}$/;
+
 /** At most this many webhook keys per account (the current one and those still being rotated out). */
 export const MAX_WEBHOOK_KEYS = 5;
 
@@ -216,7 +219,13 @@ export function validateSettingsInput(
     else {
       for (const id of ids as string[]) {
         if (!webhookKeys.some((k) => k.id === id))
-          fail("removeWebhookKeys", `has no webhook key with id "${id.slice(0, 40)}"`);
+          // Quote only what looks like an id: someone may have pasted the key itself here.
+          fail(
+            "removeWebhookKeys",
+            WEBHOOK_KEY_ID.test(id)
+              ? `has no webhook key with id "${id}"`
+              : "names a webhook key id that does not exist",
+          );
         else removed.push(id);
       }
       webhookKeys = webhookKeys.filter((k) => !removed.includes(k.id));
@@ -239,6 +248,18 @@ export function validateSettingsInput(
     }
   }
 
+  // A key pasted into a plain-text field would be stored unencrypted: refuse it.
+  if (typeof apiKey === "string" && apiKey.length >= 8) {
+    for (const [field, value] of [
+      ["username", username],
+      ["host", host],
+      ["fromName", fromName],
+      ["subaccount", subaccount ?? ""],
+    ] as const) {
+      if (value.includes(apiKey) || value.toLowerCase().includes(apiKey.toLowerCase()))
+        fail(field, "must not contain the API key (it belongs in the API key field only)");
+    }
+  }
   const hasApiKey = apiKey === undefined ? (previous?.hasApiKey ?? false) : apiKey !== null;
   if (!hasApiKey && !errors.some((e) => e.field === "apiKey")) {
     fail(

@@ -13,7 +13,7 @@ import {
 } from "@mandrill-kit/core";
 import express, { type NextFunction, type Request, type Response, type Router } from "express";
 import type { CredentialsService } from "./credentials-service.js";
-import type { MandrillSettingsInput } from "./settings-input.js";
+import { type MandrillSettingsInput, WEBHOOK_KEY_ID } from "./settings-input.js";
 
 /** Decides whether a request may read or change an account's settings. */
 export type AuthorizeHook = (req: Request, account: string) => boolean | Promise<boolean>;
@@ -172,7 +172,9 @@ export function mandrillSettings(options: MandrillSettingsOptions): Router {
       const view = await credentials.describe(account);
       if (view === undefined || !view.webhookKeys.some((k) => k.id === id)) {
         throw new MandrillKitNotFoundError(
-          `Account "${account}" has no webhook key with id "${id.slice(0, 40)}".`,
+          WEBHOOK_KEY_ID.test(id)
+            ? `Account "${account}" has no webhook key with id "${id}".`
+            : `Account "${account}" has no such webhook key.`,
         );
       }
       res.set("Cache-Control", "no-store").json(await credentials.save(account, { removeWebhookKeys: [id] }));

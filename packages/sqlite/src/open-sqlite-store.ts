@@ -435,7 +435,19 @@ export function openSqliteStore(options: SqliteStoreOptions): SqliteStore {
       "SELECT count(*) AS n FROM inbox WHERE account = ? AND email = ? AND type = 'soft_bounce' AND event_at > ? AND event_at <= ?",
     ),
     inboxInsert: db.prepare<
-      [string, string, string, string | null, string | null, number | null, string, number, string, number | null, number | null]
+      [
+        string,
+        string,
+        string,
+        string | null,
+        string | null,
+        number | null,
+        string,
+        number,
+        string,
+        number | null,
+        number | null,
+      ]
     >(
       `INSERT INTO inbox (account, key, type, email, message_id, event_at, raw, received_at, state, attempts, next_attempt_at, completed_at)
       VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, 0, ?, ?)
@@ -627,11 +639,13 @@ export function openSqliteStore(options: SqliteStoreOptions): SqliteStore {
       : sql.inboxClaimAccount.all({ now, leaseMs, limit, account });
   });
 
-  const completeManyTx = db.transaction((events: readonly { account: string; key: string }[], now: number) => {
-    let changed = 0;
-    for (const { account, key } of events) changed += sql.inboxComplete.run(now, account, key).changes;
-    return changed;
-  });
+  const completeManyTx = db.transaction(
+    (events: readonly { account: string; key: string }[], now: number) => {
+      let changed = 0;
+      for (const { account, key } of events) changed += sql.inboxComplete.run(now, account, key).changes;
+      return changed;
+    },
+  );
 
   const recordTx = db.transaction((rows: Record<string, unknown>[]) => {
     for (const row of rows) sql.sendInsert.run(row);

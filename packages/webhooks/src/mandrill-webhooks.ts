@@ -179,7 +179,6 @@ export function mandrillWebhooks(options: MandrillWebhooksOptions = {}): Mandril
     const store = o.store ?? context?.store;
     const publicUrl = (o.publicUrl ?? context?.publicUrl)?.replace(/\/+$/, "");
     const path = o.path ?? context?.webhookPath ?? DEFAULT_PATH;
-    router = buildRouter(path);
     const keysOf =
       fixedKeys !== undefined
         ? async () => fixedKeys
@@ -199,6 +198,7 @@ export function mandrillWebhooks(options: MandrillWebhooksOptions = {}): Mandril
       context !== undefined && o.publicUrl === undefined && o.path === undefined
         ? (account: string) => context.credentials.callbackUrl(account)
         : (account: string) => publicUrl + path.replace(":account", encodeURIComponent(account));
+    router = buildRouter(path);
     resolved = {
       store,
       logger: o.logger ?? context?.logger ?? silentLogger,

@@ -15,7 +15,9 @@ afterAll(() => rmSync(dir, { recursive: true, force: true }));
 
 function start(filename: string, keys: string): Promise<{ child: ChildProcess; port: number }> {
   return new Promise((resolve, reject) => {
-    const child = spawn(process.execPath, ["--import", "tsx", server, filename, keys], { stdio: ["ignore", "pipe", "pipe"] });
+    const child = spawn(process.execPath, ["--import", "tsx", server, filename, keys], {
+      stdio: ["ignore", "pipe", "pipe"],
+    });
     let out = "";
     let err = "";
     child.stderr?.on("data", (d: Buffer) => {
@@ -48,10 +50,24 @@ describe("durability across kill -9", () => {
       const bounced = `bounce${round}@example.net`;
       const events = [
         eventFixtures.hard_bounce({ email: bounced, id: `hb${round}`, ts: 1_760_000_000 + round }),
-        ...Array.from({ length: 200 }, (_, i) => eventFixtures.send({ email: `r${round}-${i}@example.com`, id: `s${round}-${i}`, ts: 1_760_000_000 + round })),
+        ...Array.from({ length: 200 }, (_, i) =>
+          eventFixtures.send({
+            email: `r${round}-${i}@example.com`,
+            id: `s${round}-${i}`,
+            ts: 1_760_000_000 + round,
+          }),
+        ),
       ];
-      const signed = signWebhook({ key: "whk-durability-abcdefghijklmnop", url: "https://hooks.example.com/webhooks/mandrill/acme", events });
-      const response = await fetch(`http://127.0.0.1:${port}/webhooks/mandrill/acme`, { method: "POST", headers: signed.headers, body: signed.body });
+      const signed = signWebhook({
+        key: "whk-durability-abcdefghijklmnop",
+        url: "https://hooks.example.com/webhooks/mandrill/acme",
+        events,
+      });
+      const response = await fetch(`http://127.0.0.1:${port}/webhooks/mandrill/acme`, {
+        method: "POST",
+        headers: signed.headers,
+        body: signed.body,
+      });
       expect(response.status).toBe(200);
       // The acknowledgement is in: kill at once, before the process can do anything more.
       await killed(child);

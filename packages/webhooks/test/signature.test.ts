@@ -7,7 +7,12 @@ import { CAPTURED_CLICK } from "./fixtures/captured.js";
 
 /** Independent implementation of spec §4.2 (Python reference transcribed), to check ours against. */
 function reference(key: string, url: string, form: Record<string, string>): string {
-  const signed = url + Object.keys(form).sort().map((k) => k + form[k]).join("");
+  const signed =
+    url +
+    Object.keys(form)
+      .sort()
+      .map((k) => k + form[k])
+      .join("");
   return createHmac("sha1", Buffer.from(key, "utf8")).update(Buffer.from(signed, "utf8")).digest("base64");
 }
 
@@ -16,33 +21,56 @@ const EDGE_VALUE = '[{"event":"click","url":"https:\\/\\/example.com\\/a?b=1","m
 describe("mandrillSignature — the spec's vectors (§4.5)", () => {
   it("verifies a real captured Mandrill POST (vector 1), read from its raw form body", () => {
     const form = decodeFormBody(CAPTURED_CLICK.body);
-    expect(createHash("sha256").update(form.mandrill_events ?? "", "utf8").digest("hex")).toBe(CAPTURED_CLICK.sha256);
+    expect(
+      createHash("sha256")
+        .update(form.mandrill_events ?? "", "utf8")
+        .digest("hex"),
+    ).toBe(CAPTURED_CLICK.sha256);
     expect(mandrillSignature(CAPTURED_CLICK.key, CAPTURED_CLICK.url, form)).toBe(CAPTURED_CLICK.signature);
-    expect(matchSignature(["some-other-key", CAPTURED_CLICK.key], CAPTURED_CLICK.url, form, CAPTURED_CLICK.signature)).toBe(1);
+    expect(
+      matchSignature(
+        ["some-other-key", CAPTURED_CLICK.key],
+        CAPTURED_CLICK.url,
+        form,
+        CAPTURED_CLICK.signature,
+      ),
+    ).toBe(1);
   });
 
   it("fails on the captured POST once its JSON is re-serialised (slashes unescaped)", () => {
     const form = decodeFormBody(CAPTURED_CLICK.body);
     const reserialised = { mandrill_events: JSON.stringify(JSON.parse(form.mandrill_events ?? "[]")) };
-    expect(mandrillSignature(CAPTURED_CLICK.key, CAPTURED_CLICK.url, reserialised)).not.toBe(CAPTURED_CLICK.signature);
+    expect(mandrillSignature(CAPTURED_CLICK.key, CAPTURED_CLICK.url, reserialised)).not.toBe(
+      CAPTURED_CLICK.signature,
+    );
   });
 
   it("reproduces Mandrill's validation POST signature: [] with test-webhook (vector 12)", () => {
-    expect(mandrillSignature(TEST_WEBHOOK_KEY, "http://localhost/", { mandrill_events: "[]" })).toBe("QANhYzyeonX51wyzKImgnLZ27CE=");
+    expect(mandrillSignature(TEST_WEBHOOK_KEY, "http://localhost/", { mandrill_events: "[]" })).toBe(
+      "QANhYzyeonX51wyzKImgnLZ27CE=",
+    );
   });
 
   it("reproduces the Symfony send.json vector (vector 9)", () => {
     const value =
       '[{"ts":1365109999,"event":"send","msg":{"ts":1365109999,"subject":"Foo bar","email":"foo@example.com","sender":"bar@example.com","tags":["my_tag_1","my_tag_2"],"smtp_events":null,"opens":null,"clicks":null,"state":"sent","metadata":{"mandrill-var-1":"foo","mandrill-var-2":"bar"},"_id":"7761636","_version":"123","subaccount":null,"diag":null,"bounce_description":null,"template":null}}]';
     expect(value.length).toBe(387);
-    expect(mandrillSignature("key-0p6mqbf74lb20gzq9f4dhpn9rg3zyk26", "http://localhost/", { mandrill_events: value })).toBe("XecBI/LQPX3del+xEppj7AcoIVY=");
+    expect(
+      mandrillSignature("key-0p6mqbf74lb20gzq9f4dhpn9rg3zyk26", "http://localhost/", {
+        mandrill_events: value,
+      }),
+    ).toBe("XecBI/LQPX3del+xEppj7AcoIVY=");
   });
 
   it("reproduces the derived anymail and Djrill vectors (basic-auth URL, relative URL with query)", () => {
-    expect(mandrillSignature("TEST_WEBHOOK_KEY", "http://username:password@testserver/anymail/mandrill/", { mandrill_events: '[{"event": "send"}]' })).toBe(
-      "QUXzqdBD/L/blycKYMxJ4PJv7ek=",
+    expect(
+      mandrillSignature("TEST_WEBHOOK_KEY", "http://username:password@testserver/anymail/mandrill/", {
+        mandrill_events: '[{"event": "send"}]',
+      }),
+    ).toBe("QUXzqdBD/L/blycKYMxJ4PJv7ek=");
+    expect(mandrillSignature("signature", "/webhook/?secret=abc123", { mandrill_events: "[]" })).toBe(
+      "FXD+HtxBSPxtSQ1sL3H8NxOfVW8=",
     );
-    expect(mandrillSignature("signature", "/webhook/?secret=abc123", { mandrill_events: "[]" })).toBe("FXD+HtxBSPxtSQ1sL3H8NxOfVW8=");
   });
 
   it.each([
@@ -55,9 +83,12 @@ describe("mandrillSignature — the spec's vectors (§4.5)", () => {
   });
 
   it("sorts fields by name before signing (two-field vector)", () => {
-    expect(mandrillSignature("sim-webhook-key-123", "https://hooks.example.com/mandrill", { mandrill_events: "[]", a_extra: "1" })).toBe(
-      "xGU8+ObkGpZ4GDoy2mHkucfb4DM=",
-    );
+    expect(
+      mandrillSignature("sim-webhook-key-123", "https://hooks.example.com/mandrill", {
+        mandrill_events: "[]",
+        a_extra: "1",
+      }),
+    ).toBe("xGU8+ObkGpZ4GDoy2mHkucfb4DM=");
   });
 });
 
@@ -68,9 +99,16 @@ describe("mandrillSignature — properties", () => {
 
   it("agrees with an independent implementation of spec §4.2 for any key, URL and fields", () => {
     fc.assert(
-      fc.property(key, url, fc.dictionary(fc.string({ unit: "grapheme-ascii", minLength: 1, maxLength: 12 }), value, { maxKeys: 4 }), (k, u, form) => {
-        expect(mandrillSignature(k, u, form)).toBe(reference(k, u, form));
-      }),
+      fc.property(
+        key,
+        url,
+        fc.dictionary(fc.string({ unit: "grapheme-ascii", minLength: 1, maxLength: 12 }), value, {
+          maxKeys: 4,
+        }),
+        (k, u, form) => {
+          expect(mandrillSignature(k, u, form)).toBe(reference(k, u, form));
+        },
+      ),
       { numRuns: 300 },
     );
   });
@@ -90,22 +128,37 @@ describe("mandrillSignature — properties", () => {
 
   it("does not depend on the order fields arrive in", () => {
     fc.assert(
-      fc.property(key, url, fc.dictionary(fc.string({ unit: "grapheme-ascii", minLength: 1, maxLength: 8 }), value, { minKeys: 2, maxKeys: 5 }), (k, u, form) => {
-        const reversed = Object.fromEntries(Object.entries(form).reverse());
-        expect(mandrillSignature(k, u, reversed)).toBe(mandrillSignature(k, u, form));
-      }),
+      fc.property(
+        key,
+        url,
+        fc.dictionary(fc.string({ unit: "grapheme-ascii", minLength: 1, maxLength: 8 }), value, {
+          minKeys: 2,
+          maxKeys: 5,
+        }),
+        (k, u, form) => {
+          const reversed = Object.fromEntries(Object.entries(form).reverse());
+          expect(mandrillSignature(k, u, reversed)).toBe(mandrillSignature(k, u, form));
+        },
+      ),
       { numRuns: 200 },
     );
   });
 
   it("survives form encoding and decoding exactly as Mandrill sends it", () => {
     fc.assert(
-      fc.property(key, url, fc.array(fc.record({ event: fc.constantFrom("send", "click"), url: fc.webUrl(), note: value }), { maxLength: 5 }), (k, u, events) => {
-        const signed = signWebhook({ key: k, url: u, events });
-        const form = decodeFormBody(signed.body);
-        expect(form.mandrill_events).toBe(signed.mandrillEvents);
-        expect(matchSignature(["other", k], u, form, signed.signature)).toBe(1);
-      }),
+      fc.property(
+        key,
+        url,
+        fc.array(fc.record({ event: fc.constantFrom("send", "click"), url: fc.webUrl(), note: value }), {
+          maxLength: 5,
+        }),
+        (k, u, events) => {
+          const signed = signWebhook({ key: k, url: u, events });
+          const form = decodeFormBody(signed.body);
+          expect(form.mandrill_events).toBe(signed.mandrillEvents);
+          expect(matchSignature(["other", k], u, form, signed.signature)).toBe(1);
+        },
+      ),
       { numRuns: 200 },
     );
   });

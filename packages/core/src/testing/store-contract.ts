@@ -730,16 +730,30 @@ export function runStoreContract(options: StoreContractOptions): void {
       });
 
       it("stores events nobody handles as done: never claimed, still counted and deduped", async () => {
-        const result = await store.inbox.ingest({ account: "acme", receivedAt: T0, events: [event("n1", { state: "done" }), event("n2")] });
+        const result = await store.inbox.ingest({
+          account: "acme",
+          receivedAt: T0,
+          events: [event("n1", { state: "done" }), event("n2")],
+        });
         expect(result.inserted).toEqual(["n1", "n2"]);
-        expect(await store.inbox.get("acme", "n1")).toMatchObject({ state: "done", completedAt: T0, nextAttemptAt: null });
+        expect(await store.inbox.get("acme", "n1")).toMatchObject({
+          state: "done",
+          completedAt: T0,
+          nextAttemptAt: null,
+        });
         expect((await store.inbox.claim({ now: T0 })).map((r) => r.key)).toEqual(["n2"]);
-        expect((await store.inbox.ingest({ account: "acme", events: [event("n1")] })).duplicates).toEqual(["n1"]);
+        expect((await store.inbox.ingest({ account: "acme", events: [event("n1")] })).duplicates).toEqual([
+          "n1",
+        ]);
         expect(await store.inbox.stats("acme")).toMatchObject({ total: 2, done: 1, pending: 1 });
       });
 
       it("completes many events in one call, ignoring unknown ones", async () => {
-        await store.inbox.ingest({ account: "acme", receivedAt: T0, events: [event("c1"), event("c2"), event("c3")] });
+        await store.inbox.ingest({
+          account: "acme",
+          receivedAt: T0,
+          events: [event("c1"), event("c2"), event("c3")],
+        });
         await store.inbox.claim({ now: T0 });
         const changed = await store.inbox.completeMany(
           [
@@ -750,7 +764,11 @@ export function runStoreContract(options: StoreContractOptions): void {
           { now: T0 + 5 },
         );
         expect(changed).toBe(2);
-        expect(await store.inbox.get("acme", "c1")).toMatchObject({ state: "done", completedAt: T0 + 5, leaseUntil: null });
+        expect(await store.inbox.get("acme", "c1")).toMatchObject({
+          state: "done",
+          completedAt: T0 + 5,
+          leaseUntil: null,
+        });
         expect((await store.inbox.get("acme", "c2"))?.state).toBe("pending");
         expect(await store.inbox.completeMany([])).toBe(0);
       });

@@ -6,10 +6,13 @@ export interface FixtureOverrides {
   email?: string;
   /** Message `_id`. */
   id?: string;
-  /** Unix seconds. */
+  /** Unix seconds. @default now */
   ts?: number;
   [key: string]: unknown;
 }
+
+/** Default event time: now (so suppressions with an expiry built from fixtures are still active). */
+const nowSeconds = () => Math.floor(Date.now() / 1000);
 
 let counter = 0;
 const nextId = () => `fixture${(++counter).toString(16).padStart(24, "0")}`;
@@ -21,7 +24,7 @@ function message(
   msgExtra: Record<string, unknown>,
 ) {
   return (o: FixtureOverrides = {}) => {
-    const { email = "recipient@example.com", id = nextId(), ts = 1_760_000_000, ...rest } = o;
+    const { email = "recipient@example.com", id = nextId(), ts = nowSeconds(), ...rest } = o;
     return {
       event,
       _id: id,
@@ -127,7 +130,7 @@ export const eventFixtures = {
   ) => {
     const {
       email = "recipient@example.com",
-      ts = 1_760_000_000,
+      ts = nowSeconds(),
       action = "add",
       reason = "hard-bounce",
       expiresAt = null,
@@ -152,7 +155,7 @@ export const eventFixtures = {
     };
   },
   whitelist: (o: FixtureOverrides & { action?: "add" | "remove" } = {}) => {
-    const { email = "recipient@example.com", ts = 1_760_000_000, action = "add", ...rest } = o;
+    const { email = "recipient@example.com", ts = nowSeconds(), action = "add", ...rest } = o;
     return {
       type: "whitelist",
       action,
@@ -162,7 +165,7 @@ export const eventFixtures = {
     };
   },
   inbound: (o: FixtureOverrides = {}) => {
-    const { email = "support@inbound.example.com", ts = 1_760_000_000, ...rest } = o;
+    const { email = "support@inbound.example.com", ts = nowSeconds(), ...rest } = o;
     return {
       event: "inbound",
       ts,
