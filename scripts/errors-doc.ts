@@ -19,6 +19,10 @@ with \`{ "error": { "code", "message", "fields"? } }\`.
 | \`MandrillKitPayloadError\` | a webhook body cannot be read as Mandrill events |
 | \`MandrillKitStoreError\` | the storage backend failed or was misused (a stale write is HTTP 409) |
 | \`MandrillKitCryptoError\` | a stored secret cannot be decrypted (never carries key material or plaintext) |
+| \`MandrillKitApiError\` | Mandrill answered with an error: \`mandrillName\`, \`status\`, plain-language \`hint\`, \`retryable\` |
+| \`MandrillKitTransportError\` | Mandrill could not be reached or did not answer (\`retryable\` says whether the request provably did not reach it) |
+| \`MandrillKitSendError\` | Mandrill rejected every recipient of a send (\`result\` has each recipient's reason) |
+| \`MandrillKitNotConfiguredError\` | the account has no settings, or lacks an API key or webhook key |
 | \`MandrillKitForbiddenError\` | the host's authorisation hook refused the request (HTTP 403) |
 | \`MandrillKitNotFoundError\` | the named account, record or event does not exist (HTTP 404) |
 

@@ -92,6 +92,34 @@ export const ERROR_CODES = {
     advice:
       "Check the key set is the one the data was written with; if it is, the row was tampered with — save the secrets again.",
   },
+  ERR_MK_NOT_CONFIGURED: {
+    summary:
+      "The account has no Mandrill settings, or lacks what this operation needs (an API key, a webhook key).",
+    advice: "Open Settings → Integrate Email → Mandrill for the account and save the missing fields.",
+  },
+  ERR_MK_MANDRILL_API: {
+    summary:
+      "Mandrill answered with an error (`name` carries Mandrill's error name, e.g. Invalid_Key, ValidationError).",
+    advice:
+      "Read `hint` on the error: it says in plain words what Mandrill's error means and what to change.",
+  },
+  ERR_MK_TRANSPORT_FAILED: {
+    summary:
+      "Mandrill could not be reached or did not answer (DNS, refused or reset connection, timeout, TLS, SMTP failure).",
+    advice:
+      "If `retryable` is true the kit already retried; check the network, a firewall or an ISP blocking SMTP ports (try 2525 or 465). If the request may have reached Mandrill, recipients come back as `unknown` and are never re-sent blindly.",
+  },
+  ERR_MK_SEND_REJECTED: {
+    summary:
+      "Mandrill rejected every recipient of a send (`result` holds each recipient's status and reason).",
+    advice:
+      "Look at each recipient's `rejectReason`: sender-side reasons (unsigned, invalid-sender…) mean a configuration problem; recipient-side ones mean the addresses must not be mailed.",
+  },
+  ERR_MK_UNSUBSCRIBE_INVALID: {
+    summary: "An unsubscribe link's token is malformed, forged, or for another account.",
+    advice:
+      "Nothing to fix on the server: the link was altered or truncated. The person can reply to the email to unsubscribe.",
+  },
   ERR_MK_FORBIDDEN: {
     summary: "The host's authorisation hook refused this request.",
     advice: "Sign in as a user allowed to manage this account's email settings.",

@@ -1,4 +1,5 @@
 import { ERROR_CODES, type ErrorCode } from "./error-codes.js";
+import type { SendResult } from "./message.js";
 
 /** Options accepted by every mandrill-kit error constructor. */
 export interface MandrillKitErrorOptions {
@@ -116,6 +117,61 @@ export class MandrillKitCryptoError extends MandrillKitError {
 export class MandrillKitNotFoundError extends MandrillKitError {
   constructor(message: string, options?: MandrillKitErrorOptions) {
     super("ERR_MK_NOT_FOUND", message, options);
+  }
+}
+
+/** Mandrill answered with an error body `{status:"error", code, name, message}` (spec §2.5). */
+export class MandrillKitApiError extends MandrillKitError {
+  /** Mandrill's error name (`Invalid_Key`, `ValidationError`, `ServiceUnavailable`…): switch on this, not on `status`. */
+  readonly mandrillName: string;
+  /** HTTP status Mandrill used (legacy Mandrill answers 500 for every error). */
+  readonly status: number;
+  /** What it means and what to do, in plain words. */
+  readonly hint: string;
+  /** True when the kit may retry (Mandrill said the request was not processed). */
+  readonly retryable: boolean;
+
+  constructor(
+    init: { mandrillName: string; status: number; message: string; hint: string; retryable: boolean },
+    options?: MandrillKitErrorOptions,
+  ) {
+    super(
+      "ERR_MK_MANDRILL_API",
+      `Mandrill answered ${init.mandrillName}: ${init.message} — ${init.hint}`,
+      options,
+    );
+    this.mandrillName = init.mandrillName;
+    this.status = init.status;
+    this.hint = init.hint;
+    this.retryable = init.retryable;
+  }
+}
+
+/** Mandrill could not be reached, or did not answer in time. */
+export class MandrillKitTransportError extends MandrillKitError {
+  /** True when the request provably did not reach Mandrill (safe to retry). */
+  readonly retryable: boolean;
+
+  constructor(message: string, retryable: boolean, options?: MandrillKitErrorOptions) {
+    super("ERR_MK_TRANSPORT_FAILED", message, options);
+    this.retryable = retryable;
+  }
+}
+
+/** Mandrill rejected every recipient of a send. `result` has each recipient's status and reason. */
+export class MandrillKitSendError extends MandrillKitError {
+  readonly result: SendResult;
+
+  constructor(message: string, result: SendResult) {
+    super("ERR_MK_SEND_REJECTED", message);
+    this.result = result;
+  }
+}
+
+/** The account is not set up for this operation. */
+export class MandrillKitNotConfiguredError extends MandrillKitError {
+  constructor(message: string) {
+    super("ERR_MK_NOT_CONFIGURED", message);
   }
 }
 

@@ -4,14 +4,18 @@ export { ERROR_CODES, type ErrorCode } from "./error-codes.js";
 export {
   type FieldError,
   isMandrillKitError,
+  MandrillKitApiError,
   MandrillKitConfigError,
   MandrillKitCryptoError,
   MandrillKitError,
   type MandrillKitErrorOptions,
   MandrillKitForbiddenError,
+  MandrillKitNotConfiguredError,
   MandrillKitNotFoundError,
   MandrillKitPayloadError,
+  MandrillKitSendError,
   MandrillKitStoreError,
+  MandrillKitTransportError,
   MandrillKitValidationError,
 } from "./errors.js";
 export { eventKey } from "./event-key.js";

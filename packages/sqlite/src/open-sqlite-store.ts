@@ -632,6 +632,24 @@ export function openSqliteStore(options: SqliteStoreOptions): SqliteStore {
     return result;
   });
 
+  /**
+   * Bookkeeping commits without an fsync (synchronous=NORMAL for that transaction): handler claims,
+   * done/retry/dead marks (losing the last of these to a power cut only means a handler runs again,
+   * which at-least-once allows) and send records (the mail is already out). Acknowledged webhook
+   * events, suppressions and credentials always commit with synchronous=FULL.
+   */
+  const syncNormal = db.prepare("PRAGMA synchronous = NORMAL");
+  const syncFull = db.prepare("PRAGMA synchronous = FULL");
+  function bookkeeping<T>(fn: () => T): T {
+    if (config.filename === ":memory:") return fn();
+    syncNormal.run();
+    try {
+      return fn();
+    } finally {
+      syncFull.run();
+    }
+  }
+
   const claimTx = db.transaction((options: ClaimOptions): InboxRow[] => {
     const { now, limit, leaseMs, account } = normalizeClaimOptions(options);
     return account === undefined
@@ -796,25 +814,27 @@ export function openSqliteStore(options: SqliteStoreOptions): SqliteStore {
         }),
       claim: (options: ClaimOptions = {}) =>
         run("inbox.claim", () =>
-          claimTx
-            .immediate(options)
+          bookkeeping(() => claimTx.immediate(options))
             .sort((a, b) => (a.next_attempt_at ?? 0) - (b.next_attempt_at ?? 0) || a.seq - b.seq)
             .map(toInbox),
         ),
       complete: (account, key, options = {}) =>
         run("inbox.complete", () => {
-          if (sql.inboxComplete.run(options.now ?? Date.now(), account, key).changes === 0)
+          if (bookkeeping(() => sql.inboxComplete.run(options.now ?? Date.now(), account, key).changes) === 0)
             requireInboxRow(account, key);
         }),
       completeMany: (events, options = {}) =>
-        run("inbox.completeMany", () => completeManyTx.immediate(events, options.now ?? Date.now())),
+        run("inbox.completeMany", () =>
+          bookkeeping(() => completeManyTx.immediate(events, options.now ?? Date.now())),
+        ),
       fail: (account, key, options: FailOptions) =>
         run("inbox.fail", () => {
           const error = String(options.error).slice(0, 2000);
-          const changes =
+          const changes = bookkeeping(() =>
             options.retryAt === null
               ? sql.inboxDead.run(error, options.now ?? Date.now(), account, key).changes
-              : sql.inboxRetry.run(error, options.retryAt, account, key).changes;
+              : sql.inboxRetry.run(error, options.retryAt, account, key).changes,
+          );
           if (changes === 0) requireInboxRow(account, key);
         }),
       replay: (account, key, options = {}) =>
@@ -918,7 +938,9 @@ export function openSqliteStore(options: SqliteStoreOptions): SqliteStore {
               at: e.at ?? Date.now(),
             };
           });
-          recordTx.immediate(rows);
+          // Send records map Mandrill ids back to accounts; the mail itself is already out, and losing the
+          // last records to a power cut loses correlation, not mail: no fsync per send.
+          bookkeeping(() => recordTx.immediate(rows));
         }),
       findByMessageId: (messageId) =>
         run("sends.findByMessageId", () => {

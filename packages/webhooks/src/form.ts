@@ -72,10 +72,46 @@ export function readRawBody(req: IncomingMessage, limitBytes: number): Promise<B
 }
 
 const decoder = new TextDecoder("utf-8", { fatal: true });
+const HEX = new Int8Array(256).fill(-1);
+for (let i = 0; i < 10; i++) HEX[0x30 + i] = i;
+for (let i = 0; i < 6; i++) {
+  HEX[0x41 + i] = 10 + i;
+  HEX[0x61 + i] = 10 + i;
+}
 
-function decodeComponent(text: string): string {
-  // '+' is a space in form encoding; decodeURIComponent rejects malformed % sequences and bad UTF-8.
-  return decodeURIComponent(text.includes("+") ? text.replace(/\+/g, " ") : text);
+/**
+ * Percent-decodes `bytes[start, end)` ('+' is a space) into UTF-8 text, at the byte level: a 1 MB
+ * batch is mostly `%XX` escapes, and this is about twice as fast as decodeURIComponent on a string.
+ * Throws on a malformed escape or invalid UTF-8.
+ */
+function decodeComponent(bytes: Uint8Array, start: number, end: number, out: Buffer): string {
+  let j = 0;
+  for (let i = start; i < end; i++) {
+    const c = bytes[i] as number;
+    if (c === 0x25 /* % */) {
+      const hi = i + 2 < end ? (HEX[bytes[i + 1] as number] as number) : -1;
+      const lo = i + 2 < end ? (HEX[bytes[i + 2] as number] as number) : -1;
+      if (hi < 0 || lo < 0) throw new FormBodyError(400, "The form body has a malformed percent-escape.");
+      out[j++] = (hi << 4) | lo;
+      i += 2;
+    } else {
+      out[j++] = c === 0x2b /* + */ ? 0x20 : c;
+    }
+  }
+  try {
+    return decoder.decode(out.subarray(0, j));
+  } catch {
+    throw new FormBodyError(400, "The form body is not valid UTF-8 once decoded.");
+  }
+}
+
+// Decoding is synchronous, so one scratch buffer can serve every request (a batch is ~1 MB: no
+// need to allocate, and later collect, one per request). Bodies over 16 MB get their own.
+let shared = Buffer.allocUnsafe(0);
+function scratchFor(size: number): Buffer {
+  if (size > 16 * 1024 * 1024) return Buffer.allocUnsafe(size);
+  if (shared.length < size) shared = Buffer.allocUnsafe(Math.max(size, 64 * 1024));
+  return shared;
 }
 
 /**
@@ -84,28 +120,23 @@ function decodeComponent(text: string): string {
  * which one did Mandrill sign?).
  */
 export function decodeFormBody(body: Buffer | string): Record<string, string> {
-  let text: string;
-  try {
-    text = typeof body === "string" ? body : decoder.decode(body);
-  } catch {
-    throw new FormBodyError(400, "The body is not valid UTF-8.");
-  }
+  const bytes = typeof body === "string" ? Buffer.from(body, "utf8") : body;
   const fields: Record<string, string> = Object.create(null);
-  if (text.length === 0) return fields;
-  for (const pair of text.split("&")) {
-    if (pair.length === 0) continue;
-    const eq = pair.indexOf("=");
-    let name: string;
-    let value: string;
-    try {
-      name = decodeComponent(eq === -1 ? pair : pair.slice(0, eq));
-      value = eq === -1 ? "" : decodeComponent(pair.slice(eq + 1));
-    } catch {
-      throw new FormBodyError(400, "The form body has a malformed percent-escape or invalid UTF-8.");
+  const scratch = scratchFor(bytes.length);
+  let start = 0;
+  while (start <= bytes.length) {
+    let amp = bytes.indexOf(0x26 /* & */, start);
+    if (amp === -1) amp = bytes.length;
+    if (amp > start) {
+      let eq = bytes.indexOf(0x3d /* = */, start);
+      if (eq === -1 || eq > amp) eq = amp;
+      const name = decodeComponent(bytes, start, eq, scratch);
+      const value = eq === amp ? "" : decodeComponent(bytes, eq + 1, amp, scratch);
+      if (Object.hasOwn(fields, name))
+        throw new FormBodyError(400, `The form field "${name.slice(0, 40)}" appears more than once.`);
+      fields[name] = value;
     }
-    if (Object.hasOwn(fields, name))
-      throw new FormBodyError(400, `The form field "${name.slice(0, 40)}" appears more than once.`);
-    fields[name] = value;
+    start = amp + 1;
   }
   return fields;
 }

@@ -1,0 +1,97 @@
+import {
+  isMandrillKitError,
+  MandrillKitApiError,
+  type MandrillSettings,
+  requireEmail,
+  type SendResult,
+} from "@mandrill-kit/core";
+import type { Diagnosis } from "./diagnose.js";
+import type { SendMessage } from "./message.js";
+
+/** What "Send a test email" reports. */
+export interface TestEmailResult {
+  ok: boolean;
+  account: string;
+  to: string;
+  transport: MandrillSettings["transport"] | null;
+  /** One line for the settings page. */
+  summary: string;
+  result: SendResult | null;
+  error: { code: string; message: string; hint: string | null } | null;
+  /** Run when the test failed, so the page can say why. */
+  diagnosis: Diagnosis | null;
+}
+
+/** The canned test message: names the account, the transport and where it went through. */
+export function testMessage(settings: MandrillSettings, to: string, at = new Date()): SendMessage {
+  const via =
+    settings.transport === "smtp" ? `SMTP (${settings.host}:${settings.port})` : "the Mandrill HTTP API";
+  const lines = [
+    `This is a test email from mandrill-kit for the account "${settings.account}".`,
+    "",
+    `It was sent through ${via} at ${at.toISOString()}, from ${settings.fromEmail}.`,
+    "If you are reading it, sending works. If it went to spam, check the sending domain's SPF and DKIM in Mandrill.",
+  ];
+  return {
+    to,
+    subject: `Mandrill test email — ${settings.account}`,
+    text: lines.join("\n"),
+    html: `<p>${lines
+      .filter((l) => l !== "")
+      .map((l) => l.replace(/&/g, "&amp;").replace(/</g, "&lt;"))
+      .join("</p><p>")}</p>`,
+    tags: ["mandrill-kit-test"],
+  };
+}
+
+/** Summarises a finished test send in one line. */
+export function summarizeTest(result: SendResult, to: string): { ok: boolean; summary: string } {
+  const r = result.recipients[0];
+  switch (r?.status) {
+    case "sent":
+      return {
+        ok: true,
+        summary: `Mandrill accepted the test email to ${to}. Check the inbox (and the spam folder).`,
+      };
+    case "queued":
+      return {
+        ok: true,
+        summary: `Mandrill queued the test email to ${to}${r.queuedReason ? ` (${r.queuedReason})` : ""}; it is delivered as the quota allows.`,
+      };
+    case "scheduled":
+      return { ok: true, summary: `Mandrill scheduled the test email to ${to}.` };
+    case "suppressed":
+      return {
+        ok: false,
+        summary: `${to} is on this account's suppression list (${r.rejectReason}); lift it on the Suppressions page to test with it.`,
+      };
+    case "unknown":
+      return {
+        ok: false,
+        summary:
+          "The request reached Mandrill but no answer came back; look for the test email in Mandrill → Outbound → Activity before trying again.",
+      };
+    default:
+      return {
+        ok: false,
+        summary: `Mandrill did not accept the test email (${r?.status ?? "no result"}${r?.rejectReason ? `: ${r.rejectReason}` : ""}).`,
+      };
+  }
+}
+
+/** Turns an error into the test-email report's error part (no secrets: kit messages are safe to show). */
+export function describeFailure(error: unknown): TestEmailResult["error"] {
+  if (isMandrillKitError(error)) {
+    return {
+      code: error.code,
+      message: error.message,
+      hint: error instanceof MandrillKitApiError ? error.hint : error.advice,
+    };
+  }
+  return { code: "ERR_MK_INTERNAL", message: "Unexpected error; see the server log.", hint: null };
+}
+
+/** Validates the test recipient. */
+export function testRecipient(to: unknown): string {
+  return requireEmail(to, "to");
+}
