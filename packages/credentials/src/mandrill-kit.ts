@@ -10,26 +10,16 @@ import {
   silentLogger,
 } from "@mandrill-kit/core";
 import type { NextFunction, Request, Response } from "express";
-import { type CredentialsService, createCredentials } from "./credentials-service.js";
+import {
+  type CredentialsOptions,
+  type CredentialsService,
+  createCredentials,
+} from "./credentials-service.js";
 
-/** Options of {@link mandrillKit}. */
-export interface MandrillKitOptions {
-  /** The kit's storage (`openSqliteStore({ filename })`, `createMemoryStore()`, …). Owned by the host. */
-  store: Store;
-  /** JWK Set of 256-bit `oct` keys (JSON text or object). See `createCredentials`. */
-  keys: string | object;
-  /** @default the first key of the set */
-  activeKid?: string;
-  /** Public base URL Mandrill reaches this app at, e.g. `"https://app.example.com"`. */
-  publicUrl: string;
-  /** @default "/webhooks/mandrill/:account" */
-  webhookPath?: string;
-  /** @default 30000 */
-  cacheTtlMs?: number;
+/** Options of {@link mandrillKit}: those of `createCredentials`, plus the suppression policy. */
+export interface MandrillKitOptions extends CredentialsOptions {
   /** Suppression thresholds (DESIGN.md defaults when omitted). */
   suppression?: SuppressionPolicyOptions;
-  /** pino-compatible logger shared by every plugin. @default silentLogger */
-  logger?: Logger;
 }
 
 const OPTION_NAMES = [

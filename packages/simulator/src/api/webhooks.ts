@@ -1,3 +1,4 @@
+import { MESSAGE_EVENT_TYPES, SYNC_EVENT_TYPES } from "@mandrill-kit/core";
 import type { AccountState } from "../account-state.js";
 import { MandrillApiError, validationError } from "../api-error.js";
 import { newWebhookKey } from "../ids.js";
@@ -9,20 +10,7 @@ import { type ApiHandler, optionalParam, requireString } from "./api-call.js";
  * Event names `webhooks/add` accepts: the Swagger enum plus `delivered` (2026 OpenAPI) and `deferral`
  * (ASSUMED accepted: the UI offers it, the enum omits it; spec §2.2).
  */
-export const WEBHOOK_EVENTS = [
-  "send",
-  "delivered",
-  "deferral",
-  "hard_bounce",
-  "soft_bounce",
-  "open",
-  "click",
-  "spam",
-  "unsub",
-  "reject",
-  "blacklist",
-  "whitelist",
-] as const;
+export const WEBHOOK_EVENTS = [...MESSAGE_EVENT_TYPES, ...SYNC_EVENT_TYPES] as const;
 
 /** A webhook as the `webhooks/*` methods return it (spec §2.2). */
 export function webhookJson(hook: WebhookState): Record<string, unknown> {
