@@ -7,6 +7,7 @@ import {
 } from "@mandrill-kit/core";
 import nodemailer from "nodemailer";
 import type { ApiClient } from "./api-client.js";
+import { isCertificateFailure, type SmtpFailure } from "./smtp-errors.js";
 import { defaultSmtpRoute, type SmtpOptions } from "./smtp-transport.js";
 
 /** One named check of {@link diagnose}. */
@@ -268,17 +269,28 @@ async function smtpCheck(
     socketTimeout: 10_000,
     ...(route.tls === undefined ? {} : { tls: route.tls }),
   });
+  const at = `${route.host}:${route.port}`;
   try {
     await transporter.verify();
     return {
       id: "smtp",
       title,
       status: "pass",
-      detail: `Connected to ${settings.host}:${settings.port}, ${route.secure ? "TLS" : "STARTTLS"} and login accepted.`,
+      detail: `Connected to ${at}, ${route.secure ? "TLS" : "STARTTLS"} and login accepted.`,
       advice: "",
     };
   } catch (thrown) {
-    const error = thrown as Error & { code?: string; responseCode?: number };
+    const error = thrown as SmtpFailure;
+    if (isCertificateFailure(error)) {
+      return {
+        id: "smtp",
+        title,
+        status: "fail",
+        detail: `The TLS certificate of ${at} could not be verified (${error.originalCode ?? error.code}).`,
+        advice:
+          "Check the host is smtp.mandrillapp.com; a proxy, antivirus or ISP intercepting TLS also causes this. The API key is never sent over an unverified connection.",
+      };
+    }
     if (error.code === "EAUTH") {
       return {
         id: "smtp",
@@ -298,7 +310,7 @@ async function smtpCheck(
         id: "smtp",
         title,
         status: "fail",
-        detail: `Could not reach ${settings.host}:${settings.port} (${error.code}).`,
+        detail: `Could not reach ${at} (${error.code}).`,
         advice:
           "The port is probably blocked by the ISP or host (common for 25 and 587). Try port 2525, or 465 with TLS, or switch this account to the API transport.",
       };

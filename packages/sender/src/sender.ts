@@ -9,7 +9,6 @@ import {
   MandrillKitConfigError,
   MandrillKitNotConfiguredError,
   MandrillKitSendError,
-  MandrillKitTransportError,
   type MandrillSendResponseItem,
   type MandrillSettings,
   normalizeEmail,
@@ -38,6 +37,7 @@ import {
   type SendMessage,
   toMandrillMessage,
 } from "./message.js";
+import { classifySmtpFailure, type SmtpFailure } from "./smtp-errors.js";
 import { mandrillSmtpHeaders, type SmtpOptions, SmtpPools } from "./smtp-transport.js";
 import {
   describeFailure,
@@ -309,7 +309,7 @@ export function createSender(options: SenderOptions = {}): Sender {
     correlationId: string,
     headers: Record<string, string>,
   ): Promise<RecipientResult[]> {
-    const transporter = smtp.transporter(settings);
+    const { transporter, route } = smtp.transporter(settings);
     const list = (type: "to" | "cc" | "bcc") =>
       recipients
         .filter((r) => r.type === type)
@@ -350,35 +350,18 @@ export function createSender(options: SenderOptions = {}): Sender {
         ],
       });
     } catch (thrown) {
-      const error = thrown as Error & { code?: string; responseCode?: number; command?: string };
-      // nodemailer's codes: before DATA is accepted nothing was queued at Mandrill, so it is safe to report.
-      if (error.code === "EAUTH") {
-        throw new MandrillKitTransportError(
-          `Mandrill's SMTP server refused the login for account "${settings.account}" (${error.responseCode ?? ""}): the API key used as the SMTP password is wrong, inactive, or restricted by IP.`,
-          false,
-          { cause: error },
+      const outcome = classifySmtpFailure(thrown as SmtpFailure, settings, route);
+      if (outcome.kind === "error") throw outcome.error;
+      if (outcome.kind === "all-rejected") {
+        return recipients.map((r) =>
+          result(r.email, "rejected", { rejectReason: "smtp-refused", rejectSide: "unknown" }),
         );
       }
-      if (
-        error.code === "ECONNECTION" ||
-        error.code === "ETIMEDOUT" ||
-        error.code === "EDNS" ||
-        (error.code === "ESOCKET" && error.command === "CONN")
-      ) {
-        throw new MandrillKitTransportError(
-          `Could not reach ${settings.host}:${settings.port} over SMTP (${error.code}). Outbound SMTP ports are often blocked by ISPs and cloud hosts: try port 2525 or 465, or the API transport.`,
-          true,
-          { cause: error },
-        );
-      }
-      if (error.command === "DATA" || error.command === "DATA end" || error.code === "ETIMEDOUT") {
-        return recipients.map((r) => result(r.email, "unknown"));
-      }
-      throw new MandrillKitTransportError(
-        `SMTP send failed for account "${settings.account}": ${error.message}`,
-        false,
-        { cause: error },
+      log.warn(
+        { account: settings.account, correlationId },
+        "SMTP send outcome unknown: no answer after the message was handed over",
       );
+      return recipients.map((r) => result(r.email, "unknown"));
     }
     const address = (a: string | { address: string }) =>
       normalizeEmail(typeof a === "string" ? a : a.address);

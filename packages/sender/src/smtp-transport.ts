@@ -73,17 +73,17 @@ export function defaultSmtpRoute(settings: MandrillSettings): SmtpRoute {
 
 /** One pooled nodemailer transport per account and credentials version. */
 export class SmtpPools {
-  readonly #pools = new Map<string, { version: number; transporter: Transporter }>();
+  readonly #pools = new Map<string, { version: number; transporter: Transporter; route: SmtpRoute }>();
   readonly #options: SmtpOptions;
 
   constructor(options: SmtpOptions = {}) {
     this.#options = options;
   }
 
-  /** The account's pooled transport, rebuilt when its settings changed (new version). */
-  transporter(settings: MandrillSettings): Transporter {
+  /** The account's pooled transport and where it goes, rebuilt when its settings changed (new version). */
+  transporter(settings: MandrillSettings): { transporter: Transporter; route: SmtpRoute } {
     const existing = this.#pools.get(settings.account);
-    if (existing !== undefined && existing.version === settings.version) return existing.transporter;
+    if (existing !== undefined && existing.version === settings.version) return existing;
     existing?.transporter.close();
     const route = (this.#options.route ?? defaultSmtpRoute)(settings);
     const transporter = nodemailer.createTransport({
@@ -101,8 +101,9 @@ export class SmtpPools {
       socketTimeout: this.#options.socketTimeoutMs ?? 30_000,
       ...(route.tls === undefined ? {} : { tls: route.tls }),
     });
-    this.#pools.set(settings.account, { version: settings.version, transporter });
-    return transporter;
+    const pooled = { version: settings.version, transporter, route };
+    this.#pools.set(settings.account, pooled);
+    return pooled;
   }
 
   /** Closes every pool. */

@@ -18,7 +18,8 @@ export interface FaultTarget {
  * `rate-limit` (HTTP 429 `RequestLimitExceeded` with `Retry-After`, in both status modes),
  * `general-error` (`GeneralError`), `service-unavailable` (`ServiceUnavailable`), `reset` (the
  * connection is destroyed without an answer). SMTP faults: `smtp-reply` (answer `code` and
- * `message` at `stage`).
+ * `message` at `stage`), `smtp-latency` (hold the reply at `stage` for `ms`; at `data` the message is
+ * processed first, so a client that gives up meanwhile has still sent it).
  */
 export type FaultSpec = FaultTarget &
   (
@@ -28,6 +29,7 @@ export type FaultSpec = FaultTarget &
     | { kind: "service-unavailable"; message?: string }
     | { kind: "reset" }
     | { kind: "smtp-reply"; code: number; message?: string; stage?: SmtpStage }
+    | { kind: "smtp-latency"; ms: number; stage?: SmtpStage }
   );
 
 /** A fault that was added: see how many uses remain, or clear it. */
@@ -47,6 +49,7 @@ const FIELDS: Record<FaultSpec["kind"], readonly string[]> = {
   "service-unavailable": [...COMMON, "message"],
   reset: COMMON,
   "smtp-reply": [...COMMON, "code", "message", "stage"],
+  "smtp-latency": [...COMMON, "ms", "stage"],
 };
 const STAGES: readonly SmtpStage[] = ["auth", "mail", "rcpt", "data"];
 
@@ -71,7 +74,10 @@ export function checkFaultSpec(spec: unknown, option = "fault"): FaultSpec {
   if (s.times !== undefined && (!Number.isInteger(s.times) || (s.times as number) < 1)) {
     bad(`${option}.times`, "must be a positive integer", s.times);
   }
-  if (kind === "latency" && (typeof s.ms !== "number" || !Number.isFinite(s.ms) || s.ms < 0)) {
+  if (
+    (kind === "latency" || kind === "smtp-latency") &&
+    (typeof s.ms !== "number" || !Number.isFinite(s.ms) || s.ms < 0)
+  ) {
     bad(`${option}.ms`, "must be a number of milliseconds ≥ 0", s.ms);
   }
   if (
@@ -81,10 +87,13 @@ export function checkFaultSpec(spec: unknown, option = "fault"): FaultSpec {
   ) {
     bad(`${option}.retryAfterSeconds`, "must be an integer ≥ 0", s.retryAfterSeconds);
   }
-  if (kind === "smtp-reply") {
-    if (!Number.isInteger(s.code) || (s.code as number) < 400 || (s.code as number) > 599) {
-      bad(`${option}.code`, "must be an SMTP reply code from 400 to 599", s.code);
-    }
+  if (
+    kind === "smtp-reply" &&
+    (!Number.isInteger(s.code) || (s.code as number) < 400 || (s.code as number) > 599)
+  ) {
+    bad(`${option}.code`, "must be an SMTP reply code from 400 to 599", s.code);
+  }
+  if (kind === "smtp-reply" || kind === "smtp-latency") {
     if (s.stage !== undefined && !STAGES.includes(s.stage as SmtpStage)) {
       bad(`${option}.stage`, `must be one of ${STAGES.join(", ")}`, s.stage);
     }
@@ -150,7 +159,7 @@ export class FaultRegistry {
     let latencyMs = 0;
     let terminal: FaultSpec | undefined;
     for (const f of [...this.#faults]) {
-      if (f.spec.kind === "smtp-reply" || !this.#matches(f, ctx)) continue;
+      if (f.spec.kind === "smtp-reply" || f.spec.kind === "smtp-latency" || !this.#matches(f, ctx)) continue;
       if (f.spec.kind === "latency") {
         latencyMs += f.spec.ms;
         this.#use(f);
@@ -171,6 +180,18 @@ export class FaultRegistry {
       return f.spec;
     }
     return undefined;
+  }
+
+  /** Total `smtp-latency` for this SMTP stage, consuming one use of each matching fault. */
+  takeSmtpLatency(ctx: FaultContext): number {
+    let ms = 0;
+    for (const f of [...this.#faults]) {
+      if (f.spec.kind !== "smtp-latency" || (f.spec.stage ?? "data") !== ctx.stage || !this.#matches(f, ctx))
+        continue;
+      ms += f.spec.ms;
+      this.#use(f);
+    }
+    return ms;
   }
 
   #matches(f: ActiveFault, ctx: FaultContext): boolean {

@@ -51,6 +51,15 @@ export async function startSmtpServer(
     const fallback = f.code < 500 ? "4.3.0 Temporary failure, try again later" : "5.3.0 Message refused";
     return smtpError(f.code, f.message ?? fallback);
   };
+  // smtp-latency faults: answer after a delay (timers are unref'd so close() is not held up).
+  const later = (stage: SmtpStage, key: string | undefined, answer: () => void): void => {
+    const ms = ctx.faults.takeSmtpLatency({ key, stage });
+    if (ms <= 0) {
+      answer();
+      return;
+    }
+    setTimeout(answer, ms).unref();
+  };
   const server = new SMTPServer({
     secure: options.secure,
     key: options.key,
@@ -82,10 +91,12 @@ export async function startSmtpServer(
       callback(null, { user: { key, username: auth.username ?? "" } satisfies SessionUser });
     },
     onMailFrom(_address, session, callback) {
-      callback(fault("mail", userOf(session)?.key));
+      const key = userOf(session)?.key;
+      later("mail", key, () => callback(fault("mail", key)));
     },
     onRcptTo(_address, session, callback) {
-      callback(fault("rcpt", userOf(session)?.key));
+      const key = userOf(session)?.key;
+      later("rcpt", key, () => callback(fault("rcpt", key)));
     },
     onData(stream, session, callback) {
       const user = userOf(session);
@@ -132,13 +143,14 @@ export async function startSmtpServer(
             });
             log(200, result);
             const id = ctx.outbox.length > before ? ctx.outbox.at(-1)?.id : undefined;
-            callback(null, `2.0.0 OK: queued as ${id ?? "none"}`);
+            // Processed already: a client that stops waiting has still sent the message.
+            later("data", user.key, () => callback(null, `2.0.0 OK: queued as ${id ?? "none"}`));
           } catch (error) {
             if (!(error instanceof MandrillApiError)) throw error;
             // The API call Mandrill makes of an SMTP message fails after DATA was accepted: the error
             // shows in the API log only (spec §1.2).
             log(error.status(ctx.options.errorStatus), error.body());
-            callback(null, "2.0.0 OK: accepted");
+            later("data", user.key, () => callback(null, "2.0.0 OK: accepted"));
           }
         })
         .catch((error: unknown) => {

@@ -1,0 +1,76 @@
+import { createServer } from "node:net";
+import { createMemoryStore, type SendRecord, type Store } from "@mandrill-kit/core";
+import { addKey, type MandrillKitMiddleware, mandrillKit } from "@mandrill-kit/credentials";
+import type { SmtpOptions } from "@mandrill-kit/sender";
+import type { ApiLogEntry, Simulator } from "@mandrill-kit/simulator";
+
+/** Public URL of the host app in every test (the Callback URL and unsubscribe links start with it). */
+export const PUBLIC_URL = "https://app.example.com";
+
+/** Small timeouts and retry delays, so retries and timeouts take milliseconds. */
+export const FAST_API = { retryBaseMs: 5, retryMaxMs: 50, requestTimeoutMs: 300 } as const;
+
+/** A kit context (credentials + store) like a host app mounts it. */
+export function newKit(store: Store = createMemoryStore()): MandrillKitMiddleware {
+  return mandrillKit({ store, keys: addKey(undefined, "k1"), publicUrl: PUBLIC_URL });
+}
+
+/**
+ * Sends every account's SMTP to the simulator's STARTTLS port, trusting the simulator's certificate.
+ * Its SAN lists 127.0.0.1, so the certificate verifies against the IP without a `servername`.
+ */
+export function simulatorRoute(sim: Simulator): NonNullable<SmtpOptions["route"]> {
+  return () => ({ host: sim.smtp.host, port: sim.smtp.port ?? 0, secure: false, tls: { ca: sim.smtp.ca } });
+}
+
+let counter = 0;
+
+/** A fresh address per use: the simulator's denylist and the store outlive single tests. */
+export function uniqueEmail(tag: string, domain = "example.org"): string {
+  counter += 1;
+  return `${tag}-${process.pid}-${counter}@${domain}`;
+}
+
+/** Freezes an object graph so any mutation throws (ES modules are strict). */
+export function deepFreeze<T>(value: T): T {
+  if (value !== null && typeof value === "object" && !Object.isFrozen(value)) {
+    for (const key of Reflect.ownKeys(value)) deepFreeze((value as Record<PropertyKey, unknown>)[key]);
+    Object.freeze(value);
+  }
+  return value;
+}
+
+/** A TCP port nothing listens on (bound once, then released). */
+export async function closedPort(): Promise<number> {
+  const server = createServer();
+  await new Promise<void>((resolve) => server.listen(0, "127.0.0.1", resolve));
+  const address = server.address();
+  const port = typeof address === "object" && address !== null ? address.port : 0;
+  await new Promise<void>((resolve) => server.close(() => resolve()));
+  return port;
+}
+
+/** Polls `check` until it holds (bounded), for effects that complete after a response. */
+export async function eventually(check: () => boolean | Promise<boolean>, timeoutMs = 5000): Promise<void> {
+  const start = Date.now();
+  while (!(await check())) {
+    if (Date.now() - start > timeoutMs) throw new Error(`condition not met within ${timeoutMs} ms`);
+    await new Promise((resolve) => setTimeout(resolve, 10));
+  }
+}
+
+/** The simulator's API log entries for one method over HTTP (SMTP submissions excluded). */
+export function apiCalls(sim: Simulator, method: string): ApiLogEntry[] {
+  return sim.inspect.apiLog().filter((e) => e.transport === "api" && e.method === method);
+}
+
+/** Every recorded send of an address for an account, oldest first. */
+export async function sendsOf(store: Store, account: string, email: string): Promise<SendRecord[]> {
+  const page = await store.sends.list(account, { email, limit: 1000 });
+  return [...page.items].reverse();
+}
+
+/** Every address the simulator's outbox holds, over all messages. */
+export function outboxRecipients(sim: Simulator): string[] {
+  return sim.inspect.outbox().flatMap((m) => m.recipients.map((r) => r.email));
+}
