@@ -1,9 +1,124 @@
-// Placeholder until the example server lands (issue "Example server"). It says so instead of failing.
-process.stdout.write(
-  [
-    "mandrill-kit example server: not built yet.",
-    "The foundation packages (@mandrill-kit/core, @mandrill-kit/sqlite) are ready; the settings UI,",
-    "webhook router and sender arrive with their own issues. Run `pnpm test` to see what works today.",
+import { createServer, type Server } from "node:http";
+import type { AddressInfo } from "node:net";
+import { createConsoleLogger } from "@mandrill-kit/core";
+import { type Simulator, startSimulator } from "@mandrill-kit/simulator";
+import { createApp, type ExampleApp, type MandrillTarget } from "./app.js";
+import { ConfigError, loadConfig } from "./config.js";
+
+function print(lines: string[]): void {
+  process.stdout.write(`${lines.join("\n")}\n`);
+}
+
+function listen(server: Server, port: number): Promise<number> {
+  return new Promise((resolve, reject) => {
+    server.once("error", reject);
+    server.listen(port, () => {
+      server.off("error", reject);
+      resolve((server.address() as AddressInfo).port);
+    });
+  });
+}
+
+async function main(): Promise<void> {
+  const config = await loadConfig(process.env);
+  const logger = createConsoleLogger({ level: config.logLevel });
+
+  // Listen first, so the public URL can name the port actually bound (PORT=0 picks a free one).
+  const server = createServer();
+  const port = await listen(server, config.port);
+  const publicUrl = config.publicUrl ?? `http://localhost:${port}`;
+  const publicOrigin = new URL(publicUrl).origin;
+
+  let simulator: Simulator | undefined;
+  let target: MandrillTarget;
+  if (config.simulator) {
+    simulator = await startSimulator({
+      // Every key the admin saves works, except those starting with "invalid" (to see the troubleshooting).
+      acceptAnyKey: (key) => !key.startsWith("invalid"),
+      flushIntervalMs: 500,
+      // The simulator signs over the registered Callback URL but posts to this process directly, so
+      // webhooks arrive even when PUBLIC_URL names a proxy or a host this machine cannot reach.
+      webhookTarget: (url) =>
+        url.startsWith(`${publicOrigin}/`)
+          ? `http://127.0.0.1:${port}${url.slice(publicOrigin.length)}`
+          : url,
+      logger,
+    });
+    target = { kind: "simulator", apiUrl: simulator.apiUrl, smtp: simulator.smtp };
+  } else {
+    target = { kind: "mandrill", apiUrl: config.apiUrl };
+  }
+
+  let example: ExampleApp;
+  try {
+    example = createApp({
+      dataDir: config.dataDir,
+      keys: config.keys,
+      publicUrl,
+      adminToken: config.adminToken,
+      unsubscribeSecret: config.unsubscribeSecret,
+      mandrill: target,
+      logger,
+      trustProxy: config.trustProxy,
+    });
+  } catch (error) {
+    server.close();
+    await simulator?.close();
+    throw error;
+  }
+  server.on("request", example.app);
+
+  const rule = "=".repeat(78);
+  print([
     "",
-  ].join("\n"),
-);
+    rule,
+    `mandrill-kit example server listening on port ${port}`,
+    `  Open:        ${publicUrl}/login`,
+    `  Admin token: ${config.adminTokenGenerated ? config.adminToken : "(from ADMIN_TOKEN)"}`,
+    `  Data:        ${config.dataDir}`,
+    simulator === undefined
+      ? `  Mandrill:    ${config.apiUrl} (real Mandrill; MANDRILL_SIMULATOR=off)`
+      : `  Mandrill:    local simulator, API ${simulator.apiUrl}, SMTP 127.0.0.1:${simulator.smtp.port} (nothing leaves this machine)`,
+    ...config.notices.map((n) => `  ! ${n}`),
+    rule,
+    "",
+  ]);
+
+  let stopping = false;
+  const shutdown = async (signal: string) => {
+    if (stopping) return;
+    stopping = true;
+    print([`${signal} received: shutting down`]);
+    const timer = setTimeout(() => {
+      print(["shutdown took too long; exiting"]);
+      process.exit(1);
+    }, 10_000);
+    timer.unref();
+    try {
+      await new Promise<void>((resolve) => {
+        server.close(() => resolve());
+        server.closeIdleConnections();
+      });
+      await example.close();
+      await simulator?.close();
+      print(["stopped cleanly"]);
+      process.exitCode = 0;
+    } catch (error) {
+      print([`shutdown failed: ${(error as Error).message}`]);
+      process.exitCode = 1;
+    }
+  };
+  process.once("SIGTERM", () => void shutdown("SIGTERM"));
+  process.once("SIGINT", () => void shutdown("SIGINT"));
+}
+
+main().catch((error: unknown) => {
+  if (error instanceof ConfigError) {
+    process.stderr.write(`Configuration error: ${error.message}\n`);
+  } else {
+    process.stderr.write(
+      `Failed to start: ${error instanceof Error ? (error.stack ?? error.message) : String(error)}\n`,
+    );
+  }
+  process.exit(1);
+});

@@ -1,9 +1,16 @@
 import type { ErrorCode } from "./error-codes.js";
-import { isMandrillKitError, MandrillKitValidationError } from "./errors.js";
+import { isMandrillKitError, MandrillKitSendError, MandrillKitValidationError } from "./errors.js";
+import type { SendResult } from "./message.js";
 
 /** The JSON error body every kit router sends: `{ error: { code, message, fields? } }`. */
 export interface ErrorBody {
-  error: { code: string; message: string; fields?: { field: string; message: string }[] };
+  error: {
+    code: string;
+    message: string;
+    fields?: { field: string; message: string }[];
+    /** For `ERR_MK_SEND_REJECTED`: each recipient's status and reason. */
+    result?: SendResult;
+  };
 }
 
 const STATUS: Partial<Record<ErrorCode, number>> = {
@@ -31,6 +38,7 @@ export function errorResponse(error: unknown): { status: number; body: ErrorBody
     const body: ErrorBody = { error: { code: error.code, message: error.message } };
     if (error instanceof MandrillKitValidationError && error.fields.length > 0)
       body.error.fields = [...error.fields];
+    if (error instanceof MandrillKitSendError) body.error.result = error.result;
     return { status: STATUS[error.code] ?? 500, body };
   }
   return {

@@ -1,0 +1,205 @@
+import { fileURLToPath } from "node:url";
+import {
+  componentLogger,
+  type Logger,
+  MANDRILL_SMTP_HOST,
+  type MandrillSettings,
+  type Store,
+  silentLogger,
+} from "@mandrill-kit/core";
+import { type MandrillKitMiddleware, mandrillKit } from "@mandrill-kit/credentials";
+import {
+  defaultSmtpRoute,
+  mandrillSender,
+  mandrillUnsubscribe,
+  type Sender,
+  type SmtpRoute,
+} from "@mandrill-kit/sender";
+import { openSqliteStore } from "@mandrill-kit/sqlite";
+import { type MandrillWebhooks, mandrillWebhooks } from "@mandrill-kit/webhooks";
+import express, { type Express } from "express";
+import helmet from "helmet";
+import { apiRouter } from "./api.js";
+import type { AppDeps } from "./deps.js";
+import { pagesRouter } from "./pages.js";
+import { createRateLimiter, type RateLimitOptions } from "./rate-limit.js";
+import { createSessions } from "./session.js";
+
+/** Where the app's Mandrill is: the in-process simulator, or Mandrill (or anything speaking its API). */
+export type MandrillTarget =
+  | {
+      kind: "simulator";
+      /** The simulator's API base URL (`sim.apiUrl`). */
+      apiUrl: string;
+      /** The simulator's SMTP server (`sim.smtp`): `smtp.mandrillapp.com` settings are routed here. */
+      smtp: { host: string; port: number | null; ca: string };
+    }
+  | { kind: "mandrill"; apiUrl: string };
+
+/** Options of {@link createApp}: the environment already mapped (see config.ts). */
+export interface AppOptions {
+  /** Folder of the SQLite database (`mandrill.db`), when `store` is not given. */
+  dataDir?: string;
+  /** A store owned by the caller (then `close()` leaves it open). */
+  store?: Store;
+  /** JWK Set that encrypts the saved secrets. */
+  keys: string | object;
+  /** Where Mandrill reaches this app; the Callback URLs are built from it. */
+  publicUrl: string;
+  adminToken: string;
+  /** Signs one-click unsubscribe links (≥ 32 characters). */
+  unsubscribeSecret: string;
+  mandrill: MandrillTarget;
+  logger?: Logger;
+  rateLimits?: { login?: RateLimitOptions; testEmail?: RateLimitOptions };
+  /** Express's "trust proxy": set it behind a reverse proxy so rate limits see client IPs. @default false */
+  trustProxy?: boolean | number;
+  /** Webhook handler retry timing (tests shorten it). */
+  webhookRetry?: { retryBaseMs?: number; maxAttempts?: number; pollIntervalMs?: number };
+}
+
+/** The app and the parts a host shuts down. */
+export interface ExampleApp {
+  app: Express;
+  kit: MandrillKitMiddleware;
+  webhooks: MandrillWebhooks;
+  sender: Sender;
+  store: Store;
+  /** Stops webhook dispatching, closes the sender's pools, then the store (when the app opened it). */
+  close(): Promise<void>;
+}
+
+const STATIC_DIR = fileURLToPath(new URL("../static/", import.meta.url));
+
+/** SMTP route: in simulator mode, settings naming smtp.mandrillapp.com go to the simulator's SMTP server. */
+function smtpRoute(target: MandrillTarget): ((settings: MandrillSettings) => SmtpRoute) | undefined {
+  if (target.kind !== "simulator" || target.smtp.port === null) return undefined;
+  const { host, port, ca } = target.smtp;
+  return (settings) =>
+    settings.host === MANDRILL_SMTP_HOST
+      ? { host, port, secure: false, tls: { ca } }
+      : defaultSmtpRoute(settings);
+}
+
+/**
+ * Builds the example's Express 5 app: helmet with a strict CSP, the kit (store + encrypted
+ * credentials), the webhook router, the sender, one-click unsubscribe, the JSON API under `/api` and
+ * the admin pages. Nothing listens here: `main.ts` (or a test) does.
+ */
+export function createApp(options: AppOptions): ExampleApp {
+  const logger = options.logger ?? silentLogger;
+  const log = componentLogger(logger, { component: "example-server" });
+  const ownsStore = options.store === undefined;
+  if (ownsStore && options.dataDir === undefined) throw new Error("createApp() needs dataDir or store.");
+  const store = options.store ?? openSqliteStore({ filename: `${options.dataDir}/mandrill.db`, logger });
+  const https = options.publicUrl.startsWith("https:");
+
+  const app = express();
+  app.set("trust proxy", options.trustProxy ?? false);
+  app.use(
+    helmet({
+      contentSecurityPolicy: {
+        useDefaults: false,
+        directives: {
+          defaultSrc: ["'self'"],
+          scriptSrc: ["'self'"],
+          scriptSrcAttr: ["'none'"],
+          styleSrc: ["'self'"],
+          imgSrc: ["'self'", "data:"],
+          connectSrc: ["'self'"],
+          formAction: ["'self'"],
+          frameAncestors: ["'none'"],
+          objectSrc: ["'none'"],
+          baseUri: ["'none'"],
+          ...(https ? { upgradeInsecureRequests: [] } : {}),
+        },
+      },
+      strictTransportSecurity: https,
+      referrerPolicy: { policy: "same-origin" },
+    }),
+  );
+  app.use("/static", express.static(STATIC_DIR, { index: false, maxAge: "1h" }));
+  app.get("/favicon.ico", (_req, res) => {
+    res.status(204).end();
+  });
+  app.get("/healthz", (_req, res) => {
+    res.json({ ok: true });
+  });
+
+  const kit = mandrillKit({ store, keys: options.keys, publicUrl: options.publicUrl, logger });
+  app.use(kit);
+
+  // Before any body parser: the router reads (and verifies) the raw body itself.
+  const webhooks = mandrillWebhooks({
+    ...(options.webhookRetry?.retryBaseMs === undefined
+      ? {}
+      : { retryBaseMs: options.webhookRetry.retryBaseMs }),
+    ...(options.webhookRetry?.maxAttempts === undefined
+      ? {}
+      : { maxAttempts: options.webhookRetry.maxAttempts }),
+    ...(options.webhookRetry?.pollIntervalMs === undefined
+      ? {}
+      : { pollIntervalMs: options.webhookRetry.pollIntervalMs }),
+  });
+  // What a host does with events; the suppression list is already updated before these run.
+  webhooks.on(["hard_bounce", "spam", "unsub", "reject"], (event, { account }) => {
+    log.info({ account, type: event.type, email: event.email }, "address suppressed by a Mandrill webhook");
+  });
+  webhooks.onError((error, { eventKey, willRetry }) => {
+    log.warn(
+      { eventKey, willRetry, error: error instanceof Error ? error.message : String(error) },
+      "webhook handler failed",
+    );
+  });
+  app.use(webhooks);
+  webhooks.start(kit.context);
+
+  const route = smtpRoute(options.mandrill);
+  const senderMiddleware = mandrillSender({
+    store,
+    credentials: kit.credentials,
+    logger,
+    suppression: kit.context.suppressionPolicy,
+    api: { baseUrl: options.mandrill.apiUrl },
+    ...(route === undefined ? {} : { smtp: { route } }),
+    unsubscribe: { secret: options.unsubscribeSecret },
+  });
+  app.use(senderMiddleware);
+  const sender = senderMiddleware.sender;
+  if (sender === undefined) throw new Error("mandrillSender() did not create its sender.");
+  app.use(mandrillUnsubscribe({ secret: options.unsubscribeSecret, store }));
+
+  const deps: AppDeps = {
+    store,
+    credentials: kit.credentials,
+    sender,
+    webhooks,
+    simulator: options.mandrill.kind === "simulator",
+    adminToken: options.adminToken,
+    sessions: createSessions({ secure: https }),
+    limits: {
+      login: createRateLimiter(options.rateLimits?.login ?? { capacity: 5, refillPerSecond: 1 / 12 }),
+      testEmail: createRateLimiter(options.rateLimits?.testEmail ?? { capacity: 5, refillPerSecond: 1 / 12 }),
+    },
+    log,
+  };
+  app.use("/api", apiRouter(deps));
+  app.use(pagesRouter(deps));
+
+  let closing: Promise<void> | undefined;
+  return {
+    app,
+    kit,
+    webhooks,
+    sender,
+    store,
+    close() {
+      closing ??= (async () => {
+        await webhooks.close();
+        await senderMiddleware.close();
+        if (ownsStore) await store.close();
+      })();
+      return closing;
+    },
+  };
+}

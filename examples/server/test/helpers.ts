@@ -1,0 +1,79 @@
+import { mkdtemp, rm } from "node:fs/promises";
+import { createServer, type Server } from "node:http";
+import type { AddressInfo } from "node:net";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { addKey } from "@mandrill-kit/credentials";
+import { type Simulator, startSimulator } from "@mandrill-kit/simulator";
+import { type AppOptions, createApp, type ExampleApp } from "../src/app.js";
+
+export const ADMIN_TOKEN = "test-admin-token-0123456789";
+
+/** The example app listening on a free port, with its own simulator and a temporary DATA_DIR. */
+export interface TestApp {
+  url: string;
+  dataDir: string;
+  example: ExampleApp;
+  sim: Simulator;
+  server: Server;
+  close(): Promise<void>;
+}
+
+function listen(server: Server): Promise<number> {
+  return new Promise((resolve, reject) => {
+    server.once("error", reject);
+    server.listen(0, "127.0.0.1", () => resolve((server.address() as AddressInfo).port));
+  });
+}
+
+/** Starts the app in-process like main.ts does (listen first, then build the app with the real port). */
+export async function startTestApp(overrides: Partial<AppOptions> = {}): Promise<TestApp> {
+  const dataDir = await mkdtemp(join(tmpdir(), "mk-example-"));
+  const server = createServer();
+  const port = await listen(server);
+  const url = `http://127.0.0.1:${port}`;
+  const sim = await startSimulator({ acceptAnyKey: (key) => !key.startsWith("invalid"), flushIntervalMs: 0 });
+  const example = createApp({
+    dataDir,
+    keys: addKey(undefined),
+    publicUrl: url,
+    adminToken: ADMIN_TOKEN,
+    unsubscribeSecret: "unsubscribe-secret-for-tests-0123456789",
+    mandrill: { kind: "simulator", apiUrl: sim.apiUrl, smtp: sim.smtp },
+    webhookRetry: { pollIntervalMs: 50 },
+    ...overrides,
+  });
+  server.on("request", example.app);
+  return {
+    url,
+    dataDir,
+    example,
+    sim,
+    server,
+    async close() {
+      server.closeAllConnections();
+      await new Promise<void>((resolve) => server.close(() => resolve()));
+      await example.close();
+      await sim.close();
+      await rm(dataDir, { recursive: true, force: true });
+    },
+  };
+}
+
+/** Polls `check` until it returns a value other than `undefined` (or throws after `timeoutMs`). */
+export async function waitFor<T>(check: () => Promise<T | undefined>, timeoutMs = 10_000): Promise<T> {
+  const until = Date.now() + timeoutMs;
+  for (;;) {
+    const value = await check();
+    if (value !== undefined) return value;
+    if (Date.now() > until) throw new Error("timed out waiting");
+    await new Promise((r) => setTimeout(r, 50));
+  }
+}
+
+/** The CSRF token of the first form on a page. */
+export function csrfOf(html: string): string {
+  const match = /name="_csrf" value="([^"]+)"/.exec(html);
+  if (match?.[1] === undefined) throw new Error("no CSRF field on the page");
+  return match[1];
+}
