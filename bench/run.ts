@@ -5,6 +5,7 @@
 import { writeFileSync } from "node:fs";
 import { runCredentialsBenches } from "./credentials.bench.js";
 import { machine, printTable, renderMarkdown } from "./lib/report.js";
+import { runSenderBenches } from "./sender.bench.js";
 import { runStoreBenches } from "./store.bench.js";
 import { runWebhookBenches } from "./webhooks.bench.js";
 
@@ -15,6 +16,8 @@ const credentialTables = await runCredentialsBenches();
 for (const table of credentialTables) printTable(table);
 const webhookTables = await runWebhookBenches();
 for (const table of webhookTables) printTable(table);
+const senderTables = await runSenderBenches();
+for (const table of senderTables) printTable(table);
 
 const md = [
   "# Benchmarks",
@@ -37,6 +40,9 @@ const md = [
   "## Webhooks (`@mandrill-kit/webhooks`)",
   "",
   ...webhookTables.map(renderMarkdown),
+  "## Sender (`@mandrill-kit/sender`)",
+  "",
+  ...senderTables.map(renderMarkdown),
 ].join("\n");
 writeFileSync(new URL("../BENCHMARKS.md", import.meta.url), md);
 process.stdout.write(`\nWrote BENCHMARKS.md (${((Date.now() - started) / 1000).toFixed(0)} s)\n`);
