@@ -5,6 +5,7 @@
 import { writeFileSync } from "node:fs";
 import { runCredentialsBenches } from "./credentials.bench.js";
 import { machine, printTable, renderMarkdown } from "./lib/report.js";
+import { runScalingBenches } from "./scaling.bench.js";
 import { runSenderBenches } from "./sender.bench.js";
 import { runStoreBenches } from "./store.bench.js";
 import { runWebhookBenches } from "./webhooks.bench.js";
@@ -18,6 +19,8 @@ const webhookTables = await runWebhookBenches();
 for (const table of webhookTables) printTable(table);
 const senderTables = await runSenderBenches();
 for (const table of senderTables) printTable(table);
+const scalingTables = await runScalingBenches();
+for (const table of scalingTables) printTable(table);
 
 const md = [
   "# Benchmarks",
@@ -43,6 +46,9 @@ const md = [
   "## Sender (`@mandrill-kit/sender`)",
   "",
   ...senderTables.map(renderMarkdown),
+  "## Scaling",
+  "",
+  ...scalingTables.map(renderMarkdown),
 ].join("\n");
 writeFileSync(new URL("../BENCHMARKS.md", import.meta.url), md);
 process.stdout.write(`\nWrote BENCHMARKS.md (${((Date.now() - started) / 1000).toFixed(0)} s)\n`);

@@ -1,6 +1,7 @@
 import { readFileSync } from "node:fs";
 import { createRequire } from "node:module";
 import { cpus, totalmem } from "node:os";
+import { join } from "node:path";
 
 /** A printed and written benchmark table. */
 export interface Table {
@@ -27,9 +28,11 @@ function versionOf(pkg: string, from: string): string {
 export function machine(sqliteVersion: string): string[] {
   const cpu = cpus();
   const sqlitePkgDir = new URL("../../packages/sqlite/", import.meta.url).pathname;
+  const root = new URL("../../", import.meta.url).pathname;
   return [
     `- Machine: ${cpu[0]?.model ?? "?"} × ${cpu.length} cores, ${(totalmem() / 2 ** 30).toFixed(1)} GiB RAM, ${process.platform}/${process.arch}`,
     `- Node ${process.version}, SQLite ${sqliteVersion}, better-sqlite3 ${versionOf("better-sqlite3", sqlitePkgDir)}`,
+    `- node-jose ${versionOf("node-jose", join(root, "packages/credentials/"))}, nodemailer ${versionOf("nodemailer", join(root, "packages/sender/"))}, undici ${versionOf("undici", join(root, "packages/sender/"))}, express ${versionOf("express", root)}, smtp-server ${versionOf("smtp-server", join(root, "packages/simulator/"))}, @mailchimp/mailchimp_transactional ${versionOf("@mailchimp/mailchimp_transactional", root)}, pg ${versionOf("pg", root)}`,
   ];
 }
 
