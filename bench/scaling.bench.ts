@@ -137,7 +137,7 @@ export async function runScalingBenches(): Promise<Table[]> {
         headers: ["events stored", "median events/s", "spread", "database size", "process RSS"],
         rows: ingestRows,
         notes: [
-          "Ingest cost does not grow with the number of stored events: new keys sort after old ones (time-prefixed), so the unique index grows at its end and each batch touches a bounded number of pages.",
+          `From 10³ to 10⁶ stored events, ingest throughput changed by ${fmt(ingestRatio, 2)}× (measured). New keys sort after old ones (time-prefixed), so the unique index grows at its end; what grows with the data is the database file, checkpoint work and the page cache's reach.`,
         ],
       },
       {
@@ -147,7 +147,7 @@ export async function runScalingBenches(): Promise<Table[]> {
         headers: ["suppressions", "median ms", "p99 ms", "spread"],
         rows: checkRows,
         notes: [
-          "Each address is one primary-key probe, so a check grows with log(n) of the list: from 10⁴ to 10⁶ entries the B-tree gains about one level.",
+          `From 10⁴ to 10⁶ suppressions the median check changed by ${fmt(checkRatio, 2)}× (measured). Each address is one primary-key probe, so the expected growth is logarithmic: the B-tree gains about one level over that range.`,
         ],
       },
     ];
