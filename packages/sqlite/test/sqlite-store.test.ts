@@ -160,3 +160,35 @@ describe("file permissions", () => {
     await store.close();
   });
 });
+
+describe("commit durability", () => {
+  it("keeps synchronous=FULL for acknowledged writes after bookkeeping commits (claims, completes, send records)", async () => {
+    const store = openSqliteStore({ filename: fresh() });
+    const full = () => store.database.pragma("synchronous", { simple: true });
+    await store.inbox.ingest({
+      account: "acme",
+      events: [{ key: "k", type: "send", email: "a@example.com", messageId: "m", eventAt: 1, raw: "{}" }],
+    });
+    await store.inbox.claim();
+    expect(full()).toBe(2);
+    await store.inbox.completeMany([{ account: "acme", key: "k" }]);
+    await store.sends.record([
+      {
+        account: "acme",
+        email: "a@example.com",
+        status: "sent",
+        messageId: "m",
+        rejectReason: null,
+        transport: "api",
+        correlationId: null,
+        subject: null,
+      },
+    ]);
+    expect(full()).toBe(2);
+    await expect(store.inbox.fail("acme", "missing", { error: "x", retryAt: null })).rejects.toMatchObject({
+      code: "ERR_MK_NOT_FOUND",
+    });
+    expect(full()).toBe(2);
+    await store.close();
+  });
+});
