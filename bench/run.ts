@@ -5,6 +5,7 @@
 import { writeFileSync } from "node:fs";
 import { runCredentialsBenches } from "./credentials.bench.js";
 import { machine, printTable, renderMarkdown } from "./lib/report.js";
+import { runPostgresBenches } from "./postgres.bench.js";
 import { runScalingBenches } from "./scaling.bench.js";
 import { runSenderBenches } from "./sender.bench.js";
 import { runStoreBenches } from "./store.bench.js";
@@ -21,6 +22,8 @@ const senderTables = await runSenderBenches();
 for (const table of senderTables) printTable(table);
 const scalingTables = await runScalingBenches();
 for (const table of scalingTables) printTable(table);
+const postgresTables = await runPostgresBenches();
+for (const table of postgresTables) printTable(table);
 
 const md = [
   "# Benchmarks",
@@ -49,6 +52,9 @@ const md = [
   "## Scaling",
   "",
   ...scalingTables.map(renderMarkdown),
+  "## PostgreSQL beside SQLite (`@mandrill-kit/postgres`)",
+  "",
+  ...postgresTables.map(renderMarkdown),
 ].join("\n");
 writeFileSync(new URL("../BENCHMARKS.md", import.meta.url), md);
 process.stdout.write(`\nWrote BENCHMARKS.md (${((Date.now() - started) / 1000).toFixed(0)} s)\n`);

@@ -9,6 +9,10 @@ export interface ServerConfig {
   port: number;
   /** `DATA_DIR`, absolute. @default "./data" */
   dataDir: string;
+  /** `DATABASE_URL` (`postgres://…`): share state through PostgreSQL; `undefined` means SQLite in `DATA_DIR`. */
+  databaseUrl: string | undefined;
+  /** `DATABASE_SCHEMA`: the PostgreSQL schema holding the tables (with `DATABASE_URL`). @default "mandrill_kit" */
+  databaseSchema: string;
   /** `PUBLIC_URL`; `undefined` means `http://localhost:<the port actually listened on>`. */
   publicUrl: string | undefined;
   /** `MANDRILL_KIT_KEYS`, or the development key set kept in `DATA_DIR/keys.json`. */
@@ -111,6 +115,12 @@ export async function loadConfig(env: NodeJS.ProcessEnv = process.env): Promise<
   const port = parsePort(env.PORT);
   const dataDir = resolve(env.DATA_DIR?.trim() || "./data");
   const publicUrl = parseUrl("PUBLIC_URL", env.PUBLIC_URL);
+  const databaseUrl = env.DATABASE_URL?.trim() || undefined;
+  if (databaseUrl !== undefined && !/^postgres(ql)?:\/\//.test(databaseUrl)) {
+    throw new ConfigError(
+      "DATABASE_URL must be a postgres:// or postgresql:// URL such as postgres://user:password@127.0.0.1:5432/app; leave it unset to use SQLite in DATA_DIR.",
+    );
+  }
   const simulator = parseSwitch("MANDRILL_SIMULATOR", env.MANDRILL_SIMULATOR, true);
   const apiUrl = parseUrl("MANDRILL_API_URL", env.MANDRILL_API_URL) ?? DEFAULT_API_URL;
   await mkdir(dataDir, { recursive: true, mode: 0o700 });
@@ -176,6 +186,8 @@ export async function loadConfig(env: NodeJS.ProcessEnv = process.env): Promise<
   return {
     port,
     dataDir,
+    databaseUrl,
+    databaseSchema: env.DATABASE_SCHEMA?.trim() || "mandrill_kit",
     publicUrl,
     keys,
     keysSource,

@@ -1,6 +1,7 @@
 import { createServer, type Server } from "node:http";
 import type { AddressInfo } from "node:net";
-import { createConsoleLogger } from "@mandrill-kit/core";
+import { createConsoleLogger, type Store } from "@mandrill-kit/core";
+import { openPostgresStore } from "@mandrill-kit/postgres";
 import { type Simulator, startSimulator } from "@mandrill-kit/simulator";
 import { createApp, type ExampleApp, type MandrillTarget } from "./app.js";
 import { ConfigError, loadConfig } from "./config.js";
@@ -50,9 +51,19 @@ async function main(): Promise<void> {
   }
 
   let example: ExampleApp;
+  // With DATABASE_URL, several instances share one PostgreSQL schema; otherwise SQLite in DATA_DIR.
+  let sharedStore: Store | undefined;
   try {
+    if (config.databaseUrl !== undefined) {
+      sharedStore = await openPostgresStore({
+        connectionString: config.databaseUrl,
+        schema: config.databaseSchema,
+        logger,
+      });
+    }
     example = createApp({
       dataDir: config.dataDir,
+      ...(sharedStore === undefined ? {} : { store: sharedStore }),
       keys: config.keys,
       publicUrl,
       adminToken: config.adminToken,
@@ -63,6 +74,7 @@ async function main(): Promise<void> {
     });
   } catch (error) {
     server.close();
+    await sharedStore?.close();
     await simulator?.close();
     throw error;
   }
@@ -75,7 +87,7 @@ async function main(): Promise<void> {
     `mandrill-kit example server listening on port ${port}`,
     `  Open:        ${publicUrl}/login`,
     `  Admin token: ${config.adminTokenGenerated ? config.adminToken : "(from ADMIN_TOKEN)"}`,
-    `  Data:        ${config.dataDir}`,
+    `  Data:        ${config.dataDir}${sharedStore === undefined ? "" : " (store: PostgreSQL from DATABASE_URL)"}`,
     simulator === undefined
       ? `  Mandrill:    ${config.apiUrl} (real Mandrill; MANDRILL_SIMULATOR=off)`
       : `  Mandrill:    local simulator, API ${simulator.apiUrl}, SMTP 127.0.0.1:${simulator.smtp.port} (nothing leaves this machine)`,
@@ -100,6 +112,7 @@ async function main(): Promise<void> {
         server.closeIdleConnections();
       });
       await example.close();
+      await sharedStore?.close();
       await simulator?.close();
       print(["stopped cleanly"]);
       process.exitCode = 0;

@@ -1,0 +1,21 @@
+import { runStoreContract } from "@mandrill-kit/core/testing";
+import { openPostgresStore } from "@mandrill-kit/postgres";
+import { afterAll, describe } from "vitest";
+import { available, databaseUrl, dropSchema, freshSchema, sql } from "./database.js";
+
+// One schema for this file, emptied after every test and dropped at the end.
+const schema = freshSchema("contract");
+
+describe.skipIf(!available)("PostgreSQL", () => {
+  afterAll(() => dropSchema(schema));
+
+  runStoreContract({
+    name: "postgres",
+    open: () => openPostgresStore({ connectionString: databaseUrl, schema }),
+    cleanup: async () => {
+      await sql(
+        `TRUNCATE "${schema}".credentials, "${schema}".suppressions, "${schema}".inbox, "${schema}".quarantine, "${schema}".sends RESTART IDENTITY`,
+      );
+    },
+  });
+});

@@ -1,0 +1,62 @@
+import { Client } from "pg";
+
+/** The PostgreSQL these tests use; `MK_TEST_DATABASE_URL` overrides the local default. */
+export const databaseUrl = process.env.MK_TEST_DATABASE_URL ?? "postgres://postgres@127.0.0.1:5432/test";
+
+/** Where the tests look, without credentials (for the skip message). */
+export const databaseTarget = (() => {
+  try {
+    const url = new URL(databaseUrl);
+    return `${url.hostname}:${url.port || "5432"}${url.pathname}`;
+  } catch {
+    return databaseUrl;
+  }
+})();
+
+async function probe(): Promise<boolean> {
+  const client = new Client({ connectionString: databaseUrl, connectionTimeoutMillis: 2000 });
+  client.on("error", () => undefined);
+  try {
+    await client.connect();
+    await client.query("SELECT 1");
+    return true;
+  } catch {
+    return false;
+  } finally {
+    await client.end().catch(() => undefined);
+  }
+}
+
+/** Whether PostgreSQL answered; when not, a note says how to enable the tests. */
+export const available = await probe();
+if (!available) {
+  console.warn(
+    `PostgreSQL not reachable at ${databaseTarget} — set MK_TEST_DATABASE_URL or start PostgreSQL to run these tests (skipped).`,
+  );
+}
+
+let counter = 0;
+/** A schema name unique to this process and call. */
+export function freshSchema(prefix: string): string {
+  counter += 1;
+  return `mk_test_${prefix}_${process.pid}_${Date.now().toString(36)}_${counter}`;
+}
+
+/** Runs one SQL statement on a short-lived connection. */
+export async function sql(
+  text: string,
+  values: unknown[] = [],
+): Promise<{ rows: Record<string, unknown>[] }> {
+  const client = new Client({ connectionString: databaseUrl });
+  await client.connect();
+  try {
+    return await client.query(text, values);
+  } finally {
+    await client.end();
+  }
+}
+
+/** Drops a schema made by the tests. */
+export async function dropSchema(schema: string): Promise<void> {
+  await sql(`DROP SCHEMA IF EXISTS "${schema}" CASCADE`);
+}
