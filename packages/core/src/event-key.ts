@@ -6,11 +6,26 @@ function digest(text: string): string {
 }
 
 /** JSON with object keys sorted, so the same content always gives the same text. */
-function canonicalJson(value: unknown): string {
+/** Nesting beyond this is not canonicalised (a hostile body must not exhaust the stack). */
+const MAX_CANONICAL_DEPTH = 64;
+const TOO_DEEP = Symbol("too deep");
+
+function canonicalJson(value: unknown, depth = 0): string {
   if (value === null || typeof value !== "object") return JSON.stringify(value) ?? "null";
-  if (Array.isArray(value)) return `[${value.map(canonicalJson).join(",")}]`;
+  if (depth >= MAX_CANONICAL_DEPTH) throw TOO_DEEP;
+  if (Array.isArray(value)) return `[${value.map((v) => canonicalJson(v, depth + 1)).join(",")}]`;
   const keys = Object.keys(value).sort();
-  return `{${keys.map((k) => `${JSON.stringify(k)}:${canonicalJson((value as Record<string, unknown>)[k])}`).join(",")}}`;
+  return `{${keys.map((k) => `${JSON.stringify(k)}:${canonicalJson((value as Record<string, unknown>)[k], depth + 1)}`).join(",")}}`;
+}
+
+/** Digest of `value` in canonical form, or of the exact source text when it nests too deep to canonicalise. */
+function contentDigest(value: unknown, rawJson: string, prefix = ""): string {
+  try {
+    return digest(prefix + canonicalJson(value));
+  } catch (error) {
+    if (error === TOO_DEEP) return digest(`${prefix}raw:${rawJson}`);
+    throw error;
+  }
 }
 
 /** Event time as 10 zero-padded digits, so keys sort by time ("0000000000" when unknown). */
@@ -53,16 +68,16 @@ export function eventKey(event: MandrillEvent): string {
         }
         return base;
       }
-      return `${ts}:${event.type}:${digest(canonicalJson(event.payload))}`;
+      return `${ts}:${event.type}:${contentDigest(event.payload, event.rawJson)}`;
     }
     case "sync": {
       const entry =
         event.type === "blacklist" ? event.payload.reject : (event.payload.entry ?? event.payload.reject);
-      return `${ts}:${event.type}:${event.action ?? "none"}:${digest(`${event.email}|${event.ts}|${canonicalJson(entry)}`)}`;
+      return `${ts}:${event.type}:${event.action ?? "none"}:${contentDigest(entry, event.rawJson, `${event.email}|${event.ts}|`)}`;
     }
     case "inbound":
-      return `${ts}:inbound:${digest(canonicalJson(event.payload))}`;
+      return `${ts}:inbound:${contentDigest(event.payload, event.rawJson)}`;
     default:
-      return `${ts}:unknown:${digest(canonicalJson(event.payload))}`;
+      return `${ts}:unknown:${contentDigest(event.payload, event.rawJson)}`;
   }
 }

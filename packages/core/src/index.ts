@@ -151,6 +151,7 @@ export {
   type NormalizedSuppressionInput,
   normalizeClaimOptions,
   normalizeEffect,
+  normalizeInboxEvent,
   normalizeSuppressionInput,
   pageLimit,
   type SuppressionEffectTarget,

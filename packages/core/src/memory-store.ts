@@ -31,7 +31,7 @@ import {
   liftSuppression,
   mergeSuppression,
   normalizeClaimOptions,
-  normalizeEffect,
+  normalizeInboxEvent,
   normalizeSuppressionInput,
   pageLimit,
   suppressionStatus,
@@ -243,7 +243,10 @@ export function createMemoryStore(_options: MemoryStoreOptions = {}): Store {
           const account = requireAccountId(batch.account);
           const receivedAt = batch.receivedAt ?? Date.now();
           // Validate everything first: the batch is all or nothing.
-          const events = batch.events.map((e) => ({ ...e, effects: (e.effects ?? []).map(normalizeEffect) }));
+          const events = batch.events.map((e) => {
+            const checked = normalizeInboxEvent(e);
+            return { ...checked, effects: checked.effects ?? [] };
+          });
           const result: IngestResult = { inserted: [], duplicates: [], effects: [] };
           const staged = new Map<string, InboxRecord>();
           const savedSuppressions = new Map<string, Suppression | undefined>();

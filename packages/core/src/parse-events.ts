@@ -101,10 +101,22 @@ function trimEnd(text: string, end: number): number {
   return e;
 }
 
+/** Latest accepted event time (Unix seconds, year 5138): beyond it `ts × 1000` stops being a safe integer. */
+const MAX_TS = 1e11;
+
 function readTs(item: Json, index: number, problems: EventProblem[]): number | null {
   const ts = item.ts;
-  if (typeof ts === "number" && Number.isFinite(ts)) return ts;
-  problems.push({ index, path: "ts", message: ts === undefined ? "is missing" : "is not a number" });
+  if (typeof ts === "number" && Number.isFinite(ts) && ts >= 0 && ts <= MAX_TS) return ts;
+  problems.push({
+    index,
+    path: "ts",
+    message:
+      ts === undefined
+        ? "is missing"
+        : typeof ts !== "number"
+          ? "is not a number"
+          : "is not a plausible Unix time",
+  });
   return null;
 }
 
@@ -240,7 +252,10 @@ function classify(item: unknown, index: number, rawJson: string, problems: Event
     type: "unknown",
     name: shownName,
     index,
-    ts: typeof item.ts === "number" && Number.isFinite(item.ts) ? item.ts : null,
+    ts:
+      typeof item.ts === "number" && Number.isFinite(item.ts) && item.ts >= 0 && item.ts <= MAX_TS
+        ? item.ts
+        : null,
     rawJson,
     email: isObject(msg) ? (normalizeEmail(msg.email) ?? null) : null,
     messageId: typeof item._id === "string" ? item._id : null,

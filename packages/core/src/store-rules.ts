@@ -7,6 +7,7 @@ import { requireEmail } from "./email.js";
 import { MandrillKitValidationError } from "./errors.js";
 import {
   type AppliedEffect,
+  type InboxEventInput,
   type PageOptions,
   SUPPRESSION_REASONS,
   SUPPRESSION_SOURCES,
@@ -305,4 +306,25 @@ export function applySuppressionEffects(
       reason: input.reason,
     });
   }
+}
+
+/**
+ * Checks one event to ingest (key, type, event time, raw text) and normalises its effects; called
+ * for every event before a store writes anything, so a bad one aborts the whole batch.
+ */
+export function normalizeInboxEvent(e: InboxEventInput): InboxEventInput {
+  const bad = (field: string, message: string) =>
+    new MandrillKitValidationError("ERR_MK_VALIDATION_FAILED", `events: ${field} ${message}.`, [
+      { field: `events.${field}`, message },
+    ]);
+  if (typeof e.key !== "string" || e.key.length === 0 || e.key.length > 512)
+    throw bad("key", "must be a string of 1–512 characters");
+  if (typeof e.type !== "string" || e.type.length === 0 || e.type.length > 128)
+    throw bad("type", "must be a string of 1–128 characters");
+  if (e.eventAt !== null && !Number.isSafeInteger(e.eventAt))
+    throw bad("eventAt", "must be epoch milliseconds (a safe integer) or null");
+  if (typeof e.raw !== "string") throw bad("raw", "must be the event's JSON text");
+  return e.effects === undefined || e.effects.length === 0
+    ? e
+    : { ...e, effects: e.effects.map(normalizeEffect) };
 }

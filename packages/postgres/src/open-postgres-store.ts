@@ -26,8 +26,8 @@ import {
   mergeSuppression,
   type NormalizedSuppressionInput,
   normalizeClaimOptions,
-  normalizeEffect,
   normalizeEmail,
+  normalizeInboxEvent,
   normalizeSuppressionInput,
   type Page,
   type PageOptions,
@@ -1005,11 +1005,7 @@ export async function openPostgresStore(options: PostgresStoreOptions): Promise<
           const account = requireAccountId(batch.account);
           const receivedAt = batch.receivedAt ?? Date.now();
           // Validate every effect before the transaction: a bad one aborts the whole batch.
-          const events = batch.events.map((e) =>
-            e.effects === undefined || e.effects.length === 0
-              ? e
-              : { ...e, effects: e.effects.map(normalizeEffect) },
-          );
+          const events = batch.events.map(normalizeInboxEvent);
           if (events.length === 0) return { inserted: [], duplicates: [], effects: [] };
           return ingest(account, receivedAt, events);
         }),

@@ -26,8 +26,8 @@ import {
   mergeSuppression,
   type NormalizedSuppressionInput,
   normalizeClaimOptions,
-  normalizeEffect,
   normalizeEmail,
+  normalizeInboxEvent,
   normalizeSuppressionInput,
   type Page,
   type PageOptions,
@@ -805,11 +805,7 @@ export function openSqliteStore(options: SqliteStoreOptions): SqliteStore {
           const account = requireAccountId(batch.account);
           const receivedAt = batch.receivedAt ?? Date.now();
           // Validate every effect before the transaction: a bad one aborts the whole batch.
-          const events = batch.events.map((e) =>
-            e.effects === undefined || e.effects.length === 0
-              ? e
-              : { ...e, effects: e.effects.map(normalizeEffect) },
-          );
+          const events = batch.events.map(normalizeInboxEvent);
           return ingestTx.immediate({ ...batch, events }, account, receivedAt);
         }),
       claim: (options: ClaimOptions = {}) =>

@@ -773,6 +773,18 @@ export function runStoreContract(options: StoreContractOptions): void {
         expect(await store.inbox.completeMany([])).toBe(0);
       });
 
+      it("refuses an event time that is not a safe integer, writing nothing", async () => {
+        await rejectsWith(
+          store.inbox.ingest({ account: "acme", events: [event("ok"), event("huge", { eventAt: 9.2e18 })] }),
+          "ERR_MK_VALIDATION_FAILED",
+        );
+        await rejectsWith(
+          store.inbox.ingest({ account: "acme", events: [event("frac", { eventAt: 1.5 })] }),
+          "ERR_MK_VALIDATION_FAILED",
+        );
+        expect(await store.inbox.get("acme", "ok")).toBeUndefined();
+      });
+
       it("reports a missing event as not found", async () => {
         await rejectsWith(store.inbox.complete("acme", "missing"), "ERR_MK_NOT_FOUND");
         await rejectsWith(

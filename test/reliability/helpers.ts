@@ -1,0 +1,168 @@
+import { mkdtemp, rm } from "node:fs/promises";
+import { createServer, type Server } from "node:http";
+import type { AddressInfo } from "node:net";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import type { Logger } from "@mandrill-kit/core";
+import { addKey, type JwkSet } from "@mandrill-kit/credentials";
+import { type Simulator, startSimulator } from "@mandrill-kit/simulator";
+import { type AppOptions, createApp, type ExampleApp } from "../../examples/server/src/app.js";
+
+export const ADMIN_TOKEN = "reliability-admin-token-0123456789";
+export const UNSUBSCRIBE_SECRET = "reliability-unsubscribe-secret-0123456789";
+export const ACCOUNT = "acme";
+/** An API key the simulator accepts (any key not starting with "invalid"). */
+export const API_KEY = "md-RELIABILITY-API-KEY-0123456789";
+export const WEBHOOK_KEY = "whk-RELIABILITY-HOOK-KEY-abcdefghij";
+
+/** One captured log entry. */
+export interface LogEntry {
+  level: string;
+  ctx: unknown;
+  msg: string;
+}
+
+/** A logger that keeps every entry (debug included), for scans and for "no error was logged". */
+export function capturingLogger(): Logger & { entries: LogEntry[] } {
+  const entries: LogEntry[] = [];
+  const at =
+    (level: string) =>
+    (ctx: unknown, msg?: string): void => {
+      entries.push({ level, ctx, msg: msg ?? "" });
+    };
+  return { entries, debug: at("debug"), info: at("info"), warn: at("warn"), error: at("error") } as Logger & {
+    entries: LogEntry[];
+  };
+}
+
+/** The example app (examples/server/src/app.ts) listening on a free port, with its own simulator. */
+export interface RunningApp {
+  url: string;
+  callbackUrl: string;
+  dataDir: string;
+  keys: JwkSet;
+  example: ExampleApp;
+  sim: Simulator;
+  server: Server;
+  close(): Promise<void>;
+}
+
+function listen(server: Server): Promise<number> {
+  return new Promise((resolve, reject) => {
+    server.once("error", reject);
+    server.listen(0, "127.0.0.1", () => resolve((server.address() as AddressInfo).port));
+  });
+}
+
+/** Starts the example app in-process the way main.ts does (listen first, then build with the real port). */
+export async function startApp(overrides: Partial<AppOptions> & { keys?: JwkSet } = {}): Promise<RunningApp> {
+  const dataDir = await mkdtemp(join(tmpdir(), "mk-reliability-"));
+  const server = createServer();
+  // Thousands of requests from one client: keep sockets for reuse instead of piling up TIME_WAITs.
+  server.keepAliveTimeout = 5_000;
+  const port = await listen(server);
+  const url = `http://127.0.0.1:${port}`;
+  const sim = await startSimulator({
+    acceptAnyKey: (key) => !key.startsWith("invalid"),
+    flushIntervalMs: 0,
+  });
+  const keys = overrides.keys ?? addKey(undefined, "reliability");
+  const example = createApp({
+    dataDir,
+    publicUrl: url,
+    adminToken: ADMIN_TOKEN,
+    unsubscribeSecret: UNSUBSCRIBE_SECRET,
+    mandrill: { kind: "simulator", apiUrl: sim.apiUrl, smtp: sim.smtp },
+    webhookRetry: { pollIntervalMs: 20 },
+    // The scenarios drive the API hard from one address; the login/test-email limits are not under test.
+    rateLimits: {
+      login: { capacity: 1_000_000, refillPerSecond: 1_000_000 },
+      testEmail: { capacity: 1_000_000, refillPerSecond: 1_000_000 },
+    },
+    ...overrides,
+    keys,
+  });
+  server.on("request", example.app);
+  return {
+    url,
+    callbackUrl: `${url}/webhooks/mandrill/${ACCOUNT}`,
+    dataDir,
+    keys,
+    example,
+    sim,
+    server,
+    async close() {
+      server.closeAllConnections();
+      await new Promise<void>((resolve) => server.close(() => resolve()));
+      await example.close();
+      await sim.close();
+      await rm(dataDir, { recursive: true, force: true });
+    },
+  };
+}
+
+/** Saves API-transport settings with a webhook key through the example's JSON API. */
+export async function saveSettings(
+  url: string,
+  account = ACCOUNT,
+  extra: Record<string, unknown> = {},
+): Promise<Response> {
+  const response = await fetch(`${url}/api/accounts/${account}/mandrill`, {
+    method: "PUT",
+    headers: { authorization: `Bearer ${ADMIN_TOKEN}`, "content-type": "application/json" },
+    body: JSON.stringify({
+      transport: "api",
+      username: "owner@example.com",
+      apiKey: API_KEY,
+      fromEmail: "hello@example.com",
+      fromName: "Acme",
+      webhookKey: WEBHOOK_KEY,
+      ...extra,
+    }),
+  });
+  if (response.status !== 200 && response.status !== 201) {
+    throw new Error(`saving settings answered ${response.status}: ${await response.text()}`);
+  }
+  return response;
+}
+
+/** Polls `check` until it holds (bounded). */
+export async function eventually(check: () => boolean | Promise<boolean>, timeoutMs = 15_000): Promise<void> {
+  const start = Date.now();
+  while (!(await check())) {
+    if (Date.now() - start > timeoutMs) throw new Error(`condition not met within ${timeoutMs} ms`);
+    await new Promise((resolve) => setTimeout(resolve, 20));
+  }
+}
+
+/** Resident set size in MiB. */
+export function rssMiB(): number {
+  return process.memoryUsage().rss / 1024 / 1024;
+}
+
+/** A secret to look for, under a label saying which encoding it is. */
+export interface Needle {
+  label: string;
+  text: string;
+}
+
+/**
+ * The raw secret plus its base64 and base64url forms at the 3 byte alignments, keeping only the
+ * characters that depend on the secret alone (as in packages/credentials/test/leak.test.ts): whatever
+ * surrounds the secret in an encoded value, one of these strings appears if it was encoded.
+ */
+export function needles(name: string, text: string, bytes: Buffer = Buffer.from(text, "utf8")): Needle[] {
+  const out: Needle[] = [{ label: `${name} (raw)`, text }];
+  for (const offset of [0, 1, 2]) {
+    const shifted = Buffer.concat([Buffer.alloc(offset), bytes]);
+    const from = offset === 0 ? 0 : 4;
+    const to = Math.floor(shifted.length / 3) * 4;
+    for (const encoding of ["base64", "base64url"] as const) {
+      out.push({
+        label: `${name} (${encoding}, alignment ${offset})`,
+        text: shifted.toString(encoding).slice(from, to),
+      });
+    }
+  }
+  return out;
+}
