@@ -75,8 +75,8 @@ export async function suppressionCheckBench(dir: string, rows = 1_000_000): Prom
     "SELECT * FROM suppressions WHERE account = ? AND email = ? AND lifted_at IS NULL AND (expires_at IS NULL OR expires_at > ?)",
   );
   // Warm-up covers every query list once, so the measured runs see a warm page cache.
-  const RUNS = 27;
-  const WARMUP = 9;
+  const RUNS = 45;
+  const WARMUP = 18;
   const measure = async (hitPercent: number) => {
     const qs = lists(hitPercent);
     let qi = 0;
