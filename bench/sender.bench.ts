@@ -156,8 +156,8 @@ export async function runSenderBenches(): Promise<Table[]> {
     const runs = 7;
     const warmup = 1;
     const shapes = [
-      { label: "sequential", total: 300, concurrency: 1 },
-      { label: "16 concurrent", total: 600, concurrency: 16 },
+      { label: "sequential", total: 1000, concurrency: 1 },
+      { label: "16 concurrent", total: 1600, concurrency: 16 },
     ];
     const results: Record<string, Record<Name, number[]>> = {};
     for (const shape of shapes) {
@@ -207,7 +207,7 @@ export async function runSenderBenches(): Promise<Table[]> {
     return [
       {
         title: "Sender — sends per second against the simulator (in its own process)",
-        description: `One-recipient messages. The kit's \`send()\` (settings from the cache, suppression check and send record in a SQLite file, then the transport) against, for the API, the official \`@mailchimp/mailchimp_transactional\` client and raw undici posts (16-connection pool) of the same \`messages/send\` bodies; for SMTP, a bare pooled nodemailer transport (${maxConnections} connections, STARTTLS + AUTH, like the kit's pool). Sequential runs send 150 messages, concurrent runs 600 with 16 in flight; ${runs} runs after ${warmup} warm-up, contenders in rotating order. Ratios are throughput against the row they are compared with (kit API vs official client; kit SMTP vs bare nodemailer; raw undici is shown against itself and compared in the notes).`,
+        description: `One-recipient messages. The kit's \`send()\` (settings from the cache, suppression check and send record in a SQLite file, then the transport) against, for the API, the official \`@mailchimp/mailchimp_transactional\` client and raw undici posts (16-connection pool) of the same \`messages/send\` bodies; for SMTP, a bare pooled nodemailer transport (${maxConnections} connections, STARTTLS + AUTH, like the kit's pool). Sequential runs send 1,000 messages, concurrent runs 1,600 with 16 in flight; ${runs} runs after ${warmup} warm-up, contenders in rotating order. Ratios are throughput against the row they are compared with (kit API vs official client; kit SMTP vs bare nodemailer; raw undici is shown against itself and compared in the notes).`,
         headers: ["", "median sends/s", "min", "max", "spread", "ratio"],
         rows,
         notes,
