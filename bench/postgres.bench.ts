@@ -6,23 +6,16 @@
 import { mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import {
-  eventKey,
-  type InboxEventInput,
-  parseMandrillEvents,
-  resolveSuppressionPolicy,
-  type Store,
-  suppressionEffects,
-} from "@mandrill-kit/core";
+import { resolveSuppressionPolicy, type Store } from "@mandrill-kit/core";
 import { openPostgresStore } from "@mandrill-kit/postgres";
 import { openSqliteStore } from "@mandrill-kit/sqlite";
 import { Client } from "pg";
-import { realisticBatch } from "./lib/events.js";
+import { realisticBatch, toInboxInputs } from "./lib/events.js";
 import type { Table } from "./lib/report.js";
 import { fmt, sampleRow, summarize } from "./lib/stats.js";
 
 const ACCOUNT = "acme";
-const policy = resolveSuppressionPolicy();
+const _policy = resolveSuppressionPolicy();
 const SEED_ROWS = 200_000;
 
 function databaseUrl(): string {
@@ -53,20 +46,6 @@ async function withClient<T>(url: string, fn: (client: Client) => Promise<T>): P
   }
 }
 
-function toInputs(text: string, receivedAt: number): InboxEventInput[] {
-  const parsed = parseMandrillEvents(text);
-  if (!parsed.ok) throw new Error(parsed.message);
-  return parsed.events.map((e) => ({
-    key: eventKey(e),
-    type: e.type,
-    email: e.email,
-    messageId: e.messageId,
-    eventAt: e.ts === null ? null : e.ts * 1000,
-    raw: e.rawJson,
-    effects: suppressionEffects(e, policy, receivedAt),
-  }));
-}
-
 /** Milliseconds of `fn` (one run). */
 async function time(fn: () => Promise<unknown>): Promise<number> {
   const start = process.hrtime.bigint();
@@ -81,7 +60,7 @@ async function ingestBench(sqlite: Store, pg: Store): Promise<Table> {
   const receivedAt = Date.now();
   // Inputs are prepared (parsed, keyed, effects computed) before timing: only the store is measured.
   const inputs = Array.from({ length: (runs + warmup) * batchesPerRun }, (_, b) =>
-    toInputs(realisticBatch(b * 1000, 1000), receivedAt),
+    toInboxInputs(realisticBatch(b * 1000, 1000), receivedAt),
   );
   const sqliteRates: number[] = [];
   const pgRates: number[] = [];

@@ -5,34 +5,14 @@
 import { mkdtempSync, rmSync, statSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import {
-  eventKey,
-  type InboxEventInput,
-  parseMandrillEvents,
-  resolveSuppressionPolicy,
-  suppressionEffects,
-} from "@mandrill-kit/core";
+import { resolveSuppressionPolicy } from "@mandrill-kit/core";
 import { openSqliteStore } from "@mandrill-kit/sqlite";
-import { mandrillJson, realisticBatch, realisticEvent } from "./lib/events.js";
+import { mandrillJson, realisticBatch, realisticEvent, toInboxInputs } from "./lib/events.js";
 import type { Table } from "./lib/report.js";
 import { fmt, summarize, timeRuns } from "./lib/stats.js";
 
 const ACCOUNT = "acme";
-const policy = resolveSuppressionPolicy();
-
-function inputs(seed: number, receivedAt: number): InboxEventInput[] {
-  const parsed = parseMandrillEvents(realisticBatch(seed, 1000));
-  if (!parsed.ok) throw new Error(parsed.message);
-  return parsed.events.map((e) => ({
-    key: eventKey(e),
-    type: e.type,
-    email: e.email,
-    messageId: e.messageId,
-    eventAt: e.ts === null ? null : e.ts * 1000,
-    raw: e.rawJson,
-    effects: suppressionEffects(e, policy, receivedAt),
-  }));
-}
+const _policy = resolveSuppressionPolicy();
 
 const mb = (bytes: number) => `${(bytes / 2 ** 20).toFixed(0)} MB`;
 
@@ -67,7 +47,11 @@ async function ingestAt(dir: string, stored: number): Promise<string[]> {
     async () => {
       for (let b = 0; b < 5; b++) {
         seed += 1000;
-        await store.inbox.ingest({ account: ACCOUNT, receivedAt: now, events: inputs(seed, now) });
+        await store.inbox.ingest({
+          account: ACCOUNT,
+          receivedAt: now,
+          events: toInboxInputs(realisticBatch(seed, 1000), now),
+        });
       }
     },
     5,

@@ -10,30 +10,15 @@ import {
   type InboxEventInput,
   parseMandrillEvents,
   resolveSuppressionPolicy,
-  suppressionEffects,
 } from "@mandrill-kit/core";
 import { openSqliteStore } from "@mandrill-kit/sqlite";
 import Database from "better-sqlite3";
-import { BOUNCE_HEAVY_MIX, type EventMix, realisticBatch, TYPICAL_MIX } from "./lib/events.js";
+import { BOUNCE_HEAVY_MIX, type EventMix, realisticBatch, TYPICAL_MIX, toInboxInputs } from "./lib/events.js";
 import type { Table } from "./lib/report.js";
 import { fmt, type Sample, sampleRow, summarize, timeRuns } from "./lib/stats.js";
 
 const ACCOUNT = "acme";
-const policy = resolveSuppressionPolicy();
-
-function toInputs(text: string, receivedAt: number): InboxEventInput[] {
-  const parsed = parseMandrillEvents(text);
-  if (!parsed.ok) throw new Error(parsed.message);
-  return parsed.events.map((e) => ({
-    key: eventKey(e),
-    type: e.type,
-    email: e.email,
-    messageId: e.messageId,
-    eventAt: e.ts === null ? null : e.ts * 1000,
-    raw: e.rawJson,
-    effects: suppressionEffects(e, policy, receivedAt),
-  }));
-}
+const _policy = resolveSuppressionPolicy();
 
 export async function suppressionCheckBench(dir: string, rows = 1_000_000): Promise<Table> {
   const store = openSqliteStore({ filename: join(dir, "check.db") });
@@ -163,7 +148,7 @@ async function ingestMix(dir: string, name: string, mix: EventMix): Promise<Inge
   let suppressed = 0;
   for (let run = 0; run < warmup + runs; run++) {
     const inputs = Array.from({ length: batchesPerRun }, (_, i) =>
-      toInputs(realisticBatch((run * batchesPerRun + i) * 1000, 1000, mix), receivedAt),
+      toInboxInputs(realisticBatch((run * batchesPerRun + i) * 1000, 1000, mix), receivedAt),
     );
     // Kit and baseline take turns, in alternating order, so both see the same machine conditions.
     const timeKit = async () => {
@@ -224,7 +209,7 @@ export async function ingestBench(dir: string): Promise<Table> {
         await e2eStore.inbox.ingest({
           account: ACCOUNT,
           receivedAt,
-          events: toInputs(texts[next++] ?? "[]", receivedAt),
+          events: toInboxInputs(texts[next++] ?? "[]", receivedAt),
         });
       }
     },

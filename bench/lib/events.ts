@@ -1,3 +1,5 @@
+import { type InboxEventInput, parseMandrillEvents, resolveSuppressionPolicy } from "@mandrill-kit/core";
+import { inboxInputs } from "@mandrill-kit/webhooks";
 /**
  * Realistic Mandrill webhook events (shapes of mandrill-spec.md §3.5, about 700 bytes each as
  * Mandrill serialises them, with `\/`-escaped slashes) for benchmarks.
@@ -137,4 +139,13 @@ export function mandrillJson(value: unknown): string {
 /** The `mandrill_events` value of a batch of `size` events starting at `seed`. */
 export function realisticBatch(seed: number, size = 1000, mix: EventMix = TYPICAL_MIX): string {
   return mandrillJson(Array.from({ length: size }, (_, i) => realisticEvent(seed + i, mix)));
+}
+
+const benchPolicy = resolveSuppressionPolicy();
+
+/** Parses a `mandrill_events` value into inbox inputs exactly as the webhook router does. */
+export function toInboxInputs(text: string, receivedAt: number): InboxEventInput[] {
+  const parsed = parseMandrillEvents(text);
+  if (!parsed.ok) throw new Error(parsed.message);
+  return inboxInputs(parsed.events, benchPolicy, receivedAt);
 }

@@ -105,6 +105,18 @@ export {
   type WebhookKey,
 } from "./settings.js";
 export {
+  type CredentialRow,
+  escapeLike,
+  type InboxRow,
+  page,
+  type SendRow,
+  type SuppressionRow,
+  toCredential,
+  toInbox,
+  toSend,
+  toSuppression,
+} from "./sql-rows.js";
+export {
   type AppliedEffect,
   type ClaimOptions,
   type CredentialPutOptions,

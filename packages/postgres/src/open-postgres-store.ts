@@ -3,15 +3,15 @@ import {
   applySuppressionEffects,
   type ClaimOptions,
   type CredentialPutOptions,
-  type CredentialRecord,
+  type CredentialRow,
   type CredentialWrite,
   checkOptions,
   componentLogger,
   decodeCursor,
-  encodeCursor,
+  escapeLike,
   type FailOptions,
   type InboxEventInput,
-  type InboxRecord,
+  type InboxRow,
   type InboxState,
   type InboxStats,
   type IngestBatch,
@@ -29,22 +29,25 @@ import {
   normalizeEmail,
   normalizeInboxEvent,
   normalizeSuppressionInput,
-  type Page,
   type PageOptions,
+  page,
   pageLimit,
   type QuarantinedBatch,
   requireAccountId,
-  type SendRecord,
   type SendRecordInput,
+  type SendRow,
   type Store,
   type Suppression,
   type SuppressionAddResult,
   type SuppressionInput,
   type SuppressionLiftOptions,
   type SuppressionQuery,
-  type SuppressionReason,
-  type SuppressionSource,
+  type SuppressionRow,
   silentLogger,
+  toCredential,
+  toInbox,
+  toSend,
+  toSuppression,
 } from "@mandrill-kit/core";
 import { Pool, type PoolClient, types as pgTypes, type QueryResultRow } from "pg";
 import { MIGRATIONS } from "./migrations.js";
@@ -98,60 +101,6 @@ export interface PostgresStore extends Store {
   schemaVersion(): Promise<number>;
 }
 
-interface SuppressionRow {
-  account: string;
-  email: string;
-  reason: string;
-  source: string;
-  detail: string | null;
-  created_at: number;
-  updated_at: number;
-  expires_at: number | null;
-  lifted_at: number | null;
-  lifted_by: string | null;
-  lift_reason: string | null;
-}
-
-interface InboxRow {
-  seq: number;
-  account: string;
-  key: string;
-  type: string;
-  email: string | null;
-  message_id: string | null;
-  event_at: number | null;
-  raw: string;
-  received_at: number;
-  state: string;
-  attempts: number;
-  next_attempt_at: number | null;
-  lease_until: number | null;
-  last_error: string | null;
-  completed_at: number | null;
-}
-
-interface SendRow {
-  seq: number;
-  account: string;
-  email: string;
-  status: string;
-  message_id: string | null;
-  reject_reason: string | null;
-  transport: string;
-  correlation_id: string | null;
-  subject: string | null;
-  at: number;
-}
-
-interface CredentialRow {
-  account: string;
-  version: number;
-  settings: string;
-  secrets: string;
-  created_at: number;
-  updated_at: number;
-}
-
 // BIGINT (epoch ms, sequence numbers, counts) as JS numbers. Set per query, never on pg's global
 // `types` registry, so a pool shared with the host app keeps its own parsing.
 const INT8_OID = 20;
@@ -178,78 +127,6 @@ const CONNECTION_CODES = new Set([
   "EHOSTUNREACH",
   "ENETUNREACH",
 ]);
-
-function toSuppression(row: SuppressionRow): Suppression {
-  return {
-    account: row.account,
-    email: row.email,
-    reason: row.reason as SuppressionReason,
-    source: row.source as SuppressionSource,
-    detail: row.detail,
-    createdAt: row.created_at,
-    updatedAt: row.updated_at,
-    expiresAt: row.expires_at,
-    liftedAt: row.lifted_at,
-    liftedBy: row.lifted_by,
-    liftReason: row.lift_reason,
-  };
-}
-
-function toInbox(row: InboxRow): InboxRecord {
-  return {
-    seq: row.seq,
-    account: row.account,
-    key: row.key,
-    type: row.type,
-    email: row.email,
-    messageId: row.message_id,
-    eventAt: row.event_at,
-    raw: row.raw,
-    receivedAt: row.received_at,
-    state: row.state as InboxState,
-    attempts: row.attempts,
-    nextAttemptAt: row.next_attempt_at,
-    leaseUntil: row.lease_until,
-    lastError: row.last_error,
-    completedAt: row.completed_at,
-  };
-}
-
-function toSend(row: SendRow): SendRecord {
-  return {
-    seq: row.seq,
-    account: row.account,
-    email: row.email,
-    status: row.status,
-    messageId: row.message_id,
-    rejectReason: row.reject_reason,
-    transport: row.transport as "api" | "smtp",
-    correlationId: row.correlation_id,
-    subject: row.subject,
-    at: row.at,
-  };
-}
-
-function toCredential(row: CredentialRow): CredentialRecord {
-  return {
-    account: row.account,
-    version: row.version,
-    settings: JSON.parse(row.settings) as Record<string, unknown>,
-    secrets: JSON.parse(row.secrets) as Record<string, string>,
-    createdAt: row.created_at,
-    updatedAt: row.updated_at,
-  };
-}
-
-function page<T>(rows: T[], limit: number, cursorOf: (row: T) => (string | number)[]): Page<T> {
-  const items = rows.slice(0, limit);
-  const last = items[items.length - 1];
-  return { items, next: rows.length > limit && last !== undefined ? encodeCursor(cursorOf(last)) : null };
-}
-
-function escapeLike(text: string): string {
-  return text.replace(/[\\%_]/g, (c) => `\\${c}`);
-}
 
 /** `host:port/database` of a connection string, without user or password (for messages). */
 function describeTarget(connectionString: string | undefined): string {
