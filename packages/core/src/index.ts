@@ -154,9 +154,11 @@ export {
 } from "./store.js";
 export {
   applySuppressionEffects,
+  checkCredentialWrite,
   DEFAULT_PAGE_LIMIT,
   decodeCursor,
   encodeCursor,
+  inboxStatsFrom,
   liftSuppression,
   MAX_PAGE_LIMIT,
   mergeSuppression,
@@ -164,6 +166,7 @@ export {
   normalizeClaimOptions,
   normalizeEffect,
   normalizeInboxEvent,
+  normalizeSendRecord,
   normalizeSuppressionInput,
   pageLimit,
   type SuppressionEffectTarget,

@@ -1,14 +1,12 @@
 import { requireAccountId } from "./account-id.js";
 import { normalizeEmail } from "./email.js";
-import { MandrillKitNotFoundError, MandrillKitStoreError, MandrillKitValidationError } from "./errors.js";
+import { MandrillKitNotFoundError, MandrillKitStoreError } from "./errors.js";
 import type {
   ClaimOptions,
   CredentialPutOptions,
   CredentialRecord,
-  CredentialWrite,
   FailOptions,
   InboxRecord,
-  InboxState,
   InboxStats,
   IngestBatch,
   IngestResult,
@@ -26,12 +24,15 @@ import type {
 } from "./store.js";
 import {
   applySuppressionEffects,
+  checkCredentialWrite,
   decodeCursor,
   encodeCursor,
+  inboxStatsFrom,
   liftSuppression,
   mergeSuppression,
   normalizeClaimOptions,
   normalizeInboxEvent,
+  normalizeSendRecord,
   normalizeSuppressionInput,
   pageLimit,
   suppressionStatus,
@@ -39,24 +40,6 @@ import {
 
 function clone<T>(value: T): T {
   return structuredClone(value);
-}
-
-function checkCredentialWrite(write: CredentialWrite): void {
-  const bad =
-    write === null ||
-    typeof write !== "object" ||
-    typeof write.settings !== "object" ||
-    write.settings === null ||
-    typeof write.secrets !== "object" ||
-    write.secrets === null ||
-    Object.values(write.secrets).some((v) => typeof v !== "string");
-  if (bad) {
-    throw new MandrillKitValidationError(
-      "ERR_MK_VALIDATION_FAILED",
-      "credentials need { settings: object, secrets: { [field]: ciphertext string } }.",
-      [{ field: "secrets", message: "must map field names to ciphertext strings" }],
-    );
-  }
 }
 
 /** Options of {@link createMemoryStore}. None yet; the object is accepted for symmetry with other stores. */
@@ -411,28 +394,20 @@ export function createMemoryStore(_options: MemoryStoreOptions = {}): Store {
         }),
       stats: (account) =>
         run((): InboxStats => {
-          const stats: InboxStats = {
-            total: 0,
-            pending: 0,
-            done: 0,
-            dead: 0,
-            quarantined: 0,
-            lastReceivedAt: null,
-            byType: {},
-          };
+          const groups = new Map<string, { state: string; type: string; n: number; last: number | null }>();
           for (const r of inboxBySeq) {
             if (r.account !== account) continue;
-            stats.total++;
-            stats[r.state satisfies InboxState]++;
-            stats.byType[r.type] = (stats.byType[r.type] ?? 0) + 1;
-            stats.lastReceivedAt = Math.max(stats.lastReceivedAt ?? 0, r.receivedAt);
+            const k = `${r.state}\u0000${r.type}`;
+            const g = groups.get(k) ?? { state: r.state, type: r.type, n: 0, last: null };
+            g.n++;
+            g.last = Math.max(g.last ?? 0, r.receivedAt);
+            groups.set(k, g);
           }
-          for (const q of quarantined) {
-            if (q.account !== account) continue;
-            stats.quarantined++;
-            stats.lastReceivedAt = Math.max(stats.lastReceivedAt ?? 0, q.receivedAt);
-          }
-          return stats;
+          const mine = quarantined.filter((q) => q.account === account);
+          return inboxStatsFrom(groups.values(), {
+            n: mine.length,
+            last: mine.length === 0 ? null : Math.max(...mine.map((q) => q.receivedAt)),
+          });
         }),
       quarantine: (entry) =>
         run(() => {
@@ -457,19 +432,7 @@ export function createMemoryStore(_options: MemoryStoreOptions = {}): Store {
     sends: {
       record: (entries: readonly SendRecordInput[]) =>
         run(() => {
-          const rows = entries.map((e) => {
-            requireAccountId(e.account);
-            const email = normalizeEmail(e.email);
-            if (email === undefined) {
-              throw new MandrillKitValidationError(
-                "ERR_MK_EMAIL_INVALID",
-                `sends.record: ${JSON.stringify(e.email)} is not an email address.`,
-                [{ field: "email", message: "is not a valid email address" }],
-              );
-            }
-            const { at, ...rest } = e;
-            return { ...rest, email, at: at ?? Date.now() };
-          });
+          const rows = entries.map(normalizeSendRecord);
           for (const row of rows) sends.push({ ...row, seq: ++sendSeq });
         }),
       findByMessageId: (messageId) =>

@@ -3,12 +3,16 @@
  * the "keep the longest-lasting suppression" merge, status at a time, paging limits.
  */
 import { requireAccountId } from "./account-id.js";
-import { requireEmail } from "./email.js";
+import { normalizeEmail, requireEmail } from "./email.js";
 import { MandrillKitValidationError } from "./errors.js";
 import {
   type AppliedEffect,
+  type CredentialWrite,
   type InboxEventInput,
+  type InboxState,
+  type InboxStats,
   type PageOptions,
+  type SendRecordInput,
   SUPPRESSION_REASONS,
   SUPPRESSION_SOURCES,
   type Suppression,
@@ -327,4 +331,74 @@ export function normalizeInboxEvent(e: InboxEventInput): InboxEventInput {
   return e.effects === undefined || e.effects.length === 0
     ? e
     : { ...e, effects: e.effects.map(normalizeEffect) };
+}
+
+/** Checks what `credentials.put` writes: settings an object, secrets a map of ciphertext strings. */
+export function checkCredentialWrite(write: CredentialWrite): void {
+  const bad =
+    write === null ||
+    typeof write !== "object" ||
+    typeof write.settings !== "object" ||
+    write.settings === null ||
+    typeof write.secrets !== "object" ||
+    write.secrets === null ||
+    Object.values(write.secrets).some((v) => typeof v !== "string");
+  if (bad) {
+    throw new MandrillKitValidationError(
+      "ERR_MK_VALIDATION_FAILED",
+      "credentials need { settings: object, secrets: { [field]: ciphertext string } }.",
+      [{ field: "secrets", message: "must map field names to ciphertext strings" }],
+    );
+  }
+}
+
+/** A send record checked and normalised (account id, normalised address, time). */
+export function normalizeSendRecord(e: SendRecordInput): Omit<SendRecordInput, "at"> & { at: number } {
+  requireAccountId(e.account);
+  const email = normalizeEmail(e.email);
+  if (email === undefined) {
+    throw new MandrillKitValidationError(
+      "ERR_MK_EMAIL_INVALID",
+      `sends.record: ${JSON.stringify(e.email)} is not an email address.`,
+      [{ field: "email", message: "is not a valid email address" }],
+    );
+  }
+  return {
+    account: e.account,
+    email,
+    status: e.status,
+    messageId: e.messageId,
+    rejectReason: e.rejectReason,
+    transport: e.transport,
+    correlationId: e.correlationId,
+    subject: e.subject,
+    at: e.at ?? Date.now(),
+  };
+}
+
+/** Builds inbox stats from per (state, type) counts and the quarantine count. */
+export function inboxStatsFrom(
+  groups: Iterable<{ state: string; type: string; n: number; last: number | null }>,
+  quarantine: { n: number; last: number | null },
+): InboxStats {
+  const stats: InboxStats = {
+    total: 0,
+    pending: 0,
+    done: 0,
+    dead: 0,
+    quarantined: quarantine.n,
+    lastReceivedAt: null,
+    byType: {},
+  };
+  const seen = (at: number | null) => {
+    if (at !== null) stats.lastReceivedAt = Math.max(stats.lastReceivedAt ?? 0, at);
+  };
+  for (const g of groups) {
+    stats.total += g.n;
+    stats[g.state as InboxState] += g.n;
+    stats.byType[g.type] = (stats.byType[g.type] ?? 0) + g.n;
+    seen(g.last);
+  }
+  seen(quarantine.last);
+  return stats;
 }

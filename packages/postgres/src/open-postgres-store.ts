@@ -5,6 +5,7 @@ import {
   type CredentialPutOptions,
   type CredentialRow,
   type CredentialWrite,
+  checkCredentialWrite,
   checkOptions,
   componentLogger,
   decodeCursor,
@@ -12,22 +13,21 @@ import {
   type FailOptions,
   type InboxEventInput,
   type InboxRow,
-  type InboxState,
-  type InboxStats,
   type IngestBatch,
   type IngestResult,
+  inboxStatsFrom,
   isMandrillKitError,
   type Logger,
   liftSuppression,
   MandrillKitConfigError,
   MandrillKitNotFoundError,
   MandrillKitStoreError,
-  MandrillKitValidationError,
   mergeSuppression,
   type NormalizedSuppressionInput,
   normalizeClaimOptions,
   normalizeEmail,
   normalizeInboxEvent,
+  normalizeSendRecord,
   normalizeSuppressionInput,
   type PageOptions,
   page,
@@ -696,19 +696,6 @@ export async function openPostgresStore(options: PostgresStoreOptions): Promise<
     }
   }
 
-  function checkSendEntry(e: SendRecordInput): SendRecordInput & { at: number } {
-    requireAccountId(e.account);
-    const email = normalizeEmail(e.email);
-    if (email === undefined) {
-      throw new MandrillKitValidationError(
-        "ERR_MK_EMAIL_INVALID",
-        `sends.record: ${JSON.stringify(e.email)} is not an email address.`,
-        [{ field: "email", message: "is not a valid email address" }],
-      );
-    }
-    return { ...e, email, at: e.at ?? Date.now() };
-  }
-
   const store: PostgresStore = {
     kind: "postgres",
     schema: config.schema,
@@ -725,21 +712,7 @@ export async function openPostgresStore(options: PostgresStoreOptions): Promise<
       put: (account, write: CredentialWrite, options: CredentialPutOptions = {}) =>
         run("credentials.put", async () => {
           requireAccountId(account);
-          if (
-            write === null ||
-            typeof write !== "object" ||
-            typeof write.settings !== "object" ||
-            write.settings === null ||
-            typeof write.secrets !== "object" ||
-            write.secrets === null ||
-            Object.values(write.secrets).some((v) => typeof v !== "string")
-          ) {
-            throw new MandrillKitValidationError(
-              "ERR_MK_VALIDATION_FAILED",
-              "credentials need { settings: object, secrets: { [field]: ciphertext string } }.",
-              [{ field: "secrets", message: "must map field names to ciphertext strings" }],
-            );
-          }
+          checkCredentialWrite(write);
           const at = options.at ?? Date.now();
           const settings = JSON.stringify(write.settings);
           const secrets = JSON.stringify(write.secrets);
@@ -992,15 +965,6 @@ export async function openPostgresStore(options: PostgresStoreOptions): Promise<
         }),
       stats: (account) =>
         run("inbox.stats", async () => {
-          const stats: InboxStats = {
-            total: 0,
-            pending: 0,
-            done: 0,
-            dead: 0,
-            quarantined: 0,
-            lastReceivedAt: null,
-            byType: {},
-          };
           const [byState, quarantined] = await Promise.all([
             q<{ state: string; type: string; n: number; last: number }>(
               pool,
@@ -1013,16 +977,7 @@ export async function openPostgresStore(options: PostgresStoreOptions): Promise<
               [account],
             ),
           ]);
-          for (const row of byState.rows) {
-            stats.total += row.n;
-            stats[row.state as InboxState] += row.n;
-            stats.byType[row.type] = (stats.byType[row.type] ?? 0) + row.n;
-            stats.lastReceivedAt = Math.max(stats.lastReceivedAt ?? 0, row.last);
-          }
-          const qrow = quarantined.rows[0];
-          stats.quarantined = qrow?.n ?? 0;
-          if (qrow?.last != null) stats.lastReceivedAt = Math.max(stats.lastReceivedAt ?? 0, qrow.last);
-          return stats;
+          return inboxStatsFrom(byState.rows, quarantined.rows[0] ?? { n: 0, last: null });
         }),
       quarantine: (entry) =>
         run("inbox.quarantine", async () => {
@@ -1061,7 +1016,7 @@ export async function openPostgresStore(options: PostgresStoreOptions): Promise<
     sends: {
       record: (entries: readonly SendRecordInput[]) =>
         run("sends.record", async () => {
-          const rows = entries.map(checkSendEntry);
+          const rows = entries.map(normalizeSendRecord);
           if (rows.length === 0) return;
           // One multi-row INSERT: all of a send's recipients or none.
           await q(

@@ -6,28 +6,28 @@ import {
   type CredentialPutOptions,
   type CredentialRow,
   type CredentialWrite,
+  checkCredentialWrite,
   checkOptions,
   componentLogger,
   decodeCursor,
   escapeLike,
   type FailOptions,
   type InboxRow,
-  type InboxState,
-  type InboxStats,
   type IngestBatch,
   type IngestResult,
+  inboxStatsFrom,
   isMandrillKitError,
   type Logger,
   liftSuppression,
   MandrillKitConfigError,
   MandrillKitNotFoundError,
   MandrillKitStoreError,
-  MandrillKitValidationError,
   mergeSuppression,
   type NormalizedSuppressionInput,
   normalizeClaimOptions,
   normalizeEmail,
   normalizeInboxEvent,
+  normalizeSendRecord,
   normalizeSuppressionInput,
   type PageOptions,
   page,
@@ -571,21 +571,7 @@ export function openSqliteStore(options: SqliteStoreOptions): SqliteStore {
       put: (account, write: CredentialWrite, options: CredentialPutOptions = {}) =>
         run("credentials.put", () => {
           requireAccountId(account);
-          if (
-            write === null ||
-            typeof write !== "object" ||
-            typeof write.settings !== "object" ||
-            write.settings === null ||
-            typeof write.secrets !== "object" ||
-            write.secrets === null ||
-            Object.values(write.secrets).some((v) => typeof v !== "string")
-          ) {
-            throw new MandrillKitValidationError(
-              "ERR_MK_VALIDATION_FAILED",
-              "credentials need { settings: object, secrets: { [field]: ciphertext string } }.",
-              [{ field: "secrets", message: "must map field names to ciphertext strings" }],
-            );
-          }
+          checkCredentialWrite(write);
           const at = options.at ?? Date.now();
           const settings = JSON.stringify(write.settings);
           const secrets = JSON.stringify(write.secrets);
@@ -743,25 +729,10 @@ export function openSqliteStore(options: SqliteStoreOptions): SqliteStore {
         }),
       stats: (account) =>
         run("inbox.stats", () => {
-          const stats: InboxStats = {
-            total: 0,
-            pending: 0,
-            done: 0,
-            dead: 0,
-            quarantined: 0,
-            lastReceivedAt: null,
-            byType: {},
-          };
-          for (const row of sql.inboxStats.all(account)) {
-            stats.total += row.n;
-            stats[row.state as InboxState] += row.n;
-            stats.byType[row.type] = (stats.byType[row.type] ?? 0) + row.n;
-            stats.lastReceivedAt = Math.max(stats.lastReceivedAt ?? 0, row.last);
-          }
-          const q = sql.quarantineStats.get(account) as { n: number; last: number | null };
-          stats.quarantined = q.n;
-          if (q.last !== null) stats.lastReceivedAt = Math.max(stats.lastReceivedAt ?? 0, q.last);
-          return stats;
+          return inboxStatsFrom(
+            sql.inboxStats.all(account),
+            sql.quarantineStats.get(account) as { n: number; last: number | null },
+          );
         }),
       quarantine: (entry) =>
         run("inbox.quarantine", () =>
@@ -791,28 +762,7 @@ export function openSqliteStore(options: SqliteStoreOptions): SqliteStore {
     sends: {
       record: (entries: readonly SendRecordInput[]) =>
         run("sends.record", () => {
-          const rows = entries.map((e) => {
-            requireAccountId(e.account);
-            const email = normalizeEmail(e.email);
-            if (email === undefined) {
-              throw new MandrillKitValidationError(
-                "ERR_MK_EMAIL_INVALID",
-                `sends.record: ${JSON.stringify(e.email)} is not an email address.`,
-                [{ field: "email", message: "is not a valid email address" }],
-              );
-            }
-            return {
-              account: e.account,
-              email,
-              status: e.status,
-              messageId: e.messageId,
-              rejectReason: e.rejectReason,
-              transport: e.transport,
-              correlationId: e.correlationId,
-              subject: e.subject,
-              at: e.at ?? Date.now(),
-            };
-          });
+          const rows = entries.map(normalizeSendRecord);
           // Send records map Mandrill ids back to accounts; the mail itself is already out, and losing the
           // last records to a power cut loses correlation, not mail: no fsync per send.
           bookkeeping(() => recordTx.immediate(rows));
