@@ -1,4 +1,5 @@
 import { Agent, request as httpRequest } from "node:http";
+import { SETTINGS_INPUT_FIELDS } from "@mandrill-kit/credentials";
 import type { SqliteStore } from "@mandrill-kit/sqlite";
 import { mandrillSignature } from "@mandrill-kit/webhooks";
 import { encodeForm, eventFixtures, mandrillJson, signWebhook } from "@mandrill-kit/webhooks/testing";
@@ -244,21 +245,7 @@ const webhookRequest: fc.Arbitrary<Req> = fc.oneof(
     }),
 );
 
-const settingsKeys = [
-  "transport",
-  "host",
-  "port",
-  "username",
-  "apiKey",
-  "fromEmail",
-  "fromName",
-  "replyTo",
-  "subaccount",
-  "webhookKey",
-  "removeWebhookKeys",
-  "unsubscribeMode",
-  "expectedVersion",
-];
+const settingsKeys = [...SETTINGS_INPUT_FIELDS, "expectedVersion"];
 const settingsBody = fc.oneof(
   fc.jsonValue().map((v) => JSON.stringify(v)),
   fc

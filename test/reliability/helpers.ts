@@ -4,6 +4,7 @@ import type { AddressInfo } from "node:net";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import type { Logger } from "@mandrill-kit/core";
+import { type Needle, secretNeedles } from "@mandrill-kit/core/testing";
 import { addKey, type JwkSet } from "@mandrill-kit/credentials";
 import { type Simulator, startSimulator } from "@mandrill-kit/simulator";
 import { type AppOptions, createApp, type ExampleApp } from "../../examples/server/src/app.js";
@@ -141,28 +142,5 @@ export function rssMiB(): number {
 }
 
 /** A secret to look for, under a label saying which encoding it is. */
-export interface Needle {
-  label: string;
-  text: string;
-}
 
-/**
- * The raw secret plus its base64 and base64url forms at the 3 byte alignments, keeping only the
- * characters that depend on the secret alone (as in packages/credentials/test/leak.test.ts): whatever
- * surrounds the secret in an encoded value, one of these strings appears if it was encoded.
- */
-export function needles(name: string, text: string, bytes: Buffer = Buffer.from(text, "utf8")): Needle[] {
-  const out: Needle[] = [{ label: `${name} (raw)`, text }];
-  for (const offset of [0, 1, 2]) {
-    const shifted = Buffer.concat([Buffer.alloc(offset), bytes]);
-    const from = offset === 0 ? 0 : 4;
-    const to = Math.floor(shifted.length / 3) * 4;
-    for (const encoding of ["base64", "base64url"] as const) {
-      out.push({
-        label: `${name} (${encoding}, alignment ${offset})`,
-        text: shifted.toString(encoding).slice(from, to),
-      });
-    }
-  }
-  return out;
-}
+export { type Needle, secretNeedles };

@@ -12,8 +12,8 @@ import {
   capturingLogger,
   eventually,
   type Needle,
-  needles,
   type RunningApp,
+  secretNeedles,
   startApp,
   WEBHOOK_KEY,
 } from "./helpers.js";
@@ -24,13 +24,13 @@ const KEYS_1 = addKey(undefined, "k1");
 const KEYS_2 = addKey(KEYS_1, "k2"); // k2 active, k1 decrypt-only: the rotation step
 
 const NEEDLES: Needle[] = [
-  ...needles("apiKey", API_KEY),
-  ...needles("apiKey 2", API_KEY_2),
-  ...needles("webhookKey", WEBHOOK_KEY),
-  ...needles("webhookKey 2", WEBHOOK_KEY_2),
+  ...secretNeedles("apiKey", API_KEY),
+  ...secretNeedles("apiKey 2", API_KEY_2),
+  ...secretNeedles("webhookKey", WEBHOOK_KEY),
+  ...secretNeedles("webhookKey 2", WEBHOOK_KEY_2),
   ...KEYS_2.keys.flatMap((jwk) => [
-    ...needles(`master key k of ${jwk.kid}`, jwk.k),
-    ...needles(`master key bytes of ${jwk.kid}`, jwk.k, Buffer.from(jwk.k, "base64url")),
+    ...secretNeedles(`master key k of ${jwk.kid}`, jwk.k),
+    ...secretNeedles(`master key bytes of ${jwk.kid}`, jwk.k, Buffer.from(jwk.k, "base64url")),
   ]),
 ];
 

@@ -131,6 +131,7 @@ export {
   type InboxStats,
   type IngestBatch,
   type IngestResult,
+  type Migration,
   type Page,
   type PageOptions,
   type QuarantinedBatch,

@@ -418,6 +418,13 @@ export interface SendRepository {
 
 // ---------------------------------------------------------------- store
 
+/** One numbered schema migration of a SQL store. Published migrations are never edited. */
+export interface Migration {
+  version: number;
+  name: string;
+  sql: string;
+}
+
 /** Every repository, in one object owning the connection. */
 export interface Store {
   /** `"memory"`, `"sqlite"`, `"postgres"`… */

@@ -23,6 +23,7 @@ export { type MandrillKitMiddleware, type MandrillKitOptions, mandrillKit } from
 export {
   MAX_WEBHOOK_KEYS,
   type MandrillSettingsInput,
+  SETTINGS_INPUT_FIELDS,
   type StoredSettings,
   WEBHOOK_KEY_ID,
 } from "./settings-input.js";

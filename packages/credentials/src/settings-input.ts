@@ -49,7 +49,8 @@ export interface StoredSettings {
   lastVerification: VerificationResult | null;
 }
 
-const INPUT_FIELDS = [
+/** The fields `save()` and `PUT` accept; anything else is refused as "not a known setting". */
+export const SETTINGS_INPUT_FIELDS = [
   "transport",
   "host",
   "port",
@@ -111,7 +112,7 @@ export function validateSettingsInput(
   }
   const given = input as Record<string, unknown>;
   for (const name of Object.keys(given)) {
-    if (!(INPUT_FIELDS as readonly string[]).includes(name)) fail(name, "is not a known setting");
+    if (!(SETTINGS_INPUT_FIELDS as readonly string[]).includes(name)) fail(name, "is not a known setting");
   }
   const prev = previous?.settings;
   const has = (name: string) => given[name] !== undefined;

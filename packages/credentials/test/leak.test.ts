@@ -3,6 +3,7 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { inspect } from "node:util";
 import type { Logger } from "@mandrill-kit/core";
+import { type Needle, secretNeedles } from "@mandrill-kit/core/testing";
 import {
   addKey,
   type MandrillKitMiddleware,
@@ -25,44 +26,15 @@ const KEYS_2 = addKey(KEYS_1, "k2"); // k2 active, k1 decrypt-only: the rotation
 const BASE = "/admin/email";
 const PUBLIC_URL = "https://app.example.com";
 
-interface Needle {
-  label: string;
-  text: string;
-}
-
-/**
- * The raw secret, and its standard base64 and base64url forms. Base64 maps 3 bytes to 4 characters,
- * so the encoding of a secret inside a longer value depends on where it starts modulo 3. For each of
- * the 3 alignments we encode the secret behind 0, 1 or 2 filler bytes and keep only the characters
- * that depend on the secret alone: the first 4-character group (when it holds filler bits) and the
- * last, incomplete group (which would mix in whatever follows) are dropped. Whatever surrounds the
- * secret in the real value, one of these 3 inner strings appears if the secret was encoded.
- */
-function needles(name: string, text: string, bytes: Buffer = Buffer.from(text, "utf8")): Needle[] {
-  const out: Needle[] = [{ label: `${name} (raw)`, text }];
-  for (const offset of [0, 1, 2]) {
-    const shifted = Buffer.concat([Buffer.alloc(offset), bytes]);
-    const from = offset === 0 ? 0 : 4;
-    const to = Math.floor(shifted.length / 3) * 4;
-    for (const encoding of ["base64", "base64url"] as const) {
-      out.push({
-        label: `${name} (${encoding}, alignment ${offset})`,
-        text: shifted.toString(encoding).slice(from, to),
-      });
-    }
-  }
-  return out;
-}
-
 const NEEDLES: Needle[] = [
-  ...needles("apiKey", API_KEY),
-  ...needles("apiKey 2", API_KEY_2),
-  ...needles("webhookKey", HOOK_KEY),
-  ...needles("webhookKey 2", HOOK_KEY_2),
+  ...secretNeedles("apiKey", API_KEY),
+  ...secretNeedles("apiKey 2", API_KEY_2),
+  ...secretNeedles("webhookKey", HOOK_KEY),
+  ...secretNeedles("webhookKey 2", HOOK_KEY_2),
   ...KEYS_2.keys.flatMap((jwk) => [
-    ...needles(`JWK k of ${jwk.kid}`, jwk.k),
+    ...secretNeedles(`JWK k of ${jwk.kid}`, jwk.k),
     // The key bytes themselves, also in standard base64 (k is their base64url form).
-    ...needles(`key bytes of ${jwk.kid}`, jwk.k, Buffer.from(jwk.k, "base64url")),
+    ...secretNeedles(`key bytes of ${jwk.kid}`, jwk.k, Buffer.from(jwk.k, "base64url")),
   ]),
 ];
 

@@ -3,11 +3,9 @@
  * transaction holding a transaction-level advisory lock, and each is recorded in `mk_migrations`.
  * Never edit a published migration: add the next number.
  */
-export interface Migration {
-  version: number;
-  name: string;
-  sql: string;
-}
+import type { Migration } from "@mandrill-kit/core";
+
+export type { Migration };
 
 export const MIGRATIONS: readonly Migration[] = [
   {

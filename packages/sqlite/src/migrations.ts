@@ -2,11 +2,9 @@
  * Numbered schema migrations. Each runs once, in its own IMMEDIATE transaction, and is recorded in
  * `mk_migrations`. Never edit a published migration: add the next number.
  */
-export interface Migration {
-  version: number;
-  name: string;
-  sql: string;
-}
+import type { Migration } from "@mandrill-kit/core";
+
+export type { Migration };
 
 export const MIGRATIONS: readonly Migration[] = [
   {
