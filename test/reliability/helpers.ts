@@ -1,13 +1,8 @@
-import { mkdtemp, rm } from "node:fs/promises";
-import { createServer, type Server } from "node:http";
-import type { AddressInfo } from "node:net";
-import { tmpdir } from "node:os";
-import { join } from "node:path";
 import type { Logger } from "@mandrill-kit/core";
 import { type Needle, secretNeedles } from "@mandrill-kit/core/testing";
 import { addKey, type JwkSet } from "@mandrill-kit/credentials";
-import { type Simulator, startSimulator } from "@mandrill-kit/simulator";
-import { type AppOptions, createApp, type ExampleApp } from "../../examples/server/src/app.js";
+import type { AppOptions } from "../../examples/server/src/app.js";
+import { startTestApp, type TestApp } from "../../examples/server/test/helpers.js";
 
 export const ADMIN_TOKEN = "reliability-admin-token-0123456789";
 export const UNSUBSCRIBE_SECRET = "reliability-unsubscribe-secret-0123456789";
@@ -36,44 +31,18 @@ export function capturingLogger(): Logger & { entries: LogEntry[] } {
   };
 }
 
-/** The example app (examples/server/src/app.ts) listening on a free port, with its own simulator. */
-export interface RunningApp {
-  url: string;
+/** The example app listening on a free port, with its own simulator (the example's own test harness). */
+export interface RunningApp extends TestApp {
   callbackUrl: string;
-  dataDir: string;
   keys: JwkSet;
-  example: ExampleApp;
-  sim: Simulator;
-  server: Server;
-  close(): Promise<void>;
 }
 
-function listen(server: Server): Promise<number> {
-  return new Promise((resolve, reject) => {
-    server.once("error", reject);
-    server.listen(0, "127.0.0.1", () => resolve((server.address() as AddressInfo).port));
-  });
-}
-
-/** Starts the example app in-process the way main.ts does (listen first, then build with the real port). */
+/** Starts the example app in-process (see examples/server/test/helpers.ts), tuned for load from one client. */
 export async function startApp(overrides: Partial<AppOptions> & { keys?: JwkSet } = {}): Promise<RunningApp> {
-  const dataDir = await mkdtemp(join(tmpdir(), "mk-reliability-"));
-  const server = createServer();
-  // Thousands of requests from one client: keep sockets for reuse instead of piling up TIME_WAITs.
-  server.keepAliveTimeout = 5_000;
-  const port = await listen(server);
-  const url = `http://127.0.0.1:${port}`;
-  const sim = await startSimulator({
-    acceptAnyKey: (key) => !key.startsWith("invalid"),
-    flushIntervalMs: 0,
-  });
   const keys = overrides.keys ?? addKey(undefined, "reliability");
-  const example = createApp({
-    dataDir,
-    publicUrl: url,
+  const app = await startTestApp({
     adminToken: ADMIN_TOKEN,
     unsubscribeSecret: UNSUBSCRIBE_SECRET,
-    mandrill: { kind: "simulator", apiUrl: sim.apiUrl, smtp: sim.smtp },
     webhookRetry: { pollIntervalMs: 20 },
     // The scenarios drive the API hard from one address; the login/test-email limits are not under test.
     rateLimits: {
@@ -83,23 +52,9 @@ export async function startApp(overrides: Partial<AppOptions> & { keys?: JwkSet 
     ...overrides,
     keys,
   });
-  server.on("request", example.app);
-  return {
-    url,
-    callbackUrl: `${url}/webhooks/mandrill/${ACCOUNT}`,
-    dataDir,
-    keys,
-    example,
-    sim,
-    server,
-    async close() {
-      server.closeAllConnections();
-      await new Promise<void>((resolve) => server.close(() => resolve()));
-      await example.close();
-      await sim.close();
-      await rm(dataDir, { recursive: true, force: true });
-    },
-  };
+  // Thousands of requests from one client: keep sockets for reuse instead of piling up TIME_WAITs.
+  app.server.keepAliveTimeout = 5_000;
+  return { ...app, keys, callbackUrl: `${app.url}/webhooks/mandrill/${ACCOUNT}` };
 }
 
 /** Saves API-transport settings with a webhook key through the example's JSON API. */
