@@ -1,82 +1,39 @@
-import { type ChildProcess, spawn } from "node:child_process";
+import { spawn } from "node:child_process";
 import { mkdtemp, rm } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { fileURLToPath } from "node:url";
 import { openSqliteStore } from "@mandrill-kit/sqlite";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { ACCOUNT, ADMIN_TOKEN, saveSettings, WEBHOOK_KEY } from "./helpers.js";
+import {
+  ACCOUNT,
+  ADMIN_TOKEN,
+  killChildren,
+  saveSettings,
+  spawnServer,
+  track,
+  WEBHOOK_KEY,
+} from "./helpers.js";
 import { figure, SLICE, sizes } from "./sizes.js";
 
-const serverDir = fileURLToPath(new URL("../../examples/server/", import.meta.url));
 const loadScript = fileURLToPath(new URL("./fixtures/webhook-load.ts", import.meta.url));
 // A fixed public URL: the Callback URL (and so the signatures) stay the same across restarts on new ports.
 const PUBLIC_URL = "https://hooks.example.test";
 const CALLBACK_URL = `${PUBLIC_URL}/webhooks/mandrill/${ACCOUNT}`;
 
 let dataDir: string;
-const children = new Set<ChildProcess>();
 
 beforeAll(async () => {
   dataDir = await mkdtemp(join(tmpdir(), "mk-reliability-crash-"));
 });
 afterAll(async () => {
-  for (const child of children) if (child.exitCode === null) child.kill("SIGKILL");
+  killChildren();
   await rm(dataDir, { recursive: true, force: true });
 });
 
-function track(child: ChildProcess): {
-  out: () => string;
-  err: () => string;
-  exited: Promise<number | null>;
-} {
-  children.add(child);
-  let out = "";
-  let err = "";
-  child.stdout?.on("data", (d: Buffer) => {
-    out += d.toString();
-  });
-  child.stderr?.on("data", (d: Buffer) => {
-    err += d.toString();
-  });
-  const exited = new Promise<number | null>((resolve) =>
-    child.on("exit", (code) => {
-      children.delete(child);
-      resolve(code);
-    }),
-  );
-  return { out: () => out, err: () => err, exited };
-}
-
 /** Starts examples/server/src/main.ts on a free port and resolves once it prints its start banner. */
-async function startServer() {
-  const child = spawn(process.execPath, ["--import", "tsx", "src/main.ts"], {
-    cwd: serverDir,
-    env: {
-      ...process.env,
-      DATA_DIR: dataDir,
-      PORT: "0",
-      PUBLIC_URL,
-      ADMIN_TOKEN,
-      MANDRILL_KIT_KEYS: "",
-      LOG_LEVEL: "warn",
-    },
-    stdio: ["ignore", "pipe", "pipe"],
-  });
-  const t = track(child);
-  const port = await new Promise<number>((resolve, reject) => {
-    const timer = setTimeout(() => reject(new Error(`no start line: ${t.out()} ${t.err()}`)), 30_000);
-    const check = () => {
-      const match = /listening on port (\d+)/.exec(t.out());
-      if (match?.[1] !== undefined && t.out().includes(`${"=".repeat(78)}\n\n`)) {
-        clearTimeout(timer);
-        resolve(Number(match[1]));
-      }
-    };
-    child.stdout?.on("data", check);
-    void t.exited.then(() => reject(new Error(`server exited early: ${t.err()}`)));
-  });
-  return { child, port, ...t };
+function startServer() {
+  return spawnServer({ dataDir, publicUrl: PUBLIC_URL });
 }
 
 interface Ack {

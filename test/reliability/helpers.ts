@@ -1,3 +1,6 @@
+import { type ChildProcess, spawn } from "node:child_process";
+import { readFileSync } from "node:fs";
+import { fileURLToPath } from "node:url";
 import type { Logger } from "@mandrill-kit/core";
 import { type Needle, secretNeedles } from "@mandrill-kit/core/testing";
 import { addKey, type JwkSet } from "@mandrill-kit/credentials";
@@ -91,9 +94,130 @@ export async function eventually(check: () => boolean | Promise<boolean>, timeou
   }
 }
 
-/** Resident set size in MiB. */
-export function rssMiB(): number {
-  return process.memoryUsage().rss / 1024 / 1024;
+/** A child process whose output is kept (for start lines, JSON lines and failure messages). */
+export interface TrackedChild {
+  out: () => string;
+  err: () => string;
+  exited: Promise<number | null>;
+}
+
+const children = new Set<ChildProcess>();
+
+/** Keeps a child's stdout and stderr, and remembers it until it exits (see {@link killChildren}). */
+export function track(child: ChildProcess): TrackedChild {
+  children.add(child);
+  let out = "";
+  let err = "";
+  child.stdout?.on("data", (d: Buffer) => {
+    out += d.toString();
+  });
+  child.stderr?.on("data", (d: Buffer) => {
+    err += d.toString();
+  });
+  const exited = new Promise<number | null>((resolve) =>
+    child.on("exit", (code) => {
+      children.delete(child);
+      resolve(code);
+    }),
+  );
+  return { out: () => out, err: () => err, exited };
+}
+
+/** SIGKILLs every tracked child still running (afterAll: nothing outlives a failed scenario). */
+export function killChildren(): void {
+  for (const child of children) if (child.exitCode === null) child.kill("SIGKILL");
+}
+
+const serverDir = fileURLToPath(new URL("../../examples/server/", import.meta.url));
+
+/** The example server in a process of its own. */
+export interface ServerProcess extends TrackedChild {
+  child: ChildProcess;
+  port: number;
+  /** `http://127.0.0.1:<port>`. */
+  url: string;
+}
+
+/**
+ * Starts the example server (examples/server/src/main.ts, or `entry` — a fixture that imports it) with
+ * `node --import tsx` on a free port, and resolves once it prints its start banner. The environment is
+ * the server's own configuration (see examples/server/src/config.ts): DATA_DIR, PUBLIC_URL, the
+ * reliability admin token, the development key set kept in DATA_DIR, LOG_LEVEL=warn, plus `env`.
+ */
+export async function spawnServer(options: {
+  dataDir: string;
+  publicUrl: string;
+  env?: Record<string, string>;
+  entry?: string;
+  nodeArgs?: string[];
+}): Promise<ServerProcess> {
+  const child = spawn(
+    process.execPath,
+    [...(options.nodeArgs ?? []), "--import", "tsx", options.entry ?? "src/main.ts"],
+    {
+      cwd: serverDir,
+      env: {
+        ...process.env,
+        DATA_DIR: options.dataDir,
+        PORT: "0",
+        PUBLIC_URL: options.publicUrl,
+        ADMIN_TOKEN,
+        MANDRILL_KIT_KEYS: "",
+        LOG_LEVEL: "warn",
+        ...options.env,
+      },
+      stdio: ["ignore", "pipe", "pipe"],
+    },
+  );
+  const t = track(child);
+  const port = await new Promise<number>((resolve, reject) => {
+    const timer = setTimeout(() => reject(new Error(`no start line: ${t.out()} ${t.err()}`)), 30_000);
+    const check = () => {
+      const match = /listening on port (\d+)/.exec(t.out());
+      if (match?.[1] !== undefined && t.out().includes(`${"=".repeat(78)}\n\n`)) {
+        clearTimeout(timer);
+        resolve(Number(match[1]));
+      }
+    };
+    child.stdout?.on("data", check);
+    void t.exited.then(() => reject(new Error(`server exited early: ${t.err()}`)));
+  });
+  return { child, port, url: `http://127.0.0.1:${port}`, ...t };
+}
+
+/** A process's resident set from /proc/<pid>/status, in MiB (Linux). */
+export interface ProcMemory {
+  /** VmRSS: the resident set. */
+  rss: number;
+  /** RssAnon: anonymous memory (JS heap, malloc, native buffers). */
+  anon: number;
+  /** RssFile: file-backed pages (code, mapped files). */
+  file: number;
+  /** RssShmem: shared memory (e.g. SQLite's WAL index, the -shm file). */
+  shmem: number;
+  /** VmHWM: the peak resident set so far. */
+  hwm: number;
+}
+
+/** Reads /proc/<pid>/status; `undefined` when it is not there (not Linux, or the process is gone). */
+export function procMemory(pid: number | "self"): ProcMemory | undefined {
+  let status: string;
+  try {
+    status = readFileSync(`/proc/${pid}/status`, "utf8");
+  } catch {
+    return undefined;
+  }
+  const kib = (field: string): number => {
+    const match = new RegExp(`^${field}:\\s+(\\d+) kB`, "m").exec(status);
+    return match?.[1] === undefined ? Number.NaN : Number(match[1]) / 1024;
+  };
+  return {
+    rss: kib("VmRSS"),
+    anon: kib("RssAnon"),
+    file: kib("RssFile"),
+    shmem: kib("RssShmem"),
+    hwm: kib("VmHWM"),
+  };
 }
 
 /** A secret to look for, under a label saying which encoding it is. */
