@@ -170,7 +170,7 @@ async function checkBench(url: string, schema: string, sqliteDir: string): Promi
     const p = summarize(pgMs);
     return {
       title: "PostgreSQL store — suppressions.check of 1,000 addresses, beside SQLite",
-      description: `\`suppressions.check(account, 1,000 addresses)\` (mixed case, half suppressed) against ${SEED_ROWS.toLocaleString("en-US")} suppression rows — fewer than the SQLite bench's million, to keep the seed quick; the query is a primary-key probe per address in both stores, so it grows with the addresses asked, not the rows stored. PostgreSQL answers in one round trip (\`email = ANY($2::text[])\`) over loopback. Baseline: the SQLite store on the same rows and lists, alternating; ${runs} runs after ${warmup} warm-ups.`,
+      description: `\`suppressions.check(account, 1,000 addresses)\` (mixed case, half suppressed) against ${SEED_ROWS.toLocaleString("en-US")} suppression rows — fewer than the SQLite bench's million, to keep the seed quick; the query is one index probe per address in both stores, so it grows with the addresses asked, not the rows stored. PostgreSQL answers in one round trip (\`email = ANY($2::text[])\`) over loopback. Baseline: the SQLite store on the same rows and lists, alternating; ${runs} runs after ${warmup} warm-ups.`,
       headers: ["", "median ms", "min", "max", "spread", "ratio vs SQLite"],
       rows: [
         sampleRow("@mandrill-kit/postgres: one ANY($2) query", p, s, 2),

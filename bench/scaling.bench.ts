@@ -131,7 +131,7 @@ export async function runScalingBenches(): Promise<Table[]> {
         headers: ["suppressions", "median ms", "p99 ms", "spread"],
         rows: checkRows,
         notes: [
-          `From 10⁴ to 10⁶ suppressions the median check changed by ${fmt(checkRatio, 2)}× (measured). Each address is one primary-key probe, so the expected growth is logarithmic: the B-tree gains about one level over that range.`,
+          `From 10⁴ to 10⁶ suppressions the median check changed by ${fmt(checkRatio, 2)}× (measured). Each address is one index probe, so the expected growth is logarithmic: the B-tree gains about one level over that range.`,
         ],
       },
     ];

@@ -84,4 +84,16 @@ export const MIGRATIONS: readonly Migration[] = [
       CREATE INDEX sends_account_email ON sends (account, email, seq);
     `,
   },
+  {
+    version: 2,
+    name: "suppressions.check probes a narrow index of active entries, address first",
+    // Most addresses a check is asked about are not suppressed. This index answers "no" from entries
+    // a third the size of a table row (so more of them per page and a shallower tree), and with the
+    // address as the first column almost every comparison in the descent is decided by it (with the
+    // account first, every comparison starts with an equal account). Only hits read the table row.
+    sql: `
+      CREATE INDEX suppressions_active_by_email ON suppressions (email, account, expires_at)
+        WHERE lifted_at IS NULL;
+    `,
+  },
 ];

@@ -68,8 +68,8 @@ export interface SqliteStoreOptions {
   /** Apply pending migrations on open. @default true */
   migrate?: boolean;
   /**
-   * Upper bound of SQLite's page cache for this connection (allocated as used). Large enough to hold
-   * the suppression list keeps `suppressions.check` in memory: about 60 MiB per million entries.
+   * Upper bound of SQLite's page cache for this connection (allocated as used). Large enough to keep
+   * the index `suppressions.check` probes in memory: about 40 MiB per million active suppressions.
    * @default 67108864 (64 MiB)
    */
   cacheSizeBytes?: number;

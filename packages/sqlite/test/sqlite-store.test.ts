@@ -53,6 +53,37 @@ describe("openSqliteStore", () => {
     await second.close();
   });
 
+  it("upgrades a schema-1 database in place: suppressions stored before the index are found through it", async () => {
+    const filename = fresh();
+    // A file as the first release left it: only migration 1 applied, rows written without the index.
+    const raw = new Database(filename);
+    raw.pragma("journal_mode = WAL");
+    raw.exec(
+      `CREATE TABLE mk_migrations (version INTEGER NOT NULL PRIMARY KEY, name TEXT NOT NULL, applied_at INTEGER NOT NULL) STRICT`,
+    );
+    raw.exec(MIGRATIONS[0]?.sql ?? "");
+    raw.prepare("INSERT INTO mk_migrations VALUES (1, ?, 0)").run(MIGRATIONS[0]?.name);
+    const insert = raw.prepare(
+      "INSERT INTO suppressions (account, email, reason, source, created_at, updated_at, expires_at, lifted_at) VALUES (?, ?, 'hard-bounce', 'webhook', 1, 1, ?, ?)",
+    );
+    insert.run("acme", "kept@example.com", null, null);
+    insert.run("acme", "lifted@example.com", null, 5);
+    insert.run("acme", "expired@example.com", 10, null);
+    insert.run("other", "kept2@example.com", null, null);
+    raw.close();
+
+    const store = openSqliteStore({ filename });
+    expect(store.schemaVersion()).toBe(MIGRATIONS.at(-1)?.version);
+    const found = await store.suppressions.check(
+      "acme",
+      ["Kept@Example.com", "lifted@example.com", "expired@example.com", "kept2@example.com"],
+      { now: 100 },
+    );
+    expect(found.map((s) => s.email)).toEqual(["kept@example.com"]);
+    expect(store.integrityCheck()).toBe("ok");
+    await store.close();
+  });
+
   it("refuses a database migrated by a newer version of the kit", () => {
     const filename = fresh();
     openSqliteStore({ filename }).close();
@@ -73,14 +104,14 @@ describe("openSqliteStore", () => {
     expect(message).toMatch(/migrate: true/);
   });
 
-  it("checks any number of addresses with one primary-key probe each", () => {
+  it("checks any number of addresses with one probe each of the narrow index of active entries", () => {
     const store = openSqliteStore({ filename: ":memory:" });
     const plan = store.database
       .prepare(`EXPLAIN QUERY PLAN ${SUPPRESSION_CHECK_SQL}`)
       .all({ emails: "[]", account: "a", now: 0 }) as { detail: string }[];
     const steps = plan.map((p) => p.detail);
     expect(steps[0]).toMatch(/SCAN j VIRTUAL TABLE/);
-    expect(steps[1]).toMatch(/SEARCH s USING PRIMARY KEY \(account=\? AND email=\?\)/);
+    expect(steps[1]).toMatch(/SEARCH s USING INDEX suppressions_active_by_email \(email=\? AND account=\?\)/);
     store.close();
   });
 
