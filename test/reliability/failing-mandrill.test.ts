@@ -152,6 +152,7 @@ describe(`slow or failing Mandrill (${SLICE}: ${sizes.faultSends} faulted sends)
         ]);
         if (c.outcome === "sent") expect(outbox, c.name).toEqual([fresh]);
         // Every send is recorded, once, with the status the caller saw.
+        await sender.flush();
         const recorded = await store.sends.list(ACME, { email: fresh, limit: 10 });
         expect(
           recorded.items.map((s) => s.status),
@@ -169,6 +170,7 @@ describe(`slow or failing Mandrill (${SLICE}: ${sizes.faultSends} faulted sends)
     );
     expect(sim.inspect.apiLog().filter((e) => e.method === "messages/send")).toHaveLength(1);
 
+    await sender.flush();
     const suppressedRecords = await store.sends.list(ACME, { email: SUPPRESSED, limit: 1000 });
     expect(suppressedRecords.items.filter((s) => s.status !== "suppressed")).toEqual([]);
     figure("failing Mandrill", { sends: sizes.faultSends, byCondition: tally, suppressedNeverSent: true });

@@ -37,6 +37,7 @@ import {
   type SendMessage,
   toMandrillMessage,
 } from "./message.js";
+import { createRecordQueue } from "./record-queue.js";
 import { classifySmtpFailure, type SmtpFailure } from "./smtp-errors.js";
 import { mandrillSmtpHeaders, type SmtpOptions, SmtpPools } from "./smtp-transport.js";
 import {
@@ -91,8 +92,9 @@ const OPTION_NAMES = [
 export interface Sender {
   /**
    * Sends `message` for `account`: suppressed recipients never reach Mandrill (status `suppressed`);
-   * recipient-side rejects are added to the suppression list; every recipient is recorded in the
-   * store's sends. Throws `MandrillKitSendError` only when Mandrill rejected every recipient it got;
+   * recipient-side rejects are added to the suppression list before it resolves; every recipient is
+   * recorded in the store's sends, written within 5 ms after it resolves, grouped with the other sends
+   * of that window in one transaction (see {@link Sender.flush}). Throws `MandrillKitSendError` only when Mandrill rejected every recipient it got;
    * `MandrillKitApiError` / `MandrillKitTransportError` when the send could not happen. A request that
    * may have reached Mandrill without an answer gives status `unknown` and is not re-sent.
    */
@@ -107,7 +109,13 @@ export interface Sender {
   diagnose(account: string): Promise<Diagnosis>;
   /** The API client (for diagnostics and the example's "register the Callback URL"). */
   readonly api: ApiClient;
-  /** Closes connection pools. */
+  /**
+   * Resolves when the send records of every `send()` resolved so far are in the store. Records are
+   * written within 5 ms, grouped (one transaction for all the sends of that window); call this when
+   * you must read them back at once.
+   */
+  flush(): Promise<void>;
+  /** Writes pending send records, then closes connection pools. */
   close(): Promise<void>;
 }
 
@@ -194,6 +202,7 @@ export function createSender(options: SenderOptions = {}): Sender {
   const { store, credentials, log, policy } = deps;
   const api = createApiClient(o.api);
   const smtp = new SmtpPools(o.smtp);
+  const records = createRecordQueue(store, log);
 
   function unsubscribeUrl(account: string, email: string, correlationId: string): string | undefined {
     if (unsubscribe === undefined || deps.publicUrl === undefined) return undefined;
@@ -477,28 +486,31 @@ export function createSender(options: SenderOptions = {}): Sender {
         }
       }
     }
-    try {
-      if (toSuppress.length > 0) await store.suppressions.addMany(toSuppress);
-      await store.sends.record(
-        sendResult.recipients.map((r, i) => ({
-          account: settings.account,
-          email: (recipients[i] as ResolvedRecipient).normalized,
-          status: r.status,
-          messageId: r.messageId,
-          rejectReason: r.rejectReason,
-          transport: settings.transport,
-          correlationId: sendResult.correlationId,
-          subject,
-          at: now,
-        })),
-      );
-    } catch (error) {
-      // The mail already left: report, never turn a delivered send into an error.
-      log.error(
-        { account: settings.account, correlationId: sendResult.correlationId, err: error },
-        "could not record the send or its suppressions",
-      );
+    if (toSuppress.length > 0) {
+      try {
+        // Before send() resolves: the next send to these addresses must already find them.
+        await store.suppressions.addMany(toSuppress);
+      } catch (error) {
+        // The mail already left: report, never turn a delivered send into an error.
+        log.error(
+          { account: settings.account, correlationId: sendResult.correlationId, err: error },
+          "could not add the rejected recipients to the suppression list",
+        );
+      }
     }
+    await records.add(
+      sendResult.recipients.map((r, i) => ({
+        account: settings.account,
+        email: (recipients[i] as ResolvedRecipient).normalized,
+        status: r.status,
+        messageId: r.messageId,
+        rejectReason: r.rejectReason,
+        transport: settings.transport,
+        correlationId: sendResult.correlationId,
+        subject,
+        at: now,
+      })),
+    );
   }
 
   async function sendTestEmail(account: string, to: string): Promise<TestEmailResult> {
@@ -547,6 +559,8 @@ export function createSender(options: SenderOptions = {}): Sender {
         });
     }
     log.info({ account, ok: report.ok, transport: report.transport }, `test email: ${report.summary}`);
+    // The settings page shows the test send at once: its record is in the store when this resolves.
+    await records.flush();
     return report;
   }
 
@@ -562,7 +576,9 @@ export function createSender(options: SenderOptions = {}): Sender {
     sendTestEmail,
     diagnose: diagnoseAccount,
     api,
+    flush: () => records.flush(),
     async close() {
+      await records.flush();
       smtp.close();
       await api.close();
     },

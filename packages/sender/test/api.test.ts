@@ -139,6 +139,7 @@ describe("per-recipient results over the API", () => {
     for (const r of result.recipients) {
       expect(r.messageId).toMatch(/^[0-9a-f]{32}$/);
       expect(out[0]?.recipients.find((o) => o.email === r.email)?._id).toBe(r.messageId);
+      await sender.flush();
       const recorded = await store.sends.findByMessageId(r.messageId as string);
       expect(recorded).toMatchObject({
         account: ACME,
@@ -287,7 +288,7 @@ describe("suppressions", () => {
     });
     expect(result.recipients[1]).toMatchObject({ email: fine, status: "sent" });
     expect(outboxRecipients(sim)).toEqual([fine]);
-    expect((await sendsOf(store, ACME, bounced)).map((s) => s.status)).toEqual(["suppressed"]);
+    expect((await sendsOf(sender, store, ACME, bounced)).map((s) => s.status)).toEqual(["suppressed"]);
   });
 
   it("returns a result (no error, nothing sent) when every recipient is suppressed", async () => {
@@ -441,7 +442,7 @@ describe("suppressions", () => {
       }),
     ]);
     expect(await store.suppressions.check(ACME, [frank, grace])).toEqual([]);
-    expect((await sendsOf(store, ACME, frank)).map((s) => [s.status, s.rejectReason])).toEqual([
+    expect((await sendsOf(sender, store, ACME, frank)).map((s) => [s.status, s.rejectReason])).toEqual([
       ["rejected", "unsigned"],
     ]);
   });
@@ -752,7 +753,7 @@ describe("no double send", () => {
     expect(arrived).toBe(1);
     expect(sim.inspect.outbox()).toHaveLength(1);
     expect(outboxRecipients(sim)).toEqual([hank]);
-    expect((await sendsOf(store, ACME, hank)).map((s) => s.status)).toEqual(["unknown"]);
+    expect((await sendsOf(sender, store, ACME, hank)).map((s) => s.status)).toEqual(["unknown"]);
   });
 
   it("answers unknown when the connection is reset after the request, and does not send again", async () => {
@@ -763,6 +764,6 @@ describe("no double send", () => {
     expect(result.recipients[0]).toMatchObject({ status: "unknown" });
     expect(fault.remaining).toBe(4);
     expect(apiCalls(sim, "messages/send").map((c) => c.status)).toEqual([0]);
-    expect((await sendsOf(store, ACME, ivan)).map((s) => s.status)).toEqual(["unknown"]);
+    expect((await sendsOf(sender, store, ACME, ivan)).map((s) => s.status)).toEqual(["unknown"]);
   });
 });

@@ -3,7 +3,7 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { isMandrillKitError, MandrillKitApiError, type Store } from "@mandrill-kit/core";
 import type { MandrillKitMiddleware } from "@mandrill-kit/credentials";
-import { type MandrillSenderMiddleware, mandrillSender } from "@mandrill-kit/sender";
+import { type MandrillSenderMiddleware, mandrillSender, type Sender } from "@mandrill-kit/sender";
 import { DEMO_KEYS, type Simulator, startSimulator } from "@mandrill-kit/simulator";
 import { openSqliteStore } from "@mandrill-kit/sqlite";
 import express, { type ErrorRequestHandler, type Express, type RequestHandler } from "express";
@@ -105,7 +105,8 @@ describe("mandrillSender()", () => {
       });
       res.json(result);
     };
-    const app = hostApp((a) => a.post("/invite", send));
+    const middleware = tracked(mandrillSender({ api: { baseUrl: sim.apiUrl, ...FAST_API } }));
+    const app = hostApp((a) => a.post("/invite", send), middleware);
     const alice = uniqueEmail("alice");
 
     const res = await request(app).post("/invite").send({ email: alice });
@@ -117,9 +118,9 @@ describe("mandrillSender()", () => {
       recipients: [{ email: alice, status: "sent" }],
     });
     expect(sim.inspect.lastMessage()?.recipients.map((r) => r.email)).toEqual([alice]);
-    expect((await sendsOf(store, "acme", alice)).map((s) => [s.status, s.messageId])).toEqual([
-      ["sent", res.body.recipients[0].messageId],
-    ]);
+    expect(
+      (await sendsOf(middleware.sender as Sender, store, "acme", alice)).map((s) => [s.status, s.messageId]),
+    ).toEqual([["sent", res.body.recipients[0].messageId]]);
   });
 
   it("honours the kit's (SQLite) suppression list from a route", async () => {

@@ -64,8 +64,17 @@ export function apiCalls(sim: Simulator, method: string): ApiLogEntry[] {
   return sim.inspect.apiLog().filter((e) => e.transport === "api" && e.method === method);
 }
 
-/** Every recorded send of an address for an account, oldest first. */
-export async function sendsOf(store: Store, account: string, email: string): Promise<SendRecord[]> {
+/**
+ * Every recorded send of an address for an account, oldest first, once `sender` has written the
+ * records of the sends it has answered (they are written just after, grouped).
+ */
+export async function sendsOf(
+  sender: { flush(): Promise<void> },
+  store: Store,
+  account: string,
+  email: string,
+): Promise<SendRecord[]> {
+  await sender.flush();
   const page = await store.sends.list(account, { email, limit: 1000 });
   return [...page.items].reverse();
 }

@@ -111,7 +111,7 @@ describe("SMTP transport (STARTTLS + AUTH against the simulator)", () => {
     expect(out?.key.endsWith(DEMO_KEYS.valid.slice(-4))).toBe(true);
     expect(out?.smtp?.username).toBe("any-username");
     expect(out?.recipients.map((r) => `${r.type}:${r.email}`)).toEqual([`to:${alice}`, `cc:${bob}`]);
-    expect(await sendsOf(store, MAILER, alice)).toEqual([
+    expect(await sendsOf(sender, store, MAILER, alice)).toEqual([
       expect.objectContaining({ status: "sent", transport: "smtp", correlationId: result.correlationId }),
     ]);
   });
@@ -384,7 +384,7 @@ describe("SMTP faults", () => {
     const result = await patient.send(account, { to: hank, text: "x" });
     expect(result.recipients[0]).toMatchObject({ email: hank, status: "unknown" });
     expect(fault.remaining).toBe(4);
-    expect((await sendsOf(store, account, hank)).map((s) => s.status)).toEqual(["unknown"]);
+    expect((await sendsOf(patient, store, account, hank)).map((s) => s.status)).toEqual(["unknown"]);
     await eventually(() => outboxRecipients(sim).includes(hank));
     expect(outboxRecipients(sim).filter((e) => e === hank)).toHaveLength(1);
   });
