@@ -204,6 +204,8 @@ describe(`soak (${SLICE}: ${sizes.soakSeconds} s)`, () => {
       Object.assign(counts, { batches: 0, events: 0, sends: 0, errors: 0 });
       await run(sizes.soakSeconds);
       clearInterval(sampler);
+      const last = procMemory(pid);
+      if (last !== undefined) samples.push({ s: Math.round((Date.now() - begun) / 1000), m: last });
       await eventually(async () => (await inboxStats()).pending === 0, 60_000);
       const end = await probe();
       const loadEnd = procMemory("self");

@@ -10,7 +10,8 @@ export default defineConfig({
     testTimeout: 20 * 60_000,
     hookTimeout: 5 * 60_000,
     pool: "forks",
-    // One scenario at a time: the soak measures this process's memory and the crash test spawns servers.
+    // One scenario at a time: the soak's figures are the load one server process takes (a scenario next to
+    // it would share the CPU), and the crash test spawns servers.
     fileParallelism: false,
     reporters: ["default"],
   },
