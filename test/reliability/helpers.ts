@@ -1,4 +1,4 @@
-import { type ChildProcess, spawn } from "node:child_process";
+import { type ChildProcess, execFileSync, spawn } from "node:child_process";
 import { readFileSync } from "node:fs";
 import { fileURLToPath } from "node:url";
 import type { Logger } from "@mandrill-kit/core";
@@ -185,7 +185,10 @@ export async function spawnServer(options: {
   return { child, port, url: `http://127.0.0.1:${port}`, ...t };
 }
 
-/** A process's resident set from /proc/<pid>/status, in MiB (Linux). */
+/**
+ * A process's resident set in MiB: from /proc/<pid>/status on Linux (with its split); elsewhere (macOS,
+ * the BSDs) from `ps -o rss=`, the resident set only (the split fields are NaN).
+ */
 export interface ProcMemory {
   /** VmRSS: the resident set. */
   rss: number;
@@ -199,13 +202,13 @@ export interface ProcMemory {
   hwm: number;
 }
 
-/** Reads /proc/<pid>/status; `undefined` when it is not there (not Linux, or the process is gone). */
+/** Reads /proc/<pid>/status, or asks `ps` where there is no /proc; `undefined` when the process is gone. */
 export function procMemory(pid: number | "self"): ProcMemory | undefined {
   let status: string;
   try {
     status = readFileSync(`/proc/${pid}/status`, "utf8");
   } catch {
-    return undefined;
+    return psMemory(pid === "self" ? process.pid : pid);
   }
   const kib = (field: string): number => {
     const match = new RegExp(`^${field}:\\s+(\\d+) kB`, "m").exec(status);
@@ -218,6 +221,18 @@ export function procMemory(pid: number | "self"): ProcMemory | undefined {
     shmem: kib("RssShmem"),
     hwm: kib("VmHWM"),
   };
+}
+
+function psMemory(pid: number): ProcMemory | undefined {
+  let out: string;
+  try {
+    out = execFileSync("ps", ["-o", "rss=", "-p", String(pid)], { encoding: "utf8" });
+  } catch {
+    return undefined;
+  }
+  const kib = Number(out.trim());
+  if (!Number.isFinite(kib) || out.trim() === "") return undefined;
+  return { rss: kib / 1024, anon: Number.NaN, file: Number.NaN, shmem: Number.NaN, hwm: Number.NaN };
 }
 
 /** A secret to look for, under a label saying which encoding it is. */

@@ -25,7 +25,7 @@ import { FULL, figure, SLICE, sizes } from "./sizes.js";
  * examples/server/src/main.ts, through a fixture that adds a GC-and-report probe on SIGUSR2), talking to
  * a simulator that runs here, in the test process, with the load generator. The simulator keeps every
  * message it accepted (it is a test double), and undici and the generator allocate per request; none of
- * that is in the figure. The server's memory is read from /proc/<pid>/status.
+ * that is in the figure. The server's memory is read from /proc/<pid>/status (`ps` where there is no /proc).
  */
 
 const serverEntry = fileURLToPath(new URL("./fixtures/soak-server.ts", import.meta.url));
@@ -96,7 +96,7 @@ async function probe(): Promise<{ heap: NodeJS.MemoryUsage & { gc: boolean }; pr
   const heap = (JSON.parse(line as string) as { memoryProbe: NodeJS.MemoryUsage & { gc: boolean } })
     .memoryProbe;
   const proc = procMemory(server.child.pid as number);
-  if (proc === undefined) throw new Error("no /proc/<pid>/status for the server (the soak needs Linux)");
+  if (proc === undefined) throw new Error("could not read the server's memory (/proc or ps)");
   return { heap, proc };
 }
 
