@@ -94,9 +94,10 @@ export interface Sender {
    * Sends `message` for `account`: suppressed recipients never reach Mandrill (status `suppressed`);
    * recipient-side rejects are added to the suppression list before it resolves; every recipient is
    * recorded in the store's sends, written within 5 ms after it resolves, grouped with the other sends
-   * of that window in one transaction (see {@link Sender.flush}). Throws `MandrillKitSendError` only when Mandrill rejected every recipient it got;
-   * `MandrillKitApiError` / `MandrillKitTransportError` when the send could not happen. A request that
-   * may have reached Mandrill without an answer gives status `unknown` and is not re-sent.
+   * of that window in one transaction (see {@link Sender.flush}). Throws `MandrillKitSendError` only
+   * when Mandrill rejected every recipient it got; `MandrillKitApiError` / `MandrillKitTransportError`
+   * when the send could not happen. A request that may have reached Mandrill without an answer gives
+   * status `unknown` and is not re-sent.
    */
   send(account: string, message: SendMessage): Promise<SendResult>;
   /**
