@@ -1,4 +1,5 @@
 export { isAccountId, requireAccountId } from "./account-id.js";
+export { type Clock, systemClock } from "./clock.js";
 export { isEmail, normalizeEmail, requireEmail } from "./email.js";
 export { ERROR_CODES, type ErrorCode } from "./error-codes.js";
 export {

@@ -50,14 +50,7 @@ export async function closedPort(): Promise<number> {
   return port;
 }
 
-/** Polls `check` until it holds (bounded), for effects that complete after a response. */
-export async function eventually(check: () => boolean | Promise<boolean>, timeoutMs = 5000): Promise<void> {
-  const start = Date.now();
-  while (!(await check())) {
-    if (Date.now() - start > timeoutMs) throw new Error(`condition not met within ${timeoutMs} ms`);
-    await new Promise((resolve) => setTimeout(resolve, 10));
-  }
-}
+export { eventually } from "@mandrill-kit/core/testing";
 
 /** The simulator's API log entries for one method over HTTP (SMTP submissions excluded). */
 export function apiCalls(sim: Simulator, method: string): ApiLogEntry[] {

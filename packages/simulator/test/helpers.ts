@@ -100,11 +100,4 @@ export async function callApi(
   return { status: res.status, headers: res.headers, body: parsed };
 }
 
-/** Polls `check` until it returns true (bounded), for effects that happen after a response. */
-export async function eventually(check: () => boolean, timeoutMs = 5000): Promise<void> {
-  const start = Date.now();
-  while (!check()) {
-    if (Date.now() - start > timeoutMs) throw new Error(`condition not met within ${timeoutMs} ms`);
-    await new Promise((resolve) => setTimeout(resolve, 10));
-  }
-}
+export { eventually } from "@mandrill-kit/core/testing";

@@ -8,6 +8,7 @@ import {
   type Store,
   silentLogger,
 } from "@mandrill-kit/core";
+import { eventually } from "@mandrill-kit/core/testing";
 import { addKey, type MandrillKitMiddleware, mandrillKit } from "@mandrill-kit/credentials";
 import {
   createDispatcher,
@@ -81,14 +82,6 @@ function gate(): { wait: Promise<void>; open: () => void } {
   });
   gates.push(open);
   return { wait, open };
-}
-
-async function eventually(probe: () => Promise<boolean> | boolean, timeoutMs = 2000): Promise<void> {
-  const deadline = Date.now() + timeoutMs;
-  while (!(await probe())) {
-    if (Date.now() > deadline) throw new Error(`condition not met within ${timeoutMs} ms`);
-    await new Promise((resolve) => setTimeout(resolve, 10));
-  }
 }
 
 async function stateOf(store: Store, key: string | undefined) {

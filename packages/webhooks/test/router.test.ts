@@ -5,6 +5,7 @@ import type { AddressInfo } from "node:net";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { createMemoryStore, eventKey, parseMandrillEvents, type Store } from "@mandrill-kit/core";
+import { eventually } from "@mandrill-kit/core/testing";
 import { addKey, type MandrillKitMiddleware, mandrillKit } from "@mandrill-kit/credentials";
 import { openSqliteStore } from "@mandrill-kit/sqlite";
 import {
@@ -782,11 +783,3 @@ describe("store failures", () => {
     expect(redelivered.body).toEqual({ received: 2, new: 2, duplicates: 0 });
   });
 });
-
-async function eventually(probe: () => Promise<boolean> | boolean, timeoutMs = 2000): Promise<void> {
-  const deadline = Date.now() + timeoutMs;
-  while (!(await probe())) {
-    if (Date.now() > deadline) throw new Error(`condition not met within ${timeoutMs} ms`);
-    await new Promise((resolve) => setTimeout(resolve, 10));
-  }
-}
