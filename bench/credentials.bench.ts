@@ -6,15 +6,11 @@ import { createCipheriv, createDecipheriv, randomBytes } from "node:crypto";
 import { mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import {
-  addKey,
-  checkKeySet,
-  createCredentials,
-  createKeyRing,
-  decryptSecret,
-  encryptSecret,
-} from "@mandrill-kit/credentials";
+import { addKey, createCredentials } from "@mandrill-kit/credentials";
 import { openSqliteStore } from "@mandrill-kit/sqlite";
+// The JWE layer and the key ring are internals of the package (not exported): measured from source.
+import { decryptSecret, encryptSecret } from "../packages/credentials/src/jwe.js";
+import { checkKeySet, createKeyRing } from "../packages/credentials/src/key-ring.js";
 import type { Table } from "./lib/report.js";
 import { fmt, summarize } from "./lib/stats.js";
 

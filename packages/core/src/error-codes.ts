@@ -120,6 +120,12 @@ export const ERROR_CODES = {
     advice:
       "Nothing to fix on the server: the link was altered or truncated. The person can reply to the email to unsubscribe.",
   },
+  ERR_MK_SETTINGS_BODY_CONSUMED: {
+    summary:
+      "A JSON request reached `mandrillSettings()` after another middleware had read its body without parsing it as JSON, so the settings in it are gone.",
+    advice:
+      'Mount `mandrillSettings()` before the middleware that reads the body (a parser configured for every content type, such as `express.urlencoded({ type: "*/*" })`, or one that reads the stream itself), or mount `express.json()` before it. The router reads its own JSON otherwise.',
+  },
   ERR_MK_FORBIDDEN: {
     summary: "The host's authorisation hook refused this request.",
     advice: "Sign in as a user allowed to manage this account's email settings.",

@@ -1,30 +1,22 @@
+// What `get()` returns and what this package throws, so a host needs no direct import of the core.
 export {
-  type CredentialsOptions,
-  type CredentialsService,
-  createCredentials,
-  type RotateOptions,
-  type RotationReport,
-  type SettingsDescription,
-  type SettingsSummary,
-  type WebhookKeyDescription,
-} from "./credentials-service.js";
-export { decryptSecret, encryptSecret, keyIdOf } from "./jwe.js";
-export {
-  addKey,
-  checkKeySet,
-  createKeyRing,
-  generateKey,
-  type JwkSet,
-  type KeyRing,
-  type OctJwk,
-  parseKeySet,
-} from "./key-ring.js";
+  isMandrillKitError,
+  MandrillKitConfigError,
+  MandrillKitCryptoError,
+  MandrillKitError,
+  MandrillKitNotFoundError,
+  MandrillKitStoreError,
+  MandrillKitValidationError,
+  type MandrillSettings,
+  type Secret,
+  type VerificationResult,
+  type WebhookKey,
+} from "@mandrill-kit/core";
+export type { CredentialsOptions } from "./credentials-options.js";
+export { type CredentialsService, createCredentials } from "./credentials-service.js";
+export { addKey, generateKey, type JwkSet, type OctJwk, parseKeySet } from "./key-ring.js";
+export type { RotateOptions, RotationReport } from "./key-rotation.js";
 export { type MandrillKitMiddleware, type MandrillKitOptions, mandrillKit } from "./mandrill-kit.js";
-export {
-  MAX_WEBHOOK_KEYS,
-  type MandrillSettingsInput,
-  SETTINGS_INPUT_FIELDS,
-  type StoredSettings,
-  WEBHOOK_KEY_ID,
-} from "./settings-input.js";
+export { MAX_WEBHOOK_KEYS, type MandrillSettingsInput, SETTINGS_INPUT_FIELDS } from "./settings-input.js";
 export { type AuthorizeHook, type MandrillSettingsOptions, mandrillSettings } from "./settings-router.js";
+export type { SettingsDescription, SettingsSummary, WebhookKeyDescription } from "./settings-view.js";

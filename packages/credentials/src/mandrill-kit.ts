@@ -1,37 +1,24 @@
 import {
   attachKitContext,
-  checkOptions,
   type KitContext,
-  type Logger,
-  MandrillKitConfigError,
   resolveSuppressionPolicy,
-  type Store,
   type SuppressionPolicyOptions,
-  silentLogger,
 } from "@mandrill-kit/core";
 import type { NextFunction, Request, Response } from "express";
 import {
+  CREDENTIALS_OPTION_NAMES,
   type CredentialsOptions,
-  type CredentialsService,
-  createCredentials,
-} from "./credentials-service.js";
+  resolveCredentialsOptions,
+} from "./credentials-options.js";
+import { type CredentialsService, credentialsFromResolved } from "./credentials-service.js";
 
 /** Options of {@link mandrillKit}: those of `createCredentials`, plus the suppression policy. */
 export interface MandrillKitOptions extends CredentialsOptions {
-  /** Suppression thresholds (DESIGN.md defaults when omitted). */
+  /** Suppression thresholds (the defaults of `DEFAULT_SUPPRESSION_POLICY` when omitted). */
   suppression?: SuppressionPolicyOptions;
 }
 
-const OPTION_NAMES = [
-  "store",
-  "keys",
-  "activeKid",
-  "publicUrl",
-  "webhookPath",
-  "cacheTtlMs",
-  "suppression",
-  "logger",
-] as const;
+const OPTION_NAMES = [...CREDENTIALS_OPTION_NAMES, "suppression"] as const;
 
 /** The middleware returned by {@link mandrillKit}, with the context it registers. */
 export interface MandrillKitMiddleware {
@@ -43,43 +30,26 @@ export interface MandrillKitMiddleware {
 
 /**
  * Registers the store and the credential service on the Express app, so `mandrillWebhooks()`,
- * `mandrillSettings()` and the sender work with zero arguments when mounted after it:
+ * `mandrillSettings()` and the sender work with zero arguments when mounted after it. Every option is
+ * checked here, synchronously: a typo or a bad value fails at boot (`ERR_MK_CONFIG_*`), quoting it.
  *
  * ```ts
  * app.use(mandrillKit({ store, keys: process.env.MANDRILL_KIT_KEYS, publicUrl: "https://app.example.com" }));
  * ```
  */
 export function mandrillKit(options: MandrillKitOptions): MandrillKitMiddleware {
-  const o = checkOptions("mandrillKit", options, OPTION_NAMES);
-  if (
-    o.logger !== undefined &&
-    (typeof o.logger !== "object" || o.logger === null || typeof (o.logger as Logger).info !== "function")
-  ) {
-    throw new MandrillKitConfigError(
-      "ERR_MK_CONFIG_INVALID",
-      "logger",
-      "mandrillKit() logger must have debug, info, warn and error methods (pino works).",
-    );
-  }
-  const logger = (o.logger as Logger | undefined) ?? silentLogger;
-  const credentials = createCredentials({
-    store: o.store as Store,
-    keys: o.keys as string | object,
-    ...(o.activeKid === undefined ? {} : { activeKid: o.activeKid as string }),
-    publicUrl: o.publicUrl as string,
-    ...(o.webhookPath === undefined ? {} : { webhookPath: o.webhookPath as string }),
-    ...(o.cacheTtlMs === undefined ? {} : { cacheTtlMs: o.cacheTtlMs as number }),
-    logger,
-  });
+  const { resolved, given } = resolveCredentialsOptions("mandrillKit", options, OPTION_NAMES);
+  const suppressionPolicy = resolveSuppressionPolicy(
+    (given.suppression as SuppressionPolicyOptions | undefined) ?? {},
+  );
+  const credentials = credentialsFromResolved(resolved);
   const context: KitContext = {
-    store: o.store as Store,
+    store: resolved.store,
     credentials,
-    logger,
-    suppressionPolicy: resolveSuppressionPolicy(
-      (o.suppression as SuppressionPolicyOptions | undefined) ?? {},
-    ),
-    publicUrl: (o.publicUrl as string).replace(/\/+$/, ""),
-    webhookPath: (o.webhookPath as string | undefined) ?? "/webhooks/mandrill/:account",
+    logger: resolved.logger,
+    suppressionPolicy,
+    publicUrl: resolved.publicUrl,
+    webhookPath: resolved.webhookPath,
   };
   const middleware = function mandrillKitMiddleware(req: Request, _res: Response, next: NextFunction): void {
     attachKitContext(req, context);

@@ -7,7 +7,6 @@ import {
   createCredentials,
   generateKey,
   type JwkSet,
-  keyIdOf,
   type OctJwk,
   parseKeySet,
   type RotationReport,
@@ -16,6 +15,7 @@ import { openSqliteStore } from "@mandrill-kit/sqlite";
 import { afterAll, describe, expect, it } from "vitest";
 // runCli is the CLI's entry point; the package exports only the library, so import it from source.
 import { type CliIo, runCli } from "../src/cli.js";
+import { keyIdOf } from "../src/jwe.js";
 
 const bin = fileURLToPath(new URL("../bin/mandrill-kit.mjs", import.meta.url));
 const dir = mkdtempSync(join(tmpdir(), "mk-credentials-cli-"));

@@ -12,17 +12,16 @@ import {
 } from "@mandrill-kit/core";
 import {
   type CredentialsService,
-  checkKeySet,
   createCredentials,
-  createKeyRing,
-  encryptSecret,
   generateKey,
-  keyIdOf,
   type OctJwk,
   type RotationReport,
 } from "@mandrill-kit/credentials";
 import { openSqliteStore, type SqliteStore } from "@mandrill-kit/sqlite";
 import { afterAll, describe, expect, it } from "vitest";
+// The JWE layer and the key ring are internals of the package: tested from source.
+import { encryptSecret, keyIdOf } from "../src/jwe.js";
+import { checkKeySet, createKeyRing } from "../src/key-ring.js";
 
 const bin = fileURLToPath(new URL("../bin/mandrill-kit.mjs", import.meta.url));
 const dir = mkdtempSync(join(tmpdir(), "mk-credentials-rotation-"));

@@ -1,0 +1,200 @@
+import {
+  type Clock,
+  checkOptions,
+  type Logger,
+  MandrillKitConfigError,
+  type Store,
+  silentLogger,
+  systemClock,
+} from "@mandrill-kit/core";
+import { checkKeySet } from "./key-ring.js";
+
+/** Options of {@link createCredentials}. */
+export interface CredentialsOptions {
+  /** Where the encrypted records live. */
+  store: Store;
+  /**
+   * The JWK Set of 256-bit `oct` keys, as JSON text or object (`mandrill-kit keys generate` makes
+   * one). Map it from an environment variable or a file in the host; never commit it.
+   */
+  keys: string | object;
+  /** Which key encrypts; the others only decrypt. @default the first key of the set */
+  activeKid?: string;
+  /** Public base URL of the host app as Mandrill reaches it, e.g. `"https://app.example.com"`. */
+  publicUrl: string;
+  /** Path of the webhook route; `:account` is replaced by the account id. @default "/webhooks/mandrill/:account" */
+  webhookPath?: string;
+  /**
+   * How long decrypted settings stay cached in this process. Saves, deletes and rotations through
+   * this instance invalidate at once; the TTL bounds how long another instance's change goes unseen.
+   * `0` disables the cache. @default 30000
+   */
+  cacheTtlMs?: number;
+  /**
+   * Where the service reads the time: cache expiry and the `createdAt` / `updatedAt` / `addedAt`
+   * stamps of saves. Tests pass `manualClock()` from `@mandrill-kit/core/testing`.
+   * @default systemClock
+   */
+  clock?: Clock;
+  /** @default silentLogger */
+  logger?: Logger;
+}
+
+/** The option names of {@link CredentialsOptions}; `mandrillKit()` accepts these and its own. */
+export const CREDENTIALS_OPTION_NAMES = [
+  "store",
+  "keys",
+  "activeKid",
+  "publicUrl",
+  "webhookPath",
+  "cacheTtlMs",
+  "clock",
+  "logger",
+] as const;
+
+/** {@link CredentialsOptions} checked, with defaults applied. */
+export interface ResolvedCredentialsOptions {
+  store: Store;
+  /** The key set and the kid that encrypts, checked (not yet imported). */
+  keys: ReturnType<typeof checkKeySet>;
+  /** Without a trailing slash; otherwise exactly as given (the Callback URL is never re-serialised). */
+  publicUrl: string;
+  webhookPath: string;
+  cacheTtlMs: number;
+  clock: Clock;
+  logger: Logger;
+}
+
+const DEFAULT_WEBHOOK_PATH = "/webhooks/mandrill/:account";
+
+function show(value: unknown): string {
+  if (typeof value === "function") return "a function";
+  if (value === undefined) return "undefined";
+  return JSON.stringify(value) ?? String(value);
+}
+
+function invalid(option: string, message: string): MandrillKitConfigError {
+  return new MandrillKitConfigError("ERR_MK_CONFIG_INVALID", option, message);
+}
+
+function resolveStore(factory: string, store: unknown): Store {
+  if (
+    store === null ||
+    typeof store !== "object" ||
+    typeof (store as Partial<Store>).credentials?.get !== "function"
+  ) {
+    throw invalid(
+      "store",
+      `${factory}() needs store: a mandrill-kit Store, e.g. openSqliteStore({ filename }); received ${store === undefined ? "none" : typeof store === "object" ? "an object that is not a Store" : show(store)}.`,
+    );
+  }
+  return store as Store;
+}
+
+function resolveUrl(factory: string, publicUrl: unknown): string {
+  if (typeof publicUrl !== "string") {
+    throw invalid(
+      "publicUrl",
+      `${factory}() publicUrl must be the public base URL Mandrill reaches this app at, such as "https://app.example.com"; received ${publicUrl === undefined ? "none" : typeof publicUrl}.`,
+    );
+  }
+  let url: URL;
+  try {
+    url = new URL(publicUrl);
+  } catch {
+    throw invalid(
+      "publicUrl",
+      `${factory}() publicUrl ${JSON.stringify(publicUrl)} is not an absolute URL; use e.g. "https://app.example.com".`,
+    );
+  }
+  if ((url.protocol !== "https:" && url.protocol !== "http:") || url.search !== "" || url.hash !== "") {
+    throw invalid(
+      "publicUrl",
+      `${factory}() publicUrl ${JSON.stringify(publicUrl)} must be an http(s) base URL without query or fragment, e.g. "https://app.example.com".`,
+    );
+  }
+  // The exact string (minus a trailing slash) is what the Callback URL is built from: never re-serialised.
+  return publicUrl.replace(/\/+$/, "");
+}
+
+function resolvePath(factory: string, webhookPath: unknown): string {
+  const path = webhookPath ?? DEFAULT_WEBHOOK_PATH;
+  if (
+    typeof path !== "string" ||
+    !path.startsWith("/") ||
+    path.split(":account").length !== 2 ||
+    /[?#\s]/.test(path)
+  ) {
+    throw invalid(
+      "webhookPath",
+      `${factory}() webhookPath must start with "/" and contain ":account" once, e.g. "${DEFAULT_WEBHOOK_PATH}"; received ${show(path)}.`,
+    );
+  }
+  return path;
+}
+
+function resolveClock(factory: string, clock: unknown): Clock {
+  if (clock === undefined) return systemClock;
+  if (clock === null || typeof clock !== "object" || typeof (clock as Clock).now !== "function") {
+    throw invalid(
+      "clock",
+      `${factory}() clock must be an object with a now() method returning epoch milliseconds (systemClock, or manualClock() in tests); received ${typeof clock === "function" ? "a function (pass { now: fn })" : show(clock)}.`,
+    );
+  }
+  return clock as Clock;
+}
+
+/** Checks a logger option: pino-compatible, or absent. */
+export function resolveLogger(factory: string, logger: unknown): Logger {
+  if (logger === undefined) return silentLogger;
+  if (
+    logger === null ||
+    typeof logger !== "object" ||
+    !["debug", "info", "warn", "error"].every(
+      (m) => typeof (logger as Record<string, unknown>)[m] === "function",
+    )
+  ) {
+    throw invalid(
+      "logger",
+      `${factory}() logger must have debug, info, warn and error methods (pino works); received ${typeof logger === "object" && logger !== null ? "an object without them" : show(logger)}.`,
+    );
+  }
+  return logger as Logger;
+}
+
+/**
+ * Checks the credential options of `factory` synchronously (unknown names are errors with a "did you
+ * mean"; bad values are quoted with the fix) and applies the defaults. `known` lists every option the
+ * factory accepts; `given` is the checked options object, for the options the factory adds itself.
+ */
+export function resolveCredentialsOptions(
+  factory: string,
+  options: unknown,
+  known: readonly string[] = CREDENTIALS_OPTION_NAMES,
+): { resolved: ResolvedCredentialsOptions; given: Record<string, unknown> } {
+  const o = checkOptions(factory, options, known);
+  const store = resolveStore(factory, o.store);
+  const publicUrl = resolveUrl(factory, o.publicUrl);
+  const webhookPath = resolvePath(factory, o.webhookPath);
+  const ttl = o.cacheTtlMs ?? 30_000;
+  if (typeof ttl !== "number" || !Number.isFinite(ttl) || ttl < 0) {
+    throw invalid(
+      "cacheTtlMs",
+      `${factory}() cacheTtlMs must be a non-negative number of milliseconds (0 disables the cache); received ${show(ttl)}.`,
+    );
+  }
+  if (o.activeKid !== undefined && typeof o.activeKid !== "string") {
+    throw invalid(
+      "activeKid",
+      `${factory}() activeKid must be the kid of one key of the set; received ${show(o.activeKid)}.`,
+    );
+  }
+  const clock = resolveClock(factory, o.clock);
+  const logger = resolveLogger(factory, o.logger);
+  // Last: a bad key set fails here, at start, with a message that contains no key material.
+  const keys = checkKeySet(o.keys, o.activeKid as string | undefined);
+  return {
+    resolved: { store, keys, publicUrl, webhookPath, cacheTtlMs: ttl, clock, logger },
+    given: o,
+  };
+}
