@@ -113,8 +113,9 @@ function readStream(req: Request, limitBytes: number): Promise<SettingsBody> {
  *   which on Express 4 still sets `req.body = {}`): read and parse it here, within `limitBytes`;
  * - `express.raw()` / `express.text()` kept the raw JSON (a Buffer or string): parse that;
  * - a JSON parser (`express.json()`) produced an object or array: use it;
- * - anything else read the stream (e.g. a urlencoded parser told to take every type): the JSON is gone;
- *   refuse with `ERR_MK_SETTINGS_BODY_CONSUMED` rather than save a change nobody asked for.
+ * - anything else read the stream (a urlencoded parser told to take every type, a middleware that
+ *   drained it and left Express 4's `{}` placeholder): the JSON is gone; refuse with
+ *   `ERR_MK_SETTINGS_BODY_CONSUMED` rather than save a change nobody asked for.
  */
 export function readSettingsBody(req: Request, limitBytes: number): Promise<SettingsBody> {
   if (typeof req.is("application/json") !== "string") return Promise.resolve(notJson());
@@ -125,14 +126,13 @@ export function readSettingsBody(req: Request, limitBytes: number): Promise<Sett
     if (Buffer.byteLength(parsed) > limitBytes) return Promise.resolve(tooLarge(limitBytes));
     return Promise.resolve(parseJson(typeof parsed === "string" ? parsed : parsed.toString("utf8")));
   }
-  if (parsed !== null && typeof parsed === "object" && !isMisparsedJson(parsed)) {
-    return Promise.resolve({ ok: true, value: parsed });
+  if (parsed === null || typeof parsed !== "object") return Promise.resolve(consumed("which kept no body"));
+  if (isMisparsedJson(parsed)) return Promise.resolve(consumed("which parsed it as form fields"));
+  // An empty object nobody marked as parsed is Express 4's urlencoded() placeholder with the stream
+  // then read by something else (body-parser 1.x marks what it parses with _body; 2.x never leaves a
+  // placeholder). The one request refused wrongly is `{}` parsed by Express 5's json(), a no-op anyway.
+  if (r._body !== true && !Array.isArray(parsed) && Object.keys(parsed).length === 0) {
+    return Promise.resolve(consumed("which left an empty placeholder body"));
   }
-  return Promise.resolve(
-    consumed(
-      parsed === undefined || parsed === null
-        ? "which kept no body"
-        : "which parsed it as something other than JSON",
-    ),
-  );
+  return Promise.resolve({ ok: true, value: parsed });
 }

@@ -10,6 +10,7 @@ import {
   MandrillKitValidationError,
   type Store,
 } from "@mandrill-kit/core";
+import { manualClock } from "@mandrill-kit/core/testing";
 import {
   addKey,
   type CredentialsOptions,
@@ -108,8 +109,6 @@ function configError(run: () => unknown): MandrillKitConfigError {
   }
   throw new Error("expected a MandrillKitConfigError, nothing was thrown");
 }
-
-const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
 
 describe.each([
   ["a memory store", () => createMemoryStore()],
@@ -497,14 +496,16 @@ describe("versions, delete, list and verification", () => {
 describe("cache of decrypted settings", () => {
   async function seeded(cacheTtlMs?: number) {
     const counting = countingStore();
+    const clock = manualClock();
     // The writer stands for another instance: it uses the same data without going through the counter.
-    const writer = service({ store: counting.inner, cacheTtlMs: 0 });
+    const writer = service({ store: counting.inner, cacheTtlMs: 0, clock });
     await writer.save("acme", { ...VALID, webhookKey: HOOK_1 });
     const reader = service({
       store: counting.store,
+      clock,
       ...(cacheTtlMs === undefined ? {} : { cacheTtlMs }),
     });
-    return { reader, writer, reads: counting.reads };
+    return { reader, writer, reads: counting.reads, clock };
   }
 
   it("serves a second get() without reading the store", async () => {
@@ -548,15 +549,30 @@ describe("cache of decrypted settings", () => {
     expect((await reader.get("acme"))?.fromName).toBe("From elsewhere");
   });
 
-  it("reads the store again once the TTL has passed", async () => {
-    const { reader, writer, reads } = await seeded(100);
+  it("keeps serving the cached settings until the TTL has passed, then reads the store again", async () => {
+    const { reader, writer, reads, clock } = await seeded(100);
     await reader.get("acme");
-    await reader.get("acme");
-    expect(reads()).toBe(1);
     await writer.save("acme", { fromName: "From elsewhere" });
-    await sleep(150);
+    clock.advance(99);
+    expect((await reader.get("acme"))?.fromName).toBe("Acme Support");
+    expect(reads()).toBe(1);
+    clock.advance(1);
     expect((await reader.get("acme"))?.fromName).toBe("From elsewhere");
     expect(reads()).toBe(2);
+  });
+
+  it("stamps saves with the time of its clock", async () => {
+    const clock = manualClock(Date.UTC(2030, 5, 1));
+    const credentials = service({ clock });
+    const created = await credentials.save("acme", { ...VALID, webhookKey: HOOK_1 });
+    expect(created).toMatchObject({ createdAt: Date.UTC(2030, 5, 1), updatedAt: Date.UTC(2030, 5, 1) });
+    expect(created.webhookKeys[0]?.addedAt).toBe(Date.UTC(2030, 5, 1));
+    clock.advance(60_000);
+    const updated = await credentials.save("acme", { fromName: "Later" });
+    expect(updated).toMatchObject({
+      createdAt: Date.UTC(2030, 5, 1),
+      updatedAt: Date.UTC(2030, 5, 1) + 60_000,
+    });
   });
 
   it("invalidate() drops the cached settings", async () => {
@@ -636,6 +652,16 @@ describe("createCredentials options", () => {
   it("refuses a negative cacheTtlMs", () => {
     const error = configError(() => service({ cacheTtlMs: -1 }));
     expect(error.option).toBe("cacheTtlMs");
+  });
+
+  it.each([
+    ["a function", () => Date.now()],
+    ["an object without now()", { time: 1 }],
+  ])("refuses a clock that is %s, saying what a clock is", (_what, clock) => {
+    const error = configError(() => service({ clock: clock as unknown as CredentialsOptions["clock"] }));
+    expect(error.code).toBe("ERR_MK_CONFIG_INVALID");
+    expect(error.option).toBe("clock");
+    expect(error.message).toContain("now()");
   });
 
   it("explains a factory passed where its options belong", () => {
