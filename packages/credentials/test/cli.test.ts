@@ -189,6 +189,21 @@ describe("mandrill-kit keys rotate", () => {
     expect(err).toContain("--database");
   });
 
+  it("exits 2 when given two stores, or a --schema for a SQLite file, and opens neither", async () => {
+    const keys = { MANDRILL_KIT_KEYS: JSON.stringify({ keys: [generateKey("a")] }) };
+    const database = tempPath("two.db");
+    const both = await cli(
+      ["keys", "rotate", "--database", database, "--database-url", "postgres://127.0.0.1:1/none"],
+      keys,
+    );
+    expect(both.code).toBe(2);
+    expect(both.err).toContain("not both");
+    const schema = await cli(["keys", "rotate", "--database", database, "--schema", "s"], keys);
+    expect(schema.code).toBe(2);
+    expect(schema.err).toContain("--schema");
+    expect(existsSync(database)).toBe(false);
+  });
+
   it("exits 2 with a message when no keys are given (no --keys-file, MANDRILL_KIT_KEYS unset or blank)", async () => {
     const database = tempPath("none.db");
     for (const env of [{}, { MANDRILL_KIT_KEYS: "  " }]) {
@@ -308,10 +323,52 @@ describe("mandrill-kit usage", () => {
     expect(out).toContain("keys rotate");
   });
 
-  it("without arguments prints the usage and exits 2", async () => {
+  it.each([[["keys", "--help"]], [["keys", "-h"]], [["keys", "help"]], [["help", "keys"]]])(
+    "%j prints the usage of the keys commands on stdout and exits 0",
+    async (argv) => {
+      const { code, out, err } = await cli(argv);
+      expect(code).toBe(0);
+      expect(err).toBe("");
+      expect(out).toContain("keys generate");
+      expect(out).toContain("keys rotate");
+      expect(out).not.toContain("Unknown command");
+    },
+  );
+
+  it.each([
+    [["keys", "generate", "--help"], "keys generate", "keys rotate"],
+    [["keys", "generate", "--kid", "x", "-h"], "keys generate", "keys rotate"],
+    [["keys", "rotate", "--help"], "keys rotate", "keys generate"],
+    [["help", "keys", "rotate"], "keys rotate", "keys generate"],
+  ])("%j prints the usage of that command, does nothing else, and exits 0", async (argv, shown, hidden) => {
+    const { code, out, err } = await cli(argv);
+    expect(code).toBe(0);
+    expect(err).toBe("");
+    expect(out).toContain(shown);
+    expect(out).not.toContain(hidden);
+    expect(out).not.toContain('"keys"'); // no key set was generated
+  });
+
+  it("documents the environment variables it reads", async () => {
+    const { out } = await cli(["help"]);
+    expect(out).toContain("MANDRILL_KIT_KEYS");
+    expect(out).toContain("MANDRILL_KIT_DATABASE_URL");
+    expect(out).toContain("--database-url");
+  });
+
+  it("without arguments prints the usage on stderr and exits 2", async () => {
     const { code, out, err } = await cli([]);
     expect(code).toBe(2);
-    expect(out + err).toContain("Usage:");
+    expect(out).toBe("");
+    expect(err).toContain("Usage:");
+  });
+
+  it("exits 2 with the command's usage for an unknown option", async () => {
+    const { code, out, err } = await cli(["keys", "rotate", "--databse", "x.db"]);
+    expect(code).toBe(2);
+    expect(out).toBe("");
+    expect(err).toContain("--databse");
+    expect(err).toContain("keys rotate (--database FILE");
   });
 
   it.each([[["keys"]], [["keys", "delete"]], [["rotate"]], [["generate", "keys"]]])(
