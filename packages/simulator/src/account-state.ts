@@ -6,7 +6,7 @@ import type {
   SimulatorKeyKind,
   SimulatorKeyOptions,
   SimulatorTemplateOptions,
-} from "./options.js";
+} from "./account-options.js";
 import type { WebhookState } from "./webhook-dispatcher.js";
 
 /** An API key and the account it belongs to. */

@@ -1,3 +1,18 @@
+// The errors a simulator call throws, so tests need no direct import of the core.
+export {
+  isMandrillKitError,
+  MandrillKitConfigError,
+  MandrillKitError,
+  MandrillKitNotFoundError,
+  MandrillKitValidationError,
+} from "@mandrill-kit/core";
+export type {
+  SimulatorAccountOptions,
+  SimulatorDomainOptions,
+  SimulatorKeyKind,
+  SimulatorKeyOptions,
+  SimulatorTemplateOptions,
+} from "./account-options.js";
 export { WEBHOOK_EVENTS } from "./api/webhooks.js";
 export {
   type ErrorStatusMode,
@@ -5,20 +20,11 @@ export {
   type MandrillErrorBody,
   type MandrillErrorName,
 } from "./api-error.js";
+export { DEMO_ACCOUNT, DEMO_KEYS } from "./demo-account.js";
 export { DENYLIST_DURATION_MS } from "./denylist.js";
 export type { FaultHandle, FaultSpec, FaultTarget, SmtpStage } from "./faults.js";
 export type { EmitDetails } from "./message-events.js";
-export {
-  DEMO_ACCOUNT,
-  DEMO_KEYS,
-  isLoopbackHost,
-  type SimulatorAccountOptions,
-  type SimulatorDomainOptions,
-  type SimulatorKeyKind,
-  type SimulatorKeyOptions,
-  type SimulatorOptions,
-  type SimulatorTemplateOptions,
-} from "./options.js";
+export { isLoopbackHost, type SimulatorOptions } from "./options.js";
 export type {
   ApiLogEntry,
   EmittedEvent,
@@ -28,15 +34,7 @@ export type {
   WebhookDelivery,
 } from "./records.js";
 export { MAGIC_ADDRESSES } from "./send-message.js";
+export type { AddRejectInput, DenylistReason, SimulatorControl } from "./simulator-control.js";
+export type { MessageState, SimulatorInspect, WebhookInspection } from "./simulator-inspect.js";
 export { SMTP_AUTH_FAILED } from "./smtp-listener.js";
-export {
-  type AddRejectInput,
-  type DenylistReason,
-  type MessageState,
-  type Simulator,
-  type SimulatorControl,
-  type SimulatorInspect,
-  startSimulator,
-  type WebhookInspection,
-} from "./start-simulator.js";
-export { webhookEventsJson } from "./webhook-dispatcher.js";
+export { type Simulator, startSimulator } from "./start-simulator.js";

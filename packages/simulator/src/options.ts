@@ -1,76 +1,9 @@
-import { checkOptions, type Logger, MandrillKitConfigError, silentLogger } from "@mandrill-kit/core";
+import { type Clock, checkOptions, type Logger, silentLogger, systemClock } from "@mandrill-kit/core";
+import { checkAccountOptions, type SimulatorAccountOptions } from "./account-options.js";
 import type { ErrorStatusMode } from "./api-error.js";
+import { DEMO_ACCOUNT } from "./demo-account.js";
 import { checkFaultSpec, type FaultSpec } from "./faults.js";
-
-/**
- * What an API key does:
- * - `valid`: a live key;
- * - `test`: a test key (spec §2.7): accepted, nothing leaves, outbox entries are flagged `test`;
- * - `disabled`: a deleted or inactive key: every call answers `Invalid_Key` "Invalid API key";
- * - `ip-restricted`: a key whose account only allows some client IPs: calls from other IPs answer
- *   `Invalid_Key` "Invalid API key" (ASSUMED: spec §2.7 and §8 leave the real answer unconfirmed).
- */
-export type SimulatorKeyKind = "valid" | "test" | "disabled" | "ip-restricted";
-
-/** One API key of a simulated account. A bare string is a `valid` key. */
-export interface SimulatorKeyOptions {
-  /** The key string clients send as `key` (API) or as the SMTP password. */
-  key: string;
-  /** @default "valid" */
-  kind?: SimulatorKeyKind;
-  /** For `ip-restricted` keys: client IPs allowed to use it. @default [] (every call is refused) */
-  allowedIps?: string[];
-}
-
-/** A sending domain of a simulated account. A bare string is a verified domain with valid SPF and DKIM. */
-export interface SimulatorDomainOptions {
-  domain: string;
-  /** SPF record valid. @default true */
-  spf?: boolean;
-  /** DKIM record valid. @default true */
-  dkim?: boolean;
-}
-
-/** A stored template, in Mandrill's `templates/add` field names. */
-export interface SimulatorTemplateOptions {
-  /** Template name; its slug is derived from it (lower case, non-alphanumerics → `-`). */
-  name: string;
-  /** @default derived from `name` */
-  slug?: string;
-  subject?: string;
-  /** The HTML, with `*|MERGE|*` tags and `mc:edit="block"` regions. */
-  code?: string;
-  text?: string;
-  from_email?: string;
-  from_name?: string;
-  labels?: string[];
-}
-
-/** One simulated Mandrill account. */
-export interface SimulatorAccountOptions {
-  /** Identifies the account in `control` and `inspect` calls. */
-  id: string;
-  /** `users/info.username`. @default `${id}@example.com` */
-  username?: string;
-  /** API keys (also the SMTP passwords). @default [] */
-  keys?: Array<string | SimulatorKeyOptions>;
-  /**
-   * Sending domains. A `From` address whose domain is not listed with valid SPF and DKIM makes every
-   * recipient `rejected` / `unsigned` (spec §2.3). Matching is exact: a subdomain must be listed
-   * itself. `"any"` treats every domain as verified. @default []
-   */
-  domains?: Array<string | SimulatorDomainOptions> | "any";
-  /** Account balance; scheduling (`send_at`) needs a positive one (spec §2.3). @default 0 */
-  balance?: number;
-  /** Subaccount ids that exist; any other `subaccount` answers `Unknown_Subaccount`. @default [] */
-  subaccounts?: string[];
-  /** Stored templates for `messages/send-template`. @default [] */
-  templates?: SimulatorTemplateOptions[];
-  /** `users/info.reputation` (0–100). @default 75 */
-  reputation?: number;
-  /** `users/info.hourly_quota`. @default 250 */
-  hourlyQuota?: number;
-}
+import { bool, FACTORY, fail, fn, port, positiveInt } from "./option-checks.js";
 
 /** Options of {@link startSimulator}. Every one is optional. */
 export interface SimulatorOptions {
@@ -125,49 +58,15 @@ export interface SimulatorOptions {
   bodyLimitBytes?: number;
   /** Faults active from the start (see `control.fault`). @default [] */
   faults?: FaultSpec[];
-  /** The clock: denylist expiry, `send_at`, timestamps. @default Date.now */
-  now?: () => number;
+  /**
+   * The clock: denylist expiry, `send_at`, timestamps. Tests pass `manualClock()` from
+   * `@mandrill-kit/core/testing` and move it with `advance()`. (Webhook batching and retries run on
+   * real timers: use `flushIntervalMs: 0` and `control.flushWebhooks()` instead.) @default systemClock
+   */
+  clock?: Clock;
   /** Where the simulator logs (pino-compatible). @default silentLogger */
   logger?: Logger;
 }
-
-/** The demo keys of {@link DEMO_ACCOUNT}, one of each kind. */
-export const DEMO_KEYS = Object.freeze({
-  valid: "sim-valid-key-000000000001",
-  test: "sim-test-key-0000000000001",
-  disabled: "sim-disabled-key-000000001",
-  ipRestricted: "sim-ip-restricted-key-0001",
-});
-
-/** The account used when `accounts` is not given. */
-export const DEMO_ACCOUNT: Readonly<SimulatorAccountOptions> = Object.freeze<SimulatorAccountOptions>({
-  id: "demo",
-  username: "demo@example.com",
-  keys: [
-    { key: DEMO_KEYS.valid, kind: "valid" },
-    { key: DEMO_KEYS.test, kind: "test" },
-    { key: DEMO_KEYS.disabled, kind: "disabled" },
-    { key: DEMO_KEYS.ipRestricted, kind: "ip-restricted" },
-  ],
-  domains: [
-    "example.com",
-    "example.org",
-    "example.net",
-    { domain: "unverified.example", spf: false, dkim: false },
-  ],
-  balance: 100,
-  subaccounts: ["customer-123"],
-  templates: [
-    {
-      name: "welcome",
-      subject: "Welcome, *|FNAME|*",
-      code: '<p>Hello *|FNAME|*,</p><div mc:edit="main">Thanks for joining.</div>',
-      text: "Hello *|FNAME|*, thanks for joining.",
-      from_email: "hello@example.com",
-      from_name: "Example",
-    },
-  ],
-});
 
 /** Options after defaults and validation. */
 export interface ResolvedOptions {
@@ -191,7 +90,7 @@ export interface ResolvedOptions {
   smtpAllowInsecureAuth: boolean;
   bodyLimitBytes: number;
   faults: FaultSpec[];
-  now: () => number;
+  clock: Clock;
   logger: Logger;
 }
 
@@ -216,50 +115,9 @@ const OPTION_NAMES = [
   "smtpAllowInsecureAuth",
   "bodyLimitBytes",
   "faults",
-  "now",
+  "clock",
   "logger",
 ] as const;
-
-const ACCOUNT_NAMES = [
-  "id",
-  "username",
-  "keys",
-  "domains",
-  "balance",
-  "subaccounts",
-  "templates",
-  "reputation",
-  "hourlyQuota",
-] as const;
-const KEY_NAMES = ["key", "kind", "allowedIps"] as const;
-const DOMAIN_NAMES = ["domain", "spf", "dkim"] as const;
-const TEMPLATE_NAMES = [
-  "name",
-  "slug",
-  "subject",
-  "code",
-  "text",
-  "from_email",
-  "from_name",
-  "labels",
-] as const;
-const KEY_KINDS: readonly SimulatorKeyKind[] = ["valid", "test", "disabled", "ip-restricted"];
-
-const FACTORY = "startSimulator";
-
-function show(value: unknown): string {
-  if (typeof value === "function") return "a function";
-  if (value === undefined) return "undefined";
-  return JSON.stringify(value) ?? String(value);
-}
-
-function fail(option: string, message: string, value: unknown): never {
-  throw new MandrillKitConfigError(
-    "ERR_MK_CONFIG_INVALID",
-    option,
-    `${FACTORY}() option ${option} ${message}; received ${show(value)}.`,
-  );
-}
 
 /** Loopback host names and addresses: where the simulator may post webhooks by default. */
 export function isLoopbackHost(hostname: string): boolean {
@@ -273,110 +131,12 @@ export function isLoopbackHost(hostname: string): boolean {
   );
 }
 
-function port(value: unknown, option: string, allowFalse: boolean): number | false {
-  if (allowFalse && value === false) return false;
-  if (typeof value !== "number" || !Number.isInteger(value) || value < 0 || value > 65535) {
-    fail(option, `must be a port number from 0 to 65535${allowFalse ? " or false" : ""}`, value);
+function resolveClock(clock: unknown): Clock {
+  if (clock === undefined) return systemClock;
+  if (clock === null || typeof clock !== "object" || typeof (clock as Clock).now !== "function") {
+    fail("clock", "must be an object with a now() method returning epoch milliseconds", clock);
   }
-  return value;
-}
-
-function positiveInt(value: unknown, option: string, min: number, max = Number.MAX_SAFE_INTEGER): number {
-  if (typeof value !== "number" || !Number.isInteger(value) || value < min || value > max) {
-    fail(option, `must be an integer from ${min} to ${max}`, value);
-  }
-  return value;
-}
-
-function bool(value: unknown, option: string): boolean {
-  if (typeof value !== "boolean") fail(option, "must be true or false", value);
-  return value;
-}
-
-function fn<T>(value: unknown, option: string): T {
-  if (typeof value !== "function") fail(option, "must be a function", value);
-  return value as T;
-}
-
-function stringList(value: unknown, option: string): string[] {
-  if (!Array.isArray(value) || value.some((v) => typeof v !== "string" || v.length === 0)) {
-    fail(option, "must be an array of non-empty strings", value);
-  }
-  return [...(value as string[])];
-}
-
-/** Validates one account's options (also used by `control.addAccount`). */
-export function checkAccountOptions(
-  value: unknown,
-  option: string,
-  needsId: boolean,
-): SimulatorAccountOptions {
-  const given = checkOptions(
-    `${FACTORY}() ${option}`,
-    value,
-    needsId ? ACCOUNT_NAMES : ACCOUNT_NAMES.slice(1),
-  );
-  if (needsId && (typeof given.id !== "string" || given.id.length === 0)) {
-    fail(`${option}.id`, "must be a non-empty string", given.id);
-  }
-  if (given.username !== undefined && typeof given.username !== "string") {
-    fail(`${option}.username`, "must be a string", given.username);
-  }
-  if (given.keys !== undefined) {
-    if (!Array.isArray(given.keys)) fail(`${option}.keys`, "must be an array", given.keys);
-    given.keys.forEach((k: unknown, i: number) => {
-      checkKeyOptions(k, `${option}.keys[${i}]`);
-    });
-  }
-  if (given.domains !== undefined && given.domains !== "any") {
-    if (!Array.isArray(given.domains)) fail(`${option}.domains`, 'must be an array or "any"', given.domains);
-    given.domains.forEach((d: unknown, i: number) => {
-      if (typeof d === "string") {
-        if (d.length === 0) fail(`${option}.domains[${i}]`, "must be a domain name", d);
-        return;
-      }
-      const dom = checkOptions(`${FACTORY}() ${option}.domains[${i}]`, d, DOMAIN_NAMES);
-      if (typeof dom.domain !== "string" || dom.domain.length === 0) {
-        fail(`${option}.domains[${i}].domain`, "must be a domain name", dom.domain);
-      }
-      for (const flag of ["spf", "dkim"] as const) {
-        if (dom[flag] !== undefined) bool(dom[flag], `${option}.domains[${i}].${flag}`);
-      }
-    });
-  }
-  if (given.balance !== undefined && (typeof given.balance !== "number" || !Number.isFinite(given.balance))) {
-    fail(`${option}.balance`, "must be a number", given.balance);
-  }
-  if (given.subaccounts !== undefined) stringList(given.subaccounts, `${option}.subaccounts`);
-  if (given.templates !== undefined) {
-    if (!Array.isArray(given.templates)) fail(`${option}.templates`, "must be an array", given.templates);
-    given.templates.forEach((t: unknown, i: number) => {
-      const tpl = checkOptions(`${FACTORY}() ${option}.templates[${i}]`, t, TEMPLATE_NAMES);
-      if (typeof tpl.name !== "string" || tpl.name.length === 0) {
-        fail(`${option}.templates[${i}].name`, "must be a non-empty string", tpl.name);
-      }
-    });
-  }
-  if (given.reputation !== undefined) positiveInt(given.reputation, `${option}.reputation`, 0, 100);
-  if (given.hourlyQuota !== undefined) positiveInt(given.hourlyQuota, `${option}.hourlyQuota`, 0);
-  return given as unknown as SimulatorAccountOptions;
-}
-
-/** Validates one key's options (a string or an object). */
-export function checkKeyOptions(value: unknown, option: string): SimulatorKeyOptions {
-  if (typeof value === "string") {
-    if (value.length === 0) fail(option, "must be a non-empty key", value);
-    return { key: value, kind: "valid" };
-  }
-  const given = checkOptions(`${FACTORY}() ${option}`, value, KEY_NAMES);
-  if (typeof given.key !== "string" || given.key.length === 0) {
-    fail(`${option}.key`, "must be a non-empty string", given.key);
-  }
-  if (given.kind !== undefined && !KEY_KINDS.includes(given.kind as SimulatorKeyKind)) {
-    fail(`${option}.kind`, `must be one of ${KEY_KINDS.join(", ")}`, given.kind);
-  }
-  if (given.allowedIps !== undefined) stringList(given.allowedIps, `${option}.allowedIps`);
-  return given as unknown as SimulatorKeyOptions;
+  return clock as Clock;
 }
 
 /**
@@ -384,6 +144,13 @@ export function checkKeyOptions(value: unknown, option: string): SimulatorKeyOpt
  * "did you mean", bad values quote what was received.
  */
 export function resolveOptions(options: unknown): ResolvedOptions {
+  if (options !== null && typeof options === "object" && "now" in options) {
+    fail(
+      "now",
+      "was replaced by clock: { now: () => epochMs } (a Clock, e.g. manualClock() in tests)",
+      options.now,
+    );
+  }
   const o = checkOptions(FACTORY, options, OPTION_NAMES);
   const host = o.host ?? "127.0.0.1";
   if (typeof host !== "string" || host.length === 0) fail("host", "must be a host name or address", host);
@@ -468,7 +235,7 @@ export function resolveOptions(options: unknown): ResolvedOptions {
     smtpAllowInsecureAuth: bool(o.smtpAllowInsecureAuth ?? true, "smtpAllowInsecureAuth"),
     bodyLimitBytes: positiveInt(o.bodyLimitBytes ?? 30 * 1024 * 1024, "bodyLimitBytes", 1024),
     faults: faults.map((f: unknown, i: number) => checkFaultSpec(f, `faults[${i}]`)),
-    now: o.now === undefined ? Date.now : fn(o.now, "now"),
+    clock: resolveClock(o.clock),
     logger: logger as Logger,
   };
 }

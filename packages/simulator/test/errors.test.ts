@@ -204,6 +204,8 @@ describe("options", () => {
       /must not repeat a key/,
     ],
     [{ acceptAnyKey: "yes" }, /acceptAnyKey must be a boolean or a function/],
+    [{ clock: () => 0 }, /clock must be an object with a now\(\) method/],
+    [{ now: () => 0 }, /option now was replaced by clock: \{ now: \(\) => epochMs \}/],
   ])("rejects %j", (options, message) => {
     expect(() => startSimulator(options as never)).toThrow(message);
   });

@@ -1,3 +1,4 @@
+import { manualClock } from "@mandrill-kit/core/testing";
 import { DEMO_KEYS, type Simulator, startSimulator } from "@mandrill-kit/simulator";
 import { afterEach, describe, expect, it } from "vitest";
 import { callApi, eventually } from "./helpers.js";
@@ -91,12 +92,12 @@ describe("messages/send — per-recipient statuses (spec §2.3–2.4)", () => {
   });
 
   it("schedules with a future send_at when the balance is positive, and sends at release", async () => {
-    let now = Date.UTC(2030, 0, 1, 12, 0, 0);
-    const s = await start({ now: () => now });
+    const clock = manualClock(Date.UTC(2030, 0, 1, 12, 0, 0));
+    const s = await start({ clock });
     const res = await send(s, message(["later@example.org"]), { send_at: "2030-01-02 12:00:00" });
     expect(res.body[0]?.status).toBe("scheduled");
     expect(s.inspect.events()).toHaveLength(0);
-    now += DAY;
+    clock.advance(DAY);
     expect(s.control.releaseScheduled()).toBe(1);
     expect(s.inspect.events({ type: "send" })).toHaveLength(1);
   });
@@ -179,8 +180,8 @@ describe("the denylist (spec §5)", () => {
   });
 
   it("expires a soft bounce after 24 h and a hard bounce after 7 days; expired entries list only with include_expired", async () => {
-    let now = Date.UTC(2030, 5, 1);
-    const s = await start({ now: () => now });
+    const clock = manualClock(Date.UTC(2030, 5, 1));
+    const s = await start({ clock });
     await send(s, message(["soft_bounce@test.mandrillapp.com", "hard_bounce@test.mandrillapp.com"]));
     const reasons = async (includeExpired = false) =>
       (
@@ -193,19 +194,19 @@ describe("the denylist (spec §5)", () => {
         }>
       ).map((e) => `${e.reason}${e.expired ? " (expired)" : ""}`);
     expect(await reasons()).toEqual(["soft-bounce", "hard-bounce"]);
-    now += DAY + 1;
+    clock.advance(DAY + 1);
     expect(await reasons()).toEqual(["hard-bounce"]);
     expect(await reasons(true)).toEqual(["soft-bounce (expired)", "hard-bounce"]);
     expect((await send(s, message(["soft_bounce@test.mandrillapp.com"]))).body[0]?.status).toBe("sent");
-    now += 7 * DAY;
+    clock.advance(7 * DAY);
     expect((await send(s, message(["hard_bounce@test.mandrillapp.com"]))).body[0]?.status).toBe("sent");
   });
 
   it("lists a repeat bounce for longer than the first (duration doubles) and reports it as a new add", async () => {
-    let now = Date.UTC(2030, 5, 1);
-    const s = await start({ now: () => now });
+    const clock = manualClock(Date.UTC(2030, 5, 1));
+    const s = await start({ clock });
     await send(s, message(["hard_bounce@test.mandrillapp.com"]));
-    now += 8 * DAY;
+    clock.advance(8 * DAY);
     await send(s, message(["hard_bounce@test.mandrillapp.com"]));
     const [entry] = s.inspect.rejects();
     expect(entry?.expires_at).toBe("2030-06-23 00:00:00");
@@ -216,15 +217,15 @@ describe("the denylist (spec §5)", () => {
   });
 
   it("keeps manual entries forever and reports a re-add of an active entry as change", async () => {
-    let now = Date.UTC(2030, 5, 1);
-    const s = await start({ now: () => now });
+    const clock = manualClock(Date.UTC(2030, 5, 1));
+    const s = await start({ clock });
     const add = await callApi(s.apiUrl, "rejects/add", {
       key: KEY,
       email: "Carol@Example.net",
       comment: "asked us",
     });
     expect(add.body).toEqual({ email: "carol@example.net", added: true });
-    now += 5000 * DAY;
+    clock.advance(5000 * DAY);
     expect((await send(s, message(["carol@example.net"]))).body[0]?.reject_reason).toBe("custom");
     s.control.addReject({ email: "carol@example.net" });
     const actions = s.inspect
