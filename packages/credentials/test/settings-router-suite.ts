@@ -397,6 +397,26 @@ export function settingsRouterSuite(expressMajor: "4" | "5"): void {
       expect(await kit.credentials.describe("acme")).toBeUndefined();
     });
 
+    it("logs the refused mount order as a warning through the kit's logger, without the body", async () => {
+      const warnings: Array<{ context: unknown; message: string }> = [];
+      const noop = () => {};
+      const logger = {
+        debug: noop,
+        info: noop,
+        error: noop,
+        warn: (context: unknown, message: string) => warnings.push({ context, message }),
+      };
+      const app = express();
+      app.use(express.urlencoded({ extended: false, type: "*/*" }));
+      app.use(mandrillKit({ store: createMemoryStore(), keys: KEYS, publicUrl: PUBLIC_URL, logger }));
+      app.use(BASE, mandrillSettings({ authorize: "handled-upstream" }));
+      expect((await request(app).put(`${BASE}/acme`).send(VALID)).status).toBe(415);
+      expect(warnings).toHaveLength(1);
+      expect(warnings[0]?.message).toContain("Mount mandrillSettings() before");
+      expect(JSON.stringify(warnings)).toContain("ERR_MK_SETTINGS_BODY_CONSUMED");
+      expect(JSON.stringify(warnings)).not.toContain(API_KEY);
+    });
+
     it("refuses with 415 ERR_MK_SETTINGS_BODY_CONSUMED when a middleware read the stream and kept nothing", async () => {
       const swallow: RequestHandler = (req, _res, next) => {
         req.on("end", () => next());
