@@ -3,67 +3,25 @@ import { openPostgresStore } from "@mandrill-kit/postgres";
 import { afterAll, describe, expect, it } from "vitest";
 // The PostgreSQL these tests share with the store's own tests: skipped with a note when unreachable.
 import { available, databaseUrl, dropSchema, freshSchema, sql } from "../../postgres/test/database.js";
-import { type CliIo, runCli } from "../src/cli.js";
-import { createCredentials } from "../src/credentials-service.js";
-import { keyIdOf } from "../src/jwe.js";
+import { cli, secretKids, seedTwoAccounts, withStore } from "./cli-helpers.js";
 
 const schemas: string[] = [];
 afterAll(async () => {
   if (available) for (const schema of schemas) await dropSchema(schema);
 });
 
-async function cli(argv: string[], env: Record<string, string | undefined> = {}) {
-  let out = "";
-  let err = "";
-  const io: CliIo = {
-    out: (text) => {
-      out += text;
-    },
-    err: (text) => {
-      err += text;
-    },
-    env,
-  };
-  const code = await runCli(argv, io);
-  return { code, out, err };
-}
-
 /** A fresh schema holding two accounts whose secrets are under `key`. */
 async function schemaUnder(key: OctJwk): Promise<string> {
   const schema = freshSchema("cli");
   schemas.push(schema);
-  const store = await openPostgresStore({ connectionString: databaseUrl, schema });
-  try {
-    const credentials = createCredentials({
-      store,
-      keys: { keys: [key] },
-      publicUrl: "https://app.example.com",
-    });
-    for (const account of ["acme", "beta"]) {
-      await credentials.save(account, {
-        transport: "api",
-        apiKey: `md-${account}-0123456789`,
-        fromEmail: `${account}@example.com`,
-        webhookKey: `wh-${account}-0123456789`,
-      });
-    }
-  } finally {
-    await store.close();
-  }
+  await withStore(openPostgresStore({ connectionString: databaseUrl, schema }), (store) =>
+    seedTwoAccounts(store, key),
+  );
   return schema;
 }
 
-async function kidsIn(schema: string): Promise<string[]> {
-  const store = await openPostgresStore({ connectionString: databaseUrl, schema, migrate: false });
-  try {
-    const { items } = await store.credentials.list({ limit: 100 });
-    return items.flatMap((r) =>
-      Object.entries(r.secrets).map(([field, jwe]) => keyIdOf(jwe, r.account, field)),
-    );
-  } finally {
-    await store.close();
-  }
-}
+const kidsIn = (schema: string) =>
+  withStore(openPostgresStore({ connectionString: databaseUrl, schema, migrate: false }), secretKids);
 
 describe.skipIf(!available)("mandrill-kit keys rotate on PostgreSQL", () => {
   it("re-encrypts every secret of the schema given with --database-url and --schema", async () => {

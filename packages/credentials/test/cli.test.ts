@@ -4,7 +4,6 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { fileURLToPath } from "node:url";
 import {
-  createCredentials,
   generateKey,
   type JwkSet,
   type OctJwk,
@@ -13,9 +12,7 @@ import {
 } from "@mandrill-kit/credentials";
 import { openSqliteStore } from "@mandrill-kit/sqlite";
 import { afterAll, describe, expect, it } from "vitest";
-// runCli is the CLI's entry point; the package exports only the library, so import it from source.
-import { type CliIo, runCli } from "../src/cli.js";
-import { keyIdOf } from "../src/jwe.js";
+import { cli, secretKids, seedTwoAccounts, withStore } from "./cli-helpers.js";
 
 const bin = fileURLToPath(new URL("../bin/mandrill-kit.mjs", import.meta.url));
 const dir = mkdtempSync(join(tmpdir(), "mk-credentials-cli-"));
@@ -27,28 +24,6 @@ function tempPath(name: string): string {
   return join(dir, `${fileCount}-${name}`);
 }
 
-interface Captured {
-  code: number;
-  out: string;
-  err: string;
-}
-
-async function cli(argv: string[], env: Record<string, string | undefined> = {}): Promise<Captured> {
-  let out = "";
-  let err = "";
-  const io: CliIo = {
-    out: (text) => {
-      out += text;
-    },
-    err: (text) => {
-      err += text;
-    },
-    env,
-  };
-  const code = await runCli(argv, io);
-  return { code, out, err };
-}
-
 function keySetFile(...keys: OctJwk[]): string {
   const file = tempPath("keys.json");
   writeFileSync(file, JSON.stringify({ keys }), { mode: 0o600 });
@@ -58,35 +33,11 @@ function keySetFile(...keys: OctJwk[]): string {
 /** A SQLite file with two accounts whose secrets are under `key`. */
 async function databaseUnder(key: OctJwk): Promise<string> {
   const filename = tempPath("kit.db");
-  const store = openSqliteStore({ filename });
-  const credentials = createCredentials({
-    store,
-    keys: { keys: [key] },
-    publicUrl: "https://app.example.com",
-  });
-  for (const account of ["acme", "beta"]) {
-    await credentials.save(account, {
-      transport: "api",
-      apiKey: `md-${account}-0123456789`,
-      fromEmail: `${account}@example.com`,
-      webhookKey: `wh-${account}-0123456789`,
-    });
-  }
-  await store.close();
+  await withStore(openSqliteStore({ filename }), (store) => seedTwoAccounts(store, key));
   return filename;
 }
 
-async function kidsIn(filename: string): Promise<string[]> {
-  const store = openSqliteStore({ filename });
-  try {
-    const { items } = await store.credentials.list({ limit: 100 });
-    return items.flatMap((r) =>
-      Object.entries(r.secrets).map(([field, jwe]) => keyIdOf(jwe, r.account, field)),
-    );
-  } finally {
-    await store.close();
-  }
-}
+const kidsIn = (filename: string) => withStore(openSqliteStore({ filename }), secretKids);
 
 describe("mandrill-kit keys generate", () => {
   it("prints a JWK Set with one new 256-bit key that the kit accepts", async () => {
