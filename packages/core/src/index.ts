@@ -61,7 +61,7 @@ export {
   type LogMethod,
   silentLogger,
 } from "./logger.js";
-export { createMemoryStore, type MemoryStoreOptions } from "./memory-store.js";
+export { createMemoryStore, type MemoryStoreOptions } from "./memory/open.js";
 export {
   MANDRILL_SEND_STATUSES,
   type MandrillAttachment,
@@ -106,18 +106,6 @@ export {
   type WebhookKey,
 } from "./settings.js";
 export {
-  type CredentialRow,
-  escapeLike,
-  type InboxRow,
-  page,
-  type SendRow,
-  type SuppressionRow,
-  toCredential,
-  toInbox,
-  toSend,
-  toSuppression,
-} from "./sql-rows.js";
-export {
   type AppliedEffect,
   type ClaimOptions,
   type CredentialPutOptions,
@@ -132,7 +120,6 @@ export {
   type InboxStats,
   type IngestBatch,
   type IngestResult,
-  type Migration,
   type Page,
   type PageOptions,
   type QuarantinedBatch,
@@ -154,26 +141,6 @@ export {
   type SuppressionSource,
   type SuppressionStatus,
 } from "./store.js";
-export {
-  applySuppressionEffects,
-  checkCredentialWrite,
-  DEFAULT_PAGE_LIMIT,
-  decodeCursor,
-  encodeCursor,
-  inboxStatsFrom,
-  liftSuppression,
-  MAX_PAGE_LIMIT,
-  mergeSuppression,
-  type NormalizedSuppressionInput,
-  normalizeClaimOptions,
-  normalizeEffect,
-  normalizeInboxEvent,
-  normalizeSendRecord,
-  normalizeSuppressionInput,
-  pageLimit,
-  type SuppressionEffectTarget,
-  suppressionStatus,
-} from "./store-rules.js";
 export {
   DEFAULT_SUPPRESSION_POLICY,
   parseMandrillTime,

@@ -1,2 +1,3 @@
 export { MIGRATIONS, type Migration } from "./migrations.js";
-export { openPostgresStore, type PostgresStore, type PostgresStoreOptions } from "./open-postgres-store.js";
+export { openPostgresStore, type PostgresStore } from "./open.js";
+export type { PostgresStoreOptions } from "./options.js";

@@ -3,7 +3,7 @@
  * transaction holding a transaction-level advisory lock, and each is recorded in `mk_migrations`.
  * Never edit a published migration: add the next number.
  */
-import type { Migration } from "@mandrill-kit/core";
+import type { Migration } from "@mandrill-kit/core/adapter";
 
 export type { Migration };
 

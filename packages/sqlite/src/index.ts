@@ -1,2 +1,3 @@
 export { MIGRATIONS, type Migration } from "./migrations.js";
-export { openSqliteStore, type SqliteStore, type SqliteStoreOptions } from "./open-sqlite-store.js";
+export { openSqliteStore, type SqliteStore } from "./open.js";
+export type { SqliteStoreOptions } from "./options.js";

@@ -2,7 +2,7 @@
  * Numbered schema migrations. Each runs once, in its own IMMEDIATE transaction, and is recorded in
  * `mk_migrations`. Never edit a published migration: add the next number.
  */
-import type { Migration } from "@mandrill-kit/core";
+import type { Migration } from "@mandrill-kit/core/adapter";
 
 export type { Migration };
 

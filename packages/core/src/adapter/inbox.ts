@@ -1,0 +1,316 @@
+/**
+ * Rules of the `inbox` repository shared by every store: checks of events, effects and claim
+ * options, how an ingest applies suppression effects, stats, the list filter, and the row shapes.
+ */
+import { requireAccountId } from "../account-id.js";
+import { normalizeEmail, requireEmail } from "../email.js";
+import { MandrillKitNotFoundError } from "../errors.js";
+import {
+  type AppliedEffect,
+  type InboxEventInput,
+  type InboxRecord,
+  type InboxState,
+  type InboxStats,
+  type QuarantinedBatch,
+  SUPPRESSION_REASONS,
+  SUPPRESSION_SOURCES,
+  type Suppression,
+  type SuppressionEffect,
+} from "../store.js";
+import { MAX_PAGE_LIMIT } from "./paging.js";
+import type { SqlParams } from "./sql.js";
+import { liftSuppression, mergeSuppression, type NormalizedSuppressionInput } from "./suppressions.js";
+import { invalid, requireEnum, requireTime } from "./validate.js";
+
+/** Validates an effect (called before any write, so a bad effect aborts the whole ingest). */
+export function normalizeEffect(effect: SuppressionEffect): SuppressionEffect {
+  const email = requireEmail(effect.email, "effects.email");
+  switch (effect.op) {
+    case "suppress":
+      return {
+        op: "suppress",
+        email,
+        reason: requireEnum(effect.reason, SUPPRESSION_REASONS, "effects.reason"),
+        source: requireEnum(effect.source, SUPPRESSION_SOURCES, "effects.source"),
+        detail: effect.detail ?? null,
+        expiresAt: effect.expiresAt === null ? null : requireTime(effect.expiresAt, "effects.expiresAt"),
+      };
+    case "soft-bounce":
+      if (!Number.isInteger(effect.threshold) || effect.threshold < 1) {
+        throw invalid("effects.threshold", "must be a positive integer");
+      }
+      return {
+        op: "soft-bounce",
+        email,
+        detail: effect.detail ?? null,
+        threshold: effect.threshold,
+        windowMs: requireTime(effect.windowMs, "effects.windowMs"),
+        suppressForMs: requireTime(effect.suppressForMs, "effects.suppressForMs"),
+      };
+    case "lift":
+      return {
+        op: "lift",
+        email,
+        by: String(effect.by),
+        reason: String(effect.reason),
+        ...(effect.sources === undefined
+          ? {}
+          : { sources: effect.sources.map((s) => requireEnum(s, SUPPRESSION_SOURCES, "effects.sources")) }),
+      };
+    default:
+      throw invalid(
+        "effects.op",
+        "is not a known effect",
+        `effects.op must be suppress, soft-bounce or lift; received ${JSON.stringify((effect as { op?: unknown }).op)}.`,
+      );
+  }
+}
+
+/** An event checked by {@link normalizeInboxEvent}: address normalised, effects checked, state explicit. */
+export interface NormalizedInboxEvent extends InboxEventInput {
+  email: string | null;
+  effects: readonly SuppressionEffect[];
+  state: "pending" | "done";
+}
+
+/**
+ * Checks one event to ingest (key, type, event time, raw text), normalises its address (`null` when
+ * not valid) and its effects; called for every event before a store writes anything, so a bad one
+ * aborts the whole batch.
+ */
+export function normalizeInboxEvent(e: InboxEventInput): NormalizedInboxEvent {
+  const bad = (field: string, message: string) =>
+    invalid(`events.${field}`, message, `events: ${field} ${message}.`);
+  if (typeof e.key !== "string" || e.key.length === 0 || e.key.length > 512)
+    throw bad("key", "must be a string of 1–512 characters");
+  if (typeof e.type !== "string" || e.type.length === 0 || e.type.length > 128)
+    throw bad("type", "must be a string of 1–128 characters");
+  if (e.eventAt !== null && !Number.isSafeInteger(e.eventAt))
+    throw bad("eventAt", "must be epoch milliseconds (a safe integer) or null");
+  if (typeof e.raw !== "string") throw bad("raw", "must be the event's JSON text");
+  return {
+    ...e,
+    email: e.email === null ? null : (normalizeEmail(e.email) ?? null),
+    effects: e.effects === undefined || e.effects.length === 0 ? [] : e.effects.map(normalizeEffect),
+    state: e.state === "done" ? "done" : "pending",
+  };
+}
+
+/** Checks every event of a batch (see {@link normalizeInboxEvent}) and its account and time. */
+export function normalizeIngestBatch(batch: {
+  account: string;
+  receivedAt?: number;
+  events: readonly InboxEventInput[];
+}): { account: string; receivedAt: number; events: NormalizedInboxEvent[] } {
+  return {
+    account: requireAccountId(batch.account),
+    receivedAt: batch.receivedAt ?? Date.now(),
+    events: batch.events.map(normalizeInboxEvent),
+  };
+}
+
+/** Checked claim options with defaults applied (limit 1…1000, default 50; lease default 30 s). */
+export function normalizeClaimOptions(options: {
+  limit?: number;
+  leaseMs?: number;
+  now?: number;
+  account?: string;
+}): { limit: number; leaseMs: number; now: number; account: string | undefined } {
+  const limit = options.limit ?? 50;
+  const leaseMs = options.leaseMs ?? 30_000;
+  if (!Number.isInteger(limit) || limit < 1 || limit > MAX_PAGE_LIMIT) {
+    throw invalid(
+      "limit",
+      `must be an integer from 1 to ${MAX_PAGE_LIMIT}`,
+      `claim limit must be an integer from 1 to ${MAX_PAGE_LIMIT}; received ${String(limit)}.`,
+    );
+  }
+  if (!Number.isInteger(leaseMs) || leaseMs < 1) {
+    throw invalid(
+      "leaseMs",
+      "must be a positive integer",
+      `claim leaseMs must be a positive integer; received ${String(leaseMs)}.`,
+    );
+  }
+  return {
+    limit,
+    leaseMs,
+    now: options.now === undefined ? Date.now() : requireTime(options.now, "now"),
+    account: options.account === undefined ? undefined : requireAccountId(options.account),
+  };
+}
+
+/** The order claims hand events out in: due first, then arrival. */
+export function claimOrder(a: InboxRecord, b: InboxRecord): number {
+  return (a.nextAttemptAt ?? 0) - (b.nextAttemptAt ?? 0) || a.seq - b.seq;
+}
+
+/** `ERR_MK_NOT_FOUND` for an event that `complete`/`fail` were asked about but that does not exist. */
+export function inboxNotFound(account: string, key: string): MandrillKitNotFoundError {
+  return new MandrillKitNotFoundError(
+    `No inbox event ${JSON.stringify(key)} for account ${JSON.stringify(account)}.`,
+  );
+}
+
+/**
+ * What a store provides to {@link applySuppressionEffects}, inside its ingest transaction: read and
+ * write one account's suppressions, and count stored soft bounces (the current event included).
+ */
+export interface SuppressionEffectTarget {
+  get(email: string): Suppression | undefined;
+  put(next: Suppression): void;
+  /** Stored `soft_bounce` events of the address with `after < eventAt <= until`. */
+  countSoftBounces(email: string, after: number, until: number): number;
+}
+
+/**
+ * Applies one new event's (already normalised) effects through `target`, appending what changed to
+ * `applied`. Shared by every store so their ingest semantics cannot drift apart.
+ */
+export function applySuppressionEffects(
+  target: SuppressionEffectTarget,
+  event: { account: string; key: string; eventAt: number | null; effects: readonly SuppressionEffect[] },
+  receivedAt: number,
+  applied: AppliedEffect[],
+): void {
+  const at = event.eventAt ?? receivedAt;
+  for (const effect of event.effects) {
+    if (effect.op === "lift") {
+      const next = liftSuppression(target.get(effect.email), { ...effect, at: receivedAt });
+      if (next !== undefined) {
+        target.put(next);
+        applied.push({ key: event.key, op: "lifted", email: effect.email, reason: null });
+      }
+      continue;
+    }
+    let input: NormalizedSuppressionInput;
+    if (effect.op === "soft-bounce") {
+      if (target.countSoftBounces(effect.email, at - effect.windowMs, at) < effect.threshold) continue;
+      input = {
+        account: event.account,
+        email: effect.email,
+        reason: "soft-bounce",
+        source: "webhook",
+        detail: effect.detail,
+        expiresAt: at + effect.suppressForMs,
+        at: receivedAt,
+      };
+    } else {
+      input = {
+        account: event.account,
+        email: effect.email,
+        reason: effect.reason,
+        source: effect.source,
+        detail: effect.detail,
+        expiresAt: effect.expiresAt,
+        at: receivedAt,
+      };
+    }
+    const { status, next } = mergeSuppression(target.get(effect.email), input);
+    if (status === "unchanged") continue;
+    target.put(next);
+    applied.push({
+      key: event.key,
+      op: status === "added" ? "suppressed" : "extended",
+      email: effect.email,
+      reason: input.reason,
+    });
+  }
+}
+
+/** Builds inbox stats from per (state, type) counts and the quarantine count. */
+export function inboxStatsFrom(
+  groups: Iterable<{ state: string; type: string; n: number; last: number | null }>,
+  quarantine: { n: number; last: number | null },
+): InboxStats {
+  const stats: InboxStats = {
+    total: 0,
+    pending: 0,
+    done: 0,
+    dead: 0,
+    quarantined: quarantine.n,
+    lastReceivedAt: null,
+    byType: {},
+  };
+  const seen = (at: number | null) => {
+    if (at !== null) stats.lastReceivedAt = Math.max(stats.lastReceivedAt ?? 0, at);
+  };
+  for (const g of groups) {
+    stats.total += g.n;
+    stats[g.state as InboxState] += g.n;
+    stats.byType[g.type] = (stats.byType[g.type] ?? 0) + g.n;
+    seen(g.last);
+  }
+  seen(quarantine.last);
+  return stats;
+}
+
+/**
+ * The `WHERE` condition of `inbox.list` on the `inbox` table: one account, below the cursor's
+ * sequence number, optionally one state and one type (parameters added to `params`).
+ */
+export function inboxWhere(
+  params: SqlParams,
+  account: string,
+  before: number,
+  query: { state?: InboxState; type?: string },
+): string {
+  const clauses = [`account = ${params.add(account)}`, `seq < ${params.add(before)}`];
+  if (query.state !== undefined) clauses.push(`state = ${params.add(query.state)}`);
+  if (query.type !== undefined) clauses.push(`type = ${params.add(query.type)}`);
+  return clauses.join(" AND ");
+}
+
+/** An `inbox` row. */
+export interface InboxRow {
+  seq: number;
+  account: string;
+  key: string;
+  type: string;
+  email: string | null;
+  message_id: string | null;
+  event_at: number | null;
+  raw: string;
+  received_at: number;
+  state: string;
+  attempts: number;
+  next_attempt_at: number | null;
+  lease_until: number | null;
+  last_error: string | null;
+  completed_at: number | null;
+}
+
+/** An `inbox` row as an {@link InboxRecord}. */
+export function toInbox(row: InboxRow): InboxRecord {
+  return {
+    seq: row.seq,
+    account: row.account,
+    key: row.key,
+    type: row.type,
+    email: row.email,
+    messageId: row.message_id,
+    eventAt: row.event_at,
+    raw: row.raw,
+    receivedAt: row.received_at,
+    state: row.state as InboxState,
+    attempts: row.attempts,
+    nextAttemptAt: row.next_attempt_at,
+    leaseUntil: row.lease_until,
+    lastError: row.last_error,
+    completedAt: row.completed_at,
+  };
+}
+
+/** A `quarantine` row. */
+export interface QuarantineRow {
+  id: number;
+  account: string;
+  received_at: number;
+  body: string;
+  error: string;
+}
+
+/** A `quarantine` row as a {@link QuarantinedBatch}. */
+export function toQuarantined(row: QuarantineRow): QuarantinedBatch {
+  return { id: row.id, account: row.account, receivedAt: row.received_at, body: row.body, error: row.error };
+}

@@ -1,0 +1,155 @@
+/**
+ * `inbox.ingest` on PostgreSQL: one multi-row INSERT … ON CONFLICT DO NOTHING for the batch, then the
+ * suppression effects of the events that were new, on rows read under lock, in the same transaction.
+ */
+import type { AppliedEffect, IngestResult } from "@mandrill-kit/core";
+import { applySuppressionEffects, type NormalizedInboxEvent } from "@mandrill-kit/core/adapter";
+import type { Pool, PoolClient } from "pg";
+import { q, tx } from "./queries.js";
+import { type LoadedSuppressions, loadedKey, type SuppressionLocks, stage } from "./suppressions.js";
+
+const INBOX_COLUMNS =
+  "account, key, type, email, message_id, event_at, raw, received_at, state, attempts, next_attempt_at, completed_at";
+
+/** Inserts the first occurrence of each key; returns the keys that were new. */
+async function insertEvents(
+  client: PoolClient,
+  S: string,
+  account: string,
+  receivedAt: number,
+  events: readonly NormalizedInboxEvent[],
+): Promise<Set<string>> {
+  const seen = new Set<string>();
+  const unique = events.filter((e) => !seen.has(e.key) && seen.add(e.key));
+  const { rows } = await q<{ key: string }>(
+    client,
+    `INSERT INTO ${S}.inbox (${INBOX_COLUMNS})
+     SELECT $1, w.key, w.type, w.email, w.message_id, w.event_at, w.raw, $2, w.state, 0,
+            CASE WHEN w.state = 'done' THEN NULL ELSE $2::bigint END, CASE WHEN w.state = 'done' THEN $2::bigint END
+     FROM unnest($3::text[], $4::text[], $5::text[], $6::text[], $7::bigint[], $8::text[], $9::text[])
+          WITH ORDINALITY AS w(key, type, email, message_id, event_at, raw, state, ord)
+     ORDER BY w.ord
+     ON CONFLICT (account, key) DO NOTHING
+     RETURNING key`,
+    [
+      account,
+      receivedAt,
+      unique.map((e) => e.key),
+      unique.map((e) => e.type),
+      unique.map((e) => e.email),
+      unique.map((e) => e.messageId),
+      unique.map((e) => e.eventAt),
+      unique.map((e) => e.raw),
+      unique.map((e) => e.state),
+    ],
+  );
+  return new Set(rows.map((r) => r.key));
+}
+
+/**
+ * The stored soft bounces each address's effects may count: one query over every address's widest
+ * window. Counted below as the SQLite adapter counts them, i.e. without events later in this batch.
+ */
+async function softBounces(
+  client: PoolClient,
+  S: string,
+  account: string,
+  receivedAt: number,
+  events: readonly NormalizedInboxEvent[],
+): Promise<Map<string, { key: string; eventAt: number }[]>> {
+  const windows = new Map<string, { lo: number; hi: number }>();
+  for (const e of events) {
+    const at = e.eventAt ?? receivedAt;
+    for (const effect of e.effects) {
+      if (effect.op !== "soft-bounce") continue;
+      const w = windows.get(effect.email);
+      const lo = at - effect.windowMs;
+      windows.set(
+        effect.email,
+        w === undefined ? { lo, hi: at } : { lo: Math.min(w.lo, lo), hi: Math.max(w.hi, at) },
+      );
+    }
+  }
+  const bounces = new Map<string, { key: string; eventAt: number }[]>();
+  if (windows.size === 0) return bounces;
+  const list = [...windows.entries()];
+  const found = await q<{ key: string; email: string; event_at: number }>(
+    client,
+    `SELECT i.key, i.email, i.event_at FROM unnest($2::text[], $3::bigint[], $4::bigint[]) AS w(email, lo, hi)
+     JOIN ${S}.inbox i ON i.account = $1 AND i.type = 'soft_bounce' AND i.email = w.email
+       AND i.event_at > w.lo AND i.event_at <= w.hi`,
+    [account, list.map(([email]) => email), list.map(([, w]) => w.lo), list.map(([, w]) => w.hi)],
+  );
+  for (const r of found.rows) {
+    const l = bounces.get(r.email) ?? [];
+    l.push({ key: r.key, eventAt: r.event_at });
+    bounces.set(r.email, l);
+  }
+  return bounces;
+}
+
+/** Applies the effects of the new events (in batch order) to the suppressions loaded under lock. */
+async function applyEffects(
+  client: PoolClient,
+  S: string,
+  locks: SuppressionLocks,
+  account: string,
+  receivedAt: number,
+  newEvents: readonly NormalizedInboxEvent[],
+): Promise<AppliedEffect[]> {
+  const withEffects = newEvents.filter((e) => e.effects.length > 0);
+  const applied: AppliedEffect[] = [];
+  if (withEffects.length === 0) return applied;
+  const position = new Map(newEvents.map((e, i) => [e.key, i]));
+  const loaded: LoadedSuppressions = await locks.load(
+    client,
+    withEffects.flatMap((e) => e.effects.map((effect) => ({ account, email: effect.email }))),
+  );
+  const bounces = await softBounces(client, S, account, receivedAt, withEffects);
+  for (const e of withEffects) {
+    const index = position.get(e.key) as number;
+    const target = {
+      get: (email: string) => loaded.get(loadedKey(account, email))?.value,
+      put: (next: Parameters<typeof stage>[1]) => stage(loaded, next),
+      countSoftBounces: (email: string, after: number, until: number) =>
+        (bounces.get(email) ?? []).filter(
+          (b) => b.eventAt > after && b.eventAt <= until && (position.get(b.key) ?? -1) <= index,
+        ).length,
+    };
+    applySuppressionEffects(
+      target,
+      { account, key: e.key, eventAt: e.eventAt, effects: e.effects },
+      receivedAt,
+      applied,
+    );
+  }
+  await locks.write(client, loaded);
+  return applied;
+}
+
+/** One ingest transaction (run again on fresh reads when it loses a race to another instance). */
+export async function ingest(
+  pool: Pool,
+  S: string,
+  locks: SuppressionLocks,
+  batch: { account: string; receivedAt: number; events: readonly NormalizedInboxEvent[] },
+): Promise<IngestResult> {
+  const { account, receivedAt, events } = batch;
+  if (events.length === 0) return { inserted: [], duplicates: [], effects: [] };
+  return tx(pool, async (client) => {
+    const insertedKeys = await insertEvents(client, S, account, receivedAt, events);
+    const result: IngestResult = { inserted: [], duplicates: [], effects: [] };
+    const newEvents: NormalizedInboxEvent[] = [];
+    for (const e of events) {
+      // The first occurrence of a key in the batch is the one stored; later ones are duplicates.
+      if (insertedKeys.delete(e.key)) {
+        newEvents.push(e);
+        result.inserted.push(e.key);
+      } else {
+        result.duplicates.push(e.key);
+      }
+    }
+    result.effects = await applyEffects(client, S, locks, account, receivedAt, newEvents);
+    return result;
+  });
+}

@@ -1,0 +1,231 @@
+/** The SQLite `inbox` repository: events, their processing state, and quarantined bodies. */
+import {
+  type ClaimOptions,
+  type FailOptions,
+  type InboxRepository,
+  type IngestResult,
+  requireAccountId,
+} from "@mandrill-kit/core";
+import {
+  applySuppressionEffects,
+  beforeSeq,
+  claimOrder,
+  type InboxRow,
+  inboxNotFound,
+  inboxStatsFrom,
+  inboxWhere,
+  type NormalizedInboxEvent,
+  normalizeClaimOptions,
+  normalizeIngestBatch,
+  page,
+  pageLimit,
+  type QuarantineRow,
+  SqlParams,
+  toInbox,
+  toQuarantined,
+} from "@mandrill-kit/core/adapter";
+import type Database from "better-sqlite3";
+import type { SqliteContext } from "./connection.js";
+import { suppressionRows } from "./suppressions.js";
+
+type Nullable<T> = T | null;
+
+function statements(db: Database.Database) {
+  return {
+    insert: db.prepare<
+      [
+        string,
+        string,
+        string,
+        Nullable<string>,
+        Nullable<string>,
+        Nullable<number>,
+        string,
+        number,
+        string,
+        Nullable<number>,
+        Nullable<number>,
+      ]
+    >(
+      `INSERT INTO inbox (account, key, type, email, message_id, event_at, raw, received_at, state, attempts, next_attempt_at, completed_at)
+      VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, 0, ?, ?)
+      ON CONFLICT (account, key) DO NOTHING`,
+    ),
+    softBounceCount: db.prepare<[string, string, number, number], { n: number }>(
+      "SELECT count(*) AS n FROM inbox WHERE account = ? AND email = ? AND type = 'soft_bounce' AND event_at > ? AND event_at <= ?",
+    ),
+    get: db.prepare<[string, string], InboxRow>("SELECT * FROM inbox WHERE account = ? AND key = ?"),
+    claimAll: db.prepare<[{ now: number; leaseMs: number; limit: number }], InboxRow>(
+      `UPDATE inbox SET lease_until = @now + @leaseMs, attempts = attempts + 1
+      WHERE seq IN (SELECT seq FROM inbox WHERE state = 'pending' AND next_attempt_at <= @now AND (lease_until IS NULL OR lease_until <= @now)
+                    ORDER BY next_attempt_at, seq LIMIT @limit)
+      RETURNING *`,
+    ),
+    claimAccount: db.prepare<[{ now: number; leaseMs: number; limit: number; account: string }], InboxRow>(
+      `UPDATE inbox SET lease_until = @now + @leaseMs, attempts = attempts + 1
+      WHERE seq IN (SELECT seq FROM inbox WHERE state = 'pending' AND account = @account AND next_attempt_at <= @now AND (lease_until IS NULL OR lease_until <= @now)
+                    ORDER BY next_attempt_at, seq LIMIT @limit)
+      RETURNING *`,
+    ),
+    complete: db.prepare<[number, string, string]>(
+      "UPDATE inbox SET state = 'done', lease_until = NULL, next_attempt_at = NULL, completed_at = ? WHERE account = ? AND key = ?",
+    ),
+    retry: db.prepare<[string, number, string, string]>(
+      "UPDATE inbox SET state = 'pending', last_error = ?, next_attempt_at = ?, lease_until = NULL WHERE account = ? AND key = ?",
+    ),
+    dead: db.prepare<[string, number, string, string]>(
+      "UPDATE inbox SET state = 'dead', last_error = ?, next_attempt_at = NULL, lease_until = NULL, completed_at = ? WHERE account = ? AND key = ?",
+    ),
+    replay: db.prepare<[number, string, string]>(
+      "UPDATE inbox SET state = 'pending', attempts = 0, next_attempt_at = ?, lease_until = NULL, completed_at = NULL WHERE account = ? AND key = ?",
+    ),
+    stats: db.prepare<[string], { state: string; type: string; n: number; last: number }>(
+      "SELECT state, type, count(*) AS n, max(received_at) AS last FROM inbox WHERE account = ? GROUP BY state, type",
+    ),
+    quarantine: db.prepare<[string, number, string, string]>(
+      "INSERT INTO quarantine (account, received_at, body, error) VALUES (?, ?, ?, ?)",
+    ),
+    quarantineList: db.prepare<[string, number, number], QuarantineRow>(
+      "SELECT * FROM quarantine WHERE account = ? AND id < ? ORDER BY id DESC LIMIT ?",
+    ),
+    quarantineStats: db.prepare<[string], { n: number; last: number | null }>(
+      "SELECT count(*) AS n, max(received_at) AS last FROM quarantine WHERE account = ?",
+    ),
+  };
+}
+
+export function sqliteInbox({ db, run, bookkeeping }: SqliteContext): InboxRepository {
+  const sql = statements(db);
+  const suppressions = suppressionRows(db);
+
+  const ingestTx = db.transaction((account: string, receivedAt: number, events: NormalizedInboxEvent[]) => {
+    const result: IngestResult = { inserted: [], duplicates: [], effects: [] };
+    const target = {
+      get: (email: string) => suppressions.get(account, email),
+      put: suppressions.put,
+      countSoftBounces: (email: string, after: number, until: number) =>
+        (sql.softBounceCount.get(account, email, after, until) as { n: number }).n,
+    };
+    for (const e of events) {
+      const done = e.state === "done";
+      const info = sql.insert.run(
+        account,
+        e.key,
+        e.type,
+        e.email,
+        e.messageId,
+        e.eventAt,
+        e.raw,
+        receivedAt,
+        e.state,
+        done ? null : receivedAt,
+        done ? receivedAt : null,
+      );
+      if (info.changes === 0) {
+        result.duplicates.push(e.key);
+        continue;
+      }
+      result.inserted.push(e.key);
+      if (e.effects.length === 0) continue;
+      applySuppressionEffects(
+        target,
+        { account, key: e.key, eventAt: e.eventAt, effects: e.effects },
+        receivedAt,
+        result.effects,
+      );
+    }
+    return result;
+  });
+
+  const claimTx = db.transaction((options: ClaimOptions): InboxRow[] => {
+    const { now, limit, leaseMs, account } = normalizeClaimOptions(options);
+    return account === undefined
+      ? sql.claimAll.all({ now, leaseMs, limit })
+      : sql.claimAccount.all({ now, leaseMs, limit, account });
+  });
+
+  const completeManyTx = db.transaction(
+    (events: readonly { account: string; key: string }[], now: number) => {
+      let changed = 0;
+      for (const { account, key } of events) changed += sql.complete.run(now, account, key).changes;
+      return changed;
+    },
+  );
+
+  const requireRow = (account: string, key: string): void => {
+    if (sql.get.get(account, key) === undefined) throw inboxNotFound(account, key);
+  };
+
+  return {
+    ingest: (batch) =>
+      run("inbox.ingest", () => {
+        // Validate every event and effect before the transaction: a bad one aborts the whole batch.
+        const { account, receivedAt, events } = normalizeIngestBatch(batch);
+        return ingestTx.immediate(account, receivedAt, events);
+      }),
+    claim: (options: ClaimOptions = {}) =>
+      run("inbox.claim", () =>
+        bookkeeping(() => claimTx.immediate(options))
+          .map(toInbox)
+          .sort(claimOrder),
+      ),
+    complete: (account, key, options = {}) =>
+      run("inbox.complete", () => {
+        if (bookkeeping(() => sql.complete.run(options.now ?? Date.now(), account, key).changes) === 0)
+          requireRow(account, key);
+      }),
+    completeMany: (events, options = {}) =>
+      run("inbox.completeMany", () =>
+        bookkeeping(() => completeManyTx.immediate(events, options.now ?? Date.now())),
+      ),
+    fail: (account, key, options: FailOptions) =>
+      run("inbox.fail", () => {
+        const error = String(options.error).slice(0, 2000);
+        const changes = bookkeeping(() =>
+          options.retryAt === null
+            ? sql.dead.run(error, options.now ?? Date.now(), account, key).changes
+            : sql.retry.run(error, options.retryAt, account, key).changes,
+        );
+        if (changes === 0) requireRow(account, key);
+      }),
+    replay: (account, key, options = {}) =>
+      run("inbox.replay", () => sql.replay.run(options.now ?? Date.now(), account, key).changes > 0),
+    get: (account, key) =>
+      run("inbox.get", () => {
+        const row = sql.get.get(account, key);
+        return row === undefined ? undefined : toInbox(row);
+      }),
+    list: (account, query = {}) =>
+      run("inbox.list", () => {
+        const limit = pageLimit(query);
+        const params = new SqlParams(() => "?");
+        const where = inboxWhere(params, account, beforeSeq(query), query);
+        const rows = db
+          .prepare<unknown[], InboxRow>(`SELECT * FROM inbox WHERE ${where} ORDER BY seq DESC LIMIT ?`)
+          .all(...params.values, limit + 1)
+          .map(toInbox);
+        return page(rows, limit, (r) => [r.seq]);
+      }),
+    stats: (account) =>
+      run("inbox.stats", () =>
+        inboxStatsFrom(
+          sql.stats.all(account),
+          sql.quarantineStats.get(account) as { n: number; last: number | null },
+        ),
+      ),
+    quarantine: (entry) =>
+      run("inbox.quarantine", () => {
+        const { account, receivedAt, body, error } = entry;
+        return Number(
+          sql.quarantine.run(requireAccountId(account), receivedAt ?? Date.now(), body, error)
+            .lastInsertRowid,
+        );
+      }),
+    listQuarantined: (account, options = {}) =>
+      run("inbox.listQuarantined", () => {
+        const limit = pageLimit(options);
+        const rows = sql.quarantineList.all(account, beforeSeq(options), limit + 1).map(toQuarantined);
+        return page(rows, limit, (q) => [q.id]);
+      }),
+  };
+}
