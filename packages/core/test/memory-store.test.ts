@@ -1,4 +1,5 @@
 import { createMemoryStore } from "@mandrill-kit/core";
 import { runStoreContract } from "@mandrill-kit/core/testing";
+import * as vitest from "vitest";
 
-runStoreContract({ name: "memory", open: () => createMemoryStore() });
+runStoreContract(vitest, { name: "memory", open: () => createMemoryStore() });

@@ -1,15 +1,15 @@
 import { runStoreContract } from "@mandrill-kit/core/testing";
 import { openPostgresStore } from "@mandrill-kit/postgres";
-import { afterAll, describe } from "vitest";
+import * as vitest from "vitest";
 import { available, databaseUrl, dropSchema, freshSchema, sql } from "./database.js";
 
 // One schema for this file, emptied after every test and dropped at the end.
 const schema = freshSchema("contract");
 
-describe.skipIf(!available)("PostgreSQL", () => {
-  afterAll(() => dropSchema(schema));
+vitest.describe.skipIf(!available)("PostgreSQL", () => {
+  vitest.afterAll(() => dropSchema(schema));
 
-  runStoreContract({
+  runStoreContract(vitest, {
     name: "postgres",
     open: () => openPostgresStore({ connectionString: databaseUrl, schema }),
     cleanup: async () => {

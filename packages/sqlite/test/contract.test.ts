@@ -3,11 +3,12 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { runStoreContract } from "@mandrill-kit/core/testing";
 import { openSqliteStore } from "@mandrill-kit/sqlite";
+import * as vitest from "vitest";
 
-runStoreContract({ name: "sqlite :memory:", open: () => openSqliteStore({ filename: ":memory:" }) });
+runStoreContract(vitest, { name: "sqlite :memory:", open: () => openSqliteStore({ filename: ":memory:" }) });
 
 let dir: string | undefined;
-runStoreContract({
+runStoreContract(vitest, {
   name: "sqlite file",
   open: () => {
     dir = mkdtempSync(join(tmpdir(), "mk-sqlite-"));
