@@ -22,10 +22,11 @@ function codeOf(fn: () => unknown): string | undefined {
 }
 
 describe("openSqliteStore", () => {
-  it("uses WAL, synchronous=FULL and the busy timeout on a file", async () => {
+  it("uses WAL, synchronous=FULL, secure_delete and the busy timeout on a file", async () => {
     const store = openSqliteStore({ filename: fresh(), busyTimeoutMs: 1234 });
     expect(store.database.pragma("journal_mode", { simple: true })).toBe("wal");
     expect(store.database.pragma("synchronous", { simple: true })).toBe(2);
+    expect(store.database.pragma("secure_delete", { simple: true })).toBe(1);
     expect(store.database.pragma("busy_timeout", { simple: true })).toBe(1234);
     await store.close();
   });
