@@ -1,4 +1,3 @@
-/** `credentials`: put/get/delete/list, versions and optimistic concurrency, copies. */
 import {
   rejectionChecker,
   type StoreContractApi,
@@ -7,6 +6,7 @@ import {
   T0,
 } from "./helpers.js";
 
+/** `credentials`: put/get/delete/list, versions and optimistic concurrency, copies. */
 export function credentialsContract(api: StoreContractApi, options: StoreContractOptions): void {
   const { describe, test, expect } = api;
   const rejectsWith = rejectionChecker(api.expect);

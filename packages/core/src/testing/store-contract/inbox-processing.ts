@@ -1,4 +1,3 @@
-/** `inbox` processing: claims and leases, complete/fail/replay, lists, stats and quarantine. */
 import {
   event,
   rejectionChecker,
@@ -8,6 +7,7 @@ import {
   T0,
 } from "./helpers.js";
 
+/** `inbox` processing: claims and leases, complete/fail/replay, lists, stats and quarantine. */
 export function inboxProcessingContract(api: StoreContractApi, options: StoreContractOptions): void {
   const { describe, test, expect } = api;
   const rejectsWith = rejectionChecker(api.expect);

@@ -1,4 +1,3 @@
-/** Lifecycle: idempotent migrations, and every call rejected after `close()`. */
 import {
   rejectionChecker,
   type StoreContractApi,
@@ -6,6 +5,7 @@ import {
   storePerTest,
 } from "./helpers.js";
 
+/** Lifecycle: idempotent migrations, and every call rejected after `close()`. */
 export function lifecycleContract(api: StoreContractApi, options: StoreContractOptions): void {
   const { describe, test, expect } = api;
   const rejectsWith = rejectionChecker(api.expect);

@@ -1,6 +1,6 @@
-/** `sends`: recording recipients, finding them by Mandrill id, paging newest first. */
 import { type StoreContractApi, type StoreContractOptions, storePerTest, T0 } from "./helpers.js";
 
+/** `sends`: recording recipients, finding them by Mandrill id, paging newest first. */
 export function sendsContract(api: StoreContractApi, options: StoreContractOptions): void {
   const { describe, test, expect } = api;
   describe("sends", () => {
