@@ -17,12 +17,12 @@ export interface SqliteContext {
   run<T>(what: string, fn: () => T): Promise<T>;
   /** Runs `fn` as bookkeeping: its commits skip the fsync (see {@link bookkeeping}). */
   bookkeeping<T>(fn: () => T): T;
-  /** Called after a write that replaced or deleted secrets: see {@link purgeRetiredPages}. */
+  /** Purges earlier versions of rewritten secrets from the files: see {@link purgeRetiredPages}. */
   readonly retiredPages: RetiredPagesPurge;
 }
 
 /** Whether `filename` names a file on disk (not `:memory:` or a `file:` URI). */
-export function isOnDisk(filename: string): boolean {
+function isOnDisk(filename: string): boolean {
   return filename !== ":memory:" && !filename.startsWith("file:");
 }
 
