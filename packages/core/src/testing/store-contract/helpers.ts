@@ -1,7 +1,7 @@
 /** What the capability files of the store contract share: the test API, one store per test, fixtures. */
 import type * as Vitest from "vitest";
 import { isMandrillKitError } from "../../errors.js";
-import type { InboxEventInput, Store } from "../../store.js";
+import type { InboxEventInput, Store, SuppressionInput, SuppressionReason } from "../../store.js";
 
 /**
  * The parts of vitest the contract uses, passed by the caller (`import * as vitest from "vitest"`) so
@@ -76,6 +76,15 @@ export function event(key: string, overrides: Partial<InboxEventInput> = {}): In
     raw: JSON.stringify({ event: "send", _id: `id-${key}`, ts: T0 / 1000 }),
     ...overrides,
   };
+}
+
+/** A suppression of `email` in account `acme`, from a webhook at {@link T0}, with `overrides`. */
+export function webhookSuppression(
+  email: string,
+  reason: SuppressionReason,
+  overrides: Partial<SuppressionInput> = {},
+): SuppressionInput {
+  return { account: "acme", email, reason, source: "webhook", at: T0, ...overrides };
 }
 
 /** Asserts that `promise` rejects with a `MandrillKitError` of `code`. */

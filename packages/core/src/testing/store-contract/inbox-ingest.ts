@@ -7,6 +7,7 @@ import {
   type StoreContractOptions,
   storePerTest,
   T0,
+  webhookSuppression,
 } from "./helpers.js";
 
 /** New events stored once per account and key, exactly as received; invalid batches write nothing. */
@@ -198,13 +199,7 @@ function applyingEffects({ test, expect }: StoreContractApi, store: Store): void
       source: "sync",
       at: T0,
     });
-    await store.suppressions.add({
-      account: "acme",
-      email: "w@example.com",
-      reason: "hard-bounce",
-      source: "webhook",
-      at: T0,
-    });
+    await store.suppressions.add(webhookSuppression("w@example.com", "hard-bounce"));
     const result = await store.inbox.ingest({
       account: "acme",
       receivedAt: T0 + 1,

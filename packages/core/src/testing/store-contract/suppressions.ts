@@ -6,18 +6,13 @@ import {
   type StoreContractOptions,
   storePerTest,
   T0,
+  webhookSuppression,
 } from "./helpers.js";
 
 /** `check`: normalised, many at once, per account, until expiry. */
 function checking({ test, expect }: StoreContractApi, store: Store): void {
   test("finds suppressed addresses whatever their case and surrounding space", async () => {
-    await store.suppressions.add({
-      account: "acme",
-      email: " Bob@Example.NET ",
-      reason: "hard-bounce",
-      source: "webhook",
-      at: T0,
-    });
+    await store.suppressions.add(webhookSuppression(" Bob@Example.NET ", "hard-bounce"));
     const hits = await store.suppressions.check(
       "acme",
       ["bob@example.net", "BOB@EXAMPLE.NET", "<bob@example.net>", "carol@example.net"],
@@ -46,13 +41,7 @@ function checking({ test, expect }: StoreContractApi, store: Store): void {
   });
 
   test("ignores invalid addresses and duplicates in a check", async () => {
-    await store.suppressions.add({
-      account: "acme",
-      email: "a@example.com",
-      reason: "spam",
-      source: "webhook",
-      at: T0,
-    });
+    await store.suppressions.add(webhookSuppression("a@example.com", "spam"));
     const hits = await store.suppressions.check(
       "acme",
       ["not an address", "", "a@example.com", "A@example.com"],
@@ -63,26 +52,13 @@ function checking({ test, expect }: StoreContractApi, store: Store): void {
   });
 
   test("keeps accounts apart", async () => {
-    await store.suppressions.add({
-      account: "acme",
-      email: "a@example.com",
-      reason: "spam",
-      source: "webhook",
-      at: T0,
-    });
+    await store.suppressions.add(webhookSuppression("a@example.com", "spam"));
     expect(await store.suppressions.check("other", ["a@example.com"], { now: T0 })).toEqual([]);
     expect(await store.suppressions.count("other")).toBe(0);
   });
 
   test("stops applying a suppression when it expires", async () => {
-    await store.suppressions.add({
-      account: "acme",
-      email: "a@example.com",
-      reason: "soft-bounce",
-      source: "webhook",
-      expiresAt: T0 + DAY,
-      at: T0,
-    });
+    await store.suppressions.add(webhookSuppression("a@example.com", "soft-bounce", { expiresAt: T0 + DAY }));
     expect(await store.suppressions.check("acme", ["a@example.com"], { now: T0 + DAY - 1 })).toHaveLength(1);
     expect(await store.suppressions.check("acme", ["a@example.com"], { now: T0 + DAY })).toHaveLength(0);
     expect(await store.suppressions.count("acme", { status: "expired", now: T0 + DAY })).toBe(1);
@@ -92,33 +68,18 @@ function checking({ test, expect }: StoreContractApi, store: Store): void {
 /** The merge rule of `add`, and lifting. */
 function mergingAndLifting({ test, expect }: StoreContractApi, store: Store): void {
   test("never shortens an active suppression, but extends it with a longer one", async () => {
-    const first = await store.suppressions.add({
-      account: "acme",
-      email: "a@example.com",
-      reason: "soft-bounce",
-      source: "webhook",
-      expiresAt: T0 + DAY,
-      at: T0,
-    });
+    const first = await store.suppressions.add(
+      webhookSuppression("a@example.com", "soft-bounce", { expiresAt: T0 + DAY }),
+    );
     expect(first.status).toBe("added");
-    const shorter = await store.suppressions.add({
-      account: "acme",
-      email: "a@example.com",
-      reason: "soft-bounce",
-      source: "webhook",
-      expiresAt: T0 + 10,
-      at: T0 + 1,
-    });
+    const shorter = await store.suppressions.add(
+      webhookSuppression("a@example.com", "soft-bounce", { expiresAt: T0 + 10, at: T0 + 1 }),
+    );
     expect(shorter.status).toBe("unchanged");
     expect(shorter.suppression.expiresAt).toBe(T0 + DAY);
-    const forever = await store.suppressions.add({
-      account: "acme",
-      email: "a@example.com",
-      reason: "hard-bounce",
-      source: "webhook",
-      detail: "550 5.1.1",
-      at: T0 + 2,
-    });
+    const forever = await store.suppressions.add(
+      webhookSuppression("a@example.com", "hard-bounce", { detail: "550 5.1.1", at: T0 + 2 }),
+    );
     expect(forever.status).toBe("extended");
     expect(forever.suppression).toMatchObject({
       reason: "hard-bounce",
@@ -127,26 +88,15 @@ function mergingAndLifting({ test, expect }: StoreContractApi, store: Store): vo
       createdAt: T0,
       updatedAt: T0 + 2,
     });
-    const again = await store.suppressions.add({
-      account: "acme",
-      email: "a@example.com",
-      reason: "soft-bounce",
-      source: "webhook",
-      expiresAt: T0 + 99 * DAY,
-      at: T0 + 3,
-    });
+    const again = await store.suppressions.add(
+      webhookSuppression("a@example.com", "soft-bounce", { expiresAt: T0 + 99 * DAY, at: T0 + 3 }),
+    );
     expect(again.status).toBe("unchanged");
     expect((await store.suppressions.get("acme", "a@example.com"))?.reason).toBe("hard-bounce");
   });
 
   test("lifts an entry with who and why, and a later signal suppresses again", async () => {
-    await store.suppressions.add({
-      account: "acme",
-      email: "a@example.com",
-      reason: "hard-bounce",
-      source: "webhook",
-      at: T0,
-    });
+    await store.suppressions.add(webhookSuppression("a@example.com", "hard-bounce"));
     expect(
       await store.suppressions.remove("acme", "A@example.com", {
         by: "admin@acme",
@@ -164,26 +114,14 @@ function mergingAndLifting({ test, expect }: StoreContractApi, store: Store): vo
     expect(
       await store.suppressions.remove("acme", "a@example.com", { by: "x", reason: "y", at: T0 + 3 }),
     ).toBe(false);
-    const again = await store.suppressions.add({
-      account: "acme",
-      email: "a@example.com",
-      reason: "spam",
-      source: "webhook",
-      at: T0 + 4,
-    });
+    const again = await store.suppressions.add(webhookSuppression("a@example.com", "spam", { at: T0 + 4 }));
     expect(again.status).toBe("added");
     expect(again.suppression).toMatchObject({ liftedAt: null, liftedBy: null, createdAt: T0 + 4 });
     expect(await store.suppressions.check("acme", ["a@example.com"], { now: T0 + 5 })).toHaveLength(1);
   });
 
   test("lifts only entries from the named sources when asked", async () => {
-    await store.suppressions.add({
-      account: "acme",
-      email: "a@example.com",
-      reason: "hard-bounce",
-      source: "webhook",
-      at: T0,
-    });
+    await store.suppressions.add(webhookSuppression("a@example.com", "hard-bounce"));
     expect(
       await store.suppressions.remove("acme", "a@example.com", {
         by: "sync",
@@ -256,28 +194,11 @@ function validatingAndListing(api: StoreContractApi, store: Store): void {
   });
 
   test("filters by status: active, expired, lifted, all", async () => {
-    await store.suppressions.add({
-      account: "acme",
-      email: "active@example.com",
-      reason: "spam",
-      source: "webhook",
-      at: T0,
-    });
-    await store.suppressions.add({
-      account: "acme",
-      email: "expired@example.com",
-      reason: "soft-bounce",
-      source: "webhook",
-      expiresAt: T0 + 1,
-      at: T0,
-    });
-    await store.suppressions.add({
-      account: "acme",
-      email: "lifted@example.com",
-      reason: "unsub",
-      source: "webhook",
-      at: T0,
-    });
+    await store.suppressions.add(webhookSuppression("active@example.com", "spam"));
+    await store.suppressions.add(
+      webhookSuppression("expired@example.com", "soft-bounce", { expiresAt: T0 + 1 }),
+    );
+    await store.suppressions.add(webhookSuppression("lifted@example.com", "unsub"));
     await store.suppressions.remove("acme", "lifted@example.com", { by: "a", reason: "b", at: T0 + 1 });
     const at = T0 + 10;
     expect((await store.suppressions.list("acme", { now: at })).items.map((s) => s.email)).toEqual([
