@@ -31,7 +31,7 @@ const VALID: MandrillSettingsInput = {
   fromName: "Acme",
 };
 
-/** The composition DESIGN.md shows: mandrillKit first, then the settings API behind an authorize hook. */
+/** The composition docs/design.md#plugin-composition shows: mandrillKit first, then the settings API behind an authorize hook. */
 function kitApp(options: { globalJson?: boolean; before?: RequestHandler[] } = {}) {
   const kit = mandrillKit({ store: createMemoryStore(), keys: KEYS, publicUrl: PUBLIC_URL });
   const app = express();

@@ -4,10 +4,10 @@ import { bool, FACTORY, fail, positiveInt, stringList } from "./option-checks.js
 /**
  * What an API key does:
  * - `valid`: a live key;
- * - `test`: a test key (spec §2.7): accepted, nothing leaves, outbox entries are flagged `test`;
+ * - `test`: a test key (docs/mandrill.md#api-keys): accepted, nothing leaves, outbox entries are flagged `test`;
  * - `disabled`: a deleted or inactive key: every call answers `Invalid_Key` "Invalid API key";
  * - `ip-restricted`: a key whose account only allows some client IPs: calls from other IPs answer
- *   `Invalid_Key` "Invalid API key" (ASSUMED: spec §2.7 and §8 leave the real answer unconfirmed).
+ *   `Invalid_Key` "Invalid API key" (ASSUMED: docs/mandrill.md#api-keys and docs/mandrill.md#unconfirmed-behaviour leave the real answer unconfirmed).
  */
 export type SimulatorKeyKind = "valid" | "test" | "disabled" | "ip-restricted";
 
@@ -55,11 +55,11 @@ export interface SimulatorAccountOptions {
   keys?: Array<string | SimulatorKeyOptions>;
   /**
    * Sending domains. A `From` address whose domain is not listed with valid SPF and DKIM makes every
-   * recipient `rejected` / `unsigned` (spec §2.3). Matching is exact: a subdomain must be listed
+   * recipient `rejected` / `unsigned` (docs/mandrill.md#send-request). Matching is exact: a subdomain must be listed
    * itself. `"any"` treats every domain as verified. @default []
    */
   domains?: Array<string | SimulatorDomainOptions> | "any";
-  /** Account balance; scheduling (`send_at`) needs a positive one (spec §2.3). @default 0 */
+  /** Account balance; scheduling (`send_at`) needs a positive one (docs/mandrill.md#send-request). @default 0 */
   balance?: number;
   /** Subaccount ids that exist; any other `subaccount` answers `Unknown_Subaccount`. @default [] */
   subaccounts?: string[];

@@ -41,7 +41,7 @@ export interface TemplateState {
   updatedAt: number;
 }
 
-/** A denylist (rejection list) entry (spec §5). */
+/** A denylist (rejection list) entry (docs/mandrill.md#rejection-denylist). */
 export interface RejectState {
   email: string;
   reason: string;

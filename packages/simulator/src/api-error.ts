@@ -1,13 +1,13 @@
 /**
- * Mandrill's API errors (spec §2.5): the names the simulator answers with, the `code` it puts in the
+ * Mandrill's API errors (docs/mandrill.md#api-errors): the names the simulator answers with, the `code` it puts in the
  * body, and the HTTP status in each `errorStatus` mode.
  */
 
 /** How errors map to HTTP statuses: `legacy` = 500 for every error (what Mandrill has answered
- * historically), `modern` = the 4xx/5xx mapping of the 2026 OpenAPI file (spec §2.5). */
+ * historically), `modern` = the 4xx/5xx mapping of the 2026 OpenAPI file (docs/mandrill.md#api-errors). */
 export type ErrorStatusMode = "legacy" | "modern";
 
-/** The error names the simulator can answer with (a subset of spec §2.5). */
+/** The error names the simulator can answer with (a subset of docs/mandrill.md#api-errors). */
 export const MANDRILL_ERROR_NAMES = [
   "Invalid_Key",
   "ValidationError",
@@ -28,7 +28,7 @@ export const MANDRILL_ERROR_NAMES = [
 /** One of {@link MANDRILL_ERROR_NAMES}. */
 export type MandrillErrorName = (typeof MANDRILL_ERROR_NAMES)[number];
 
-// Codes vary between sources (spec §2.5); where two disagree the observed one wins over the spec's
+// Codes vary between sources (docs/mandrill.md#api-errors); where two disagree the observed one wins over the spec's
 // example. Clients must switch on `name`, never on `code`.
 const TABLE: Record<MandrillErrorName, { code: number; modern: number }> = {
   Invalid_Key: { code: -1, modern: 401 },
@@ -47,7 +47,7 @@ const TABLE: Record<MandrillErrorName, { code: number; modern: number }> = {
   Unknown_Domain: { code: -1, modern: 404 },
 };
 
-/** Mandrill's error body: exactly `{status, code, name, message}` (spec §2.5). */
+/** Mandrill's error body: exactly `{status, code, name, message}` (docs/mandrill.md#api-errors). */
 export interface MandrillErrorBody {
   status: "error";
   code: number;
@@ -92,12 +92,12 @@ export class MandrillApiError extends Error {
   }
 }
 
-/** `ValidationError` for a missing or unusable key: Mandrill's observed text (spec §6). */
+/** `ValidationError` for a missing or unusable key: Mandrill's observed text (docs/mandrill.md#troubleshooting). */
 export function missingKeyError(): MandrillApiError {
   return new MandrillApiError("ValidationError", "You must specify a key value");
 }
 
-/** `Invalid_Key` with Mandrill's observed text (spec §2.7). */
+/** `Invalid_Key` with Mandrill's observed text (docs/mandrill.md#api-keys). */
 export function invalidKeyError(): MandrillApiError {
   return new MandrillApiError("Invalid_Key", "Invalid API key");
 }

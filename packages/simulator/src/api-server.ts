@@ -55,7 +55,7 @@ function sleep(ms: number): Promise<void> {
   return new Promise((resolve) => setTimeout(resolve, ms));
 }
 
-/** `GET /unsub/<_id>[?redirect=…]`: the link `*|UNSUB:…|*` renders to (spec §5). */
+/** `GET /unsub/<_id>[?redirect=…]`: the link `*|UNSUB:…|*` renders to (docs/mandrill.md#rejection-denylist). */
 function unsubscribe(ctx: SimContext, req: IncomingMessage, res: ServerResponse, url: URL): void {
   const id = url.pathname.slice("/unsub/".length);
   const record = ctx.messages.get(id);
@@ -123,7 +123,7 @@ async function callApi(
       return { status: 0, body: null };
     case "rate-limit": {
       const seconds = faults.terminal.retryAfterSeconds ?? 1;
-      // The observed limiter is a leaky bucket answering HTTP 429 (spec §2.6) in both status modes.
+      // The observed limiter is a leaky bucket answering HTTP 429 (docs/mandrill.md#rate-limits-and-quotas) in both status modes.
       throw new MandrillApiError("RequestLimitExceeded", "Too Many Requests attempted recently", {
         retryAfterSeconds: seconds,
         fixedStatus: 429,
@@ -149,7 +149,7 @@ async function callApi(
   if (
     state === undefined ||
     state.kind === "disabled" ||
-    // ASSUMED (spec §2.7, §8): a call from an IP the key does not allow gets the invalid-key answer.
+    // ASSUMED (docs/mandrill.md#api-keys and docs/mandrill.md#unconfirmed-behaviour): a call from an IP the key does not allow gets the invalid-key answer.
     (state.kind === "ip-restricted" && (ip === null || !state.allowedIps.includes(ip)))
   ) {
     throw invalidKeyError();

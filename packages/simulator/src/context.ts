@@ -81,7 +81,7 @@ export function findAccount(ctx: SimContext, ref: string | undefined): AccountSt
 }
 
 /**
- * Records an event and queues it for every webhook of `account` subscribed to its type (spec §3.1:
+ * Records an event and queues it for every webhook of `account` subscribed to its type (docs/mandrill.md#webhook-registration:
  * a webhook only receives the events it was added with).
  */
 export function emit(

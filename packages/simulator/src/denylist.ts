@@ -4,7 +4,7 @@ import { formatMandrillTime, formatOptionalTime, unixSeconds } from "./mandrill-
 const DAY = 24 * 60 * 60 * 1000;
 
 /**
- * How long a denylist entry lasts the first time (spec §5): soft bounce 24 h, hard bounce 7 days,
+ * How long a denylist entry lasts the first time (docs/mandrill.md#rejection-denylist): soft bounce 24 h, hard bounce 7 days,
  * spam and unsubscribe 1 year, manual (`custom`) never.
  */
 export const DENYLIST_DURATION_MS: Readonly<Record<string, number | null>> = Object.freeze({
@@ -22,8 +22,8 @@ export function isExpired(entry: RejectState, now: number): boolean {
 
 /**
  * The active entry that stops mail from `sender` (and `subaccount`) to `email`, if any. Entries without
- * a sender or subaccount apply to all mail of the account; sender-level entries (unsubscribes, spec
- * §5) only to mail from that sender; subaccount entries only to that subaccount's mail.
+ * a sender or subaccount apply to all mail of the account; sender-level entries (unsubscribes,
+ * docs/mandrill.md#rejection-denylist) only to mail from that sender; subaccount entries only to that subaccount's mail.
  */
 export function blockingEntry(
   account: AccountState,
@@ -42,7 +42,7 @@ export function blockingEntry(
   );
 }
 
-/** What a denylist change did, for the `blacklist` sync event (spec §3.6). */
+/** What a denylist change did, for the `blacklist` sync event (docs/mandrill.md#sync-events). */
 export interface DenylistChange {
   entry: RejectState;
   action: "add" | "change";
@@ -51,8 +51,8 @@ export interface DenylistChange {
 /**
  * Puts `email` on the denylist. A new or expired entry is an `add`, an active one re-added is a
  * `change`. Repeat bounces, complaints and unsubscribes list the address for longer each time: the
- * duration doubles per repeat (ASSUMED: spec §5 says "for longer" without the growth). Returns
- * `undefined` when the address is allowlisted (bounces then do not denylist it, spec §5).
+ * duration doubles per repeat (ASSUMED: docs/mandrill.md#rejection-denylist says "for longer" without the growth). Returns
+ * `undefined` when the address is allowlisted (bounces then do not denylist it, docs/mandrill.md#rejection-denylist).
  */
 export function denylist(
   account: AccountState,
@@ -101,7 +101,7 @@ export function undenylist(account: AccountState, email: string, subaccount: str
   return removed;
 }
 
-/** The entry as sync events carry it (`reject`, spec §3.6): `sender` is the address or null. */
+/** The entry as sync events carry it (`reject`, docs/mandrill.md#sync-events): `sender` is the address or null. */
 export function syncRejectJson(entry: RejectState, now: number): Record<string, unknown> {
   return {
     reason: entry.reason,
@@ -116,7 +116,7 @@ export function syncRejectJson(entry: RejectState, now: number): Record<string, 
   };
 }
 
-/** The entry as `rejects/list` returns it: `sender` is a sender stats object or null (spec §2.2). */
+/** The entry as `rejects/list` returns it: `sender` is a sender stats object or null (docs/mandrill.md#api-methods-the-kit-uses). */
 export function listRejectJson(entry: RejectState, now: number): Record<string, unknown> {
   return {
     email: entry.email,
@@ -147,7 +147,7 @@ export function listRejectJson(entry: RejectState, now: number): Record<string, 
   };
 }
 
-/** A `blacklist` sync event (spec §3.6). */
+/** A `blacklist` sync event (docs/mandrill.md#sync-events). */
 export function blacklistEvent(action: "add" | "change" | "remove", entry: RejectState, now: number) {
   return { type: "blacklist", action, ts: unixSeconds(now), reject: syncRejectJson(entry, now) };
 }
@@ -157,7 +157,7 @@ export function allowJson(entry: AllowState): Record<string, unknown> {
   return { email: entry.email, detail: entry.detail, created_at: formatMandrillTime(entry.createdAt) };
 }
 
-/** A `whitelist` sync event (spec §3.6): the body key is `entry`. */
+/** A `whitelist` sync event (docs/mandrill.md#sync-events): the body key is `entry`. */
 export function whitelistEvent(action: "add" | "remove", entry: AllowState, now: number) {
   return { type: "whitelist", action, ts: unixSeconds(now), entry: allowJson(entry) };
 }

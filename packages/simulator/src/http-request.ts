@@ -11,7 +11,7 @@ const MAX_RESPONSE_BYTES = 64 * 1024;
 
 /**
  * One HTTP request without connection reuse (Mandrill's webhook requests carry `Connection: close`,
- * spec §3.3). Rejects on network errors and after `timeoutMs`; reads at most 64 KiB of the answer.
+ * docs/mandrill.md#webhook-wire-format). Rejects on network errors and after `timeoutMs`; reads at most 64 KiB of the answer.
  */
 export function sendHttp(
   url: URL,

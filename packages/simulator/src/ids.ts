@@ -1,6 +1,6 @@
 import { randomBytes } from "node:crypto";
 
-/** A Mandrill message `_id`: 32 lower-case hex digits (spec §2.4). */
+/** A Mandrill message `_id`: 32 lower-case hex digits (docs/mandrill.md#send-response). */
 export function newMessageId(): string {
   return randomBytes(16).toString("hex");
 }

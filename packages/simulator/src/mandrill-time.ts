@@ -1,6 +1,6 @@
 import { parseMandrillTime } from "@mandrill-kit/core";
 
-/** `YYYY-MM-DD HH:MM:SS` in UTC, the format of every timestamp in Mandrill's API bodies (spec §2.1). */
+/** `YYYY-MM-DD HH:MM:SS` in UTC, the format of every timestamp in Mandrill's API bodies (docs/mandrill.md#api-conventions). */
 export function formatMandrillTime(ms: number): string {
   return new Date(ms).toISOString().slice(0, 19).replace("T", " ");
 }
@@ -10,7 +10,7 @@ export function formatOptionalTime(ms: number | null): string | null {
   return ms === null ? null : formatMandrillTime(ms);
 }
 
-/** Unix seconds, the unit of webhook `ts` values (spec §2.1). */
+/** Unix seconds, the unit of webhook `ts` values (docs/mandrill.md#api-conventions). */
 export function unixSeconds(ms: number): number {
   return Math.floor(ms / 1000);
 }

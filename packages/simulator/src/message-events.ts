@@ -66,7 +66,7 @@ const BOUNCE = {
   },
 } as const;
 
-/** The `msg` snapshot of a message event (spec §3.5). Bounce events omit `opens`/`clicks`, like Mandrill's. */
+/** The `msg` snapshot of a message event (docs/mandrill.md#message-events). Bounce events omit `opens`/`clicks`, like Mandrill's. */
 function snapshot(record: MessageRecord, withEngagement: boolean, now: number): Record<string, unknown> {
   const msg: Record<string, unknown> = {
     ts: unixSeconds(record.ts),
@@ -102,7 +102,7 @@ function snapshot(record: MessageRecord, withEngagement: boolean, now: number): 
 
 /**
  * Applies a message event to `record` — its state, opens/clicks, and Mandrill's own denylisting
- * (hard bounce, soft bounce, spam, unsubscribe → denylist + `blacklist` sync event, spec §5) — and
+ * (hard bounce, soft bounce, spam, unsubscribe → denylist + `blacklist` sync event, docs/mandrill.md#rejection-denylist) — and
  * emits it. Returns the event object as posted.
  */
 export function applyMessageEvent(
@@ -178,7 +178,7 @@ export function applyMessageEvent(
       break;
     case "unsub":
       record.state = "unsub";
-      // Unsubscribes are sender-level: only mail from the same From address is rejected (spec §5).
+      // Unsubscribes are sender-level: only mail from the same From address is rejected (docs/mandrill.md#rejection-denylist).
       listed = { reason: "unsub", sender: record.sender, detail: "Unsubscribed" };
       break;
     case "reject":

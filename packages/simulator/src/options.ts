@@ -27,17 +27,17 @@ export interface SimulatorOptions {
   acceptAnyKey?: boolean | ((key: string) => boolean);
   /** Settings of accounts created for `acceptAnyKey` keys. @default { domains: "any", balance: 100 } */
   anyKeyAccount?: Omit<SimulatorAccountOptions, "id" | "keys">;
-  /** HTTP statuses of errors: `legacy` (500 for all) or `modern` (4xx/5xx, spec §2.5). @default "legacy" */
+  /** HTTP statuses of errors: `legacy` (500 for all) or `modern` (4xx/5xx, docs/mandrill.md#api-errors). @default "legacy" */
   errorStatus?: ErrorStatusMode;
   /** How long events wait before their webhook batch is posted; `0` posts at once (tests). Mandrill
-   * batches roughly every minute (spec §3.3). @default 1000 */
+   * batches roughly every minute (docs/mandrill.md#webhook-wire-format). @default 1000 */
   flushIntervalMs?: number;
   /** Delays before each retry of a failed batch; after the last one fails the batch is dropped. The
-   * real schedule is unconfirmed (spec §8). @default [5000, 30000, 120000, 600000, 1800000] */
+   * real schedule is unconfirmed (docs/mandrill.md#unconfirmed-behaviour). @default [5000, 30000, 120000, 600000, 1800000] */
   retryScheduleMs?: number[];
   /** Timeout of each webhook request (validation and batches). @default 10000 */
   webhookTimeoutMs?: number;
-  /** Events per webhook POST, at most 1000 like Mandrill (spec §3.3). @default 1000 */
+  /** Events per webhook POST, at most 1000 like Mandrill (docs/mandrill.md#webhook-wire-format). @default 1000 */
   maxBatchSize?: number;
   /**
    * Where a webhook registered at `url` is actually posted (the signature still covers `url`, as
@@ -47,8 +47,8 @@ export interface SimulatorOptions {
   webhookTarget?: (url: string) => string;
   /** Which host names webhooks may be posted to. @default loopback only (localhost, 127.0.0.0/8, ::1) */
   allowWebhookHost?: (hostname: string) => boolean;
-  /** Escape non-ASCII characters in webhook JSON as `\uXXXX`, like PHP's json_encode (assumed, spec
-   * §3.3). @default true */
+  /** Escape non-ASCII characters in webhook JSON as `\uXXXX`, like PHP's json_encode (assumed,
+   * docs/mandrill.md#webhook-wire-format). @default true */
   escapeUnicode?: boolean;
   /** Also emit a `delivered` event after each `send`. @default false */
   emitDelivered?: boolean;

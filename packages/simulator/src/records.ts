@@ -19,7 +19,7 @@ export interface OutboxRecipient {
 
 /** What an SMTP submission looked like before it was converted into an API call. */
 export interface OutboxSmtpDetails {
-  /** The SMTP username (Mandrill ignores it; spec §1.1). */
+  /** The SMTP username (Mandrill ignores it; docs/mandrill.md#smtp-connection-and-authentication). */
   username: string;
   envelope: { from: string | null; to: string[] };
   /** Every `X-MC-*` header as received: lower-cased name → decoded values, in order. */
@@ -36,7 +36,7 @@ export interface OutboxMessage {
   account: string;
   /** The API key that sent it, masked (`••••abcd`). */
   key: string;
-  /** Sent with a test key: nothing would leave Mandrill (spec §2.7). */
+  /** Sent with a test key: nothing would leave Mandrill (docs/mandrill.md#api-keys). */
   test: boolean;
   createdAt: number;
   /** The Mandrill `message` object as received (SMTP: as derived from the MIME message and X-MC-* headers). */

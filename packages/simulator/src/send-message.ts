@@ -18,7 +18,7 @@ import { readSendRequest, type SendInput, type SendRequest } from "./send-reques
 export type { SendInput } from "./send-request.js";
 
 /**
- * Mandrill's test addresses (spec §2.7): each is accepted and then produces its event. `reject@` is
+ * Mandrill's test addresses (docs/mandrill.md#api-keys): each is accepted and then produces its event. `reject@` is
  * rejected as if it were on the denylist for a hard bounce (ASSUMED: the real `reject_reason` is not
  * documented).
  */
@@ -39,7 +39,7 @@ const MAX_TIMER_MS = 2 ** 31 - 1;
 
 type Decision = { status: "sent" } | { status: "rejected"; reason: string; entry: RejectState | null };
 
-/** Whether mail from `domain` is signed: verified with valid SPF and DKIM (spec §2.3, §6). */
+/** Whether mail from `domain` is signed: verified with valid SPF and DKIM (docs/mandrill.md#send-request and docs/mandrill.md#troubleshooting). */
 function domainIsSigned(ctx: SimContext, account: AccountState, domain: string): boolean {
   if (account.anyDomain) {
     if (!account.domains.has(domain)) account.domains.set(domain, domainState(domain, ctx.now()));
@@ -152,7 +152,7 @@ function acceptRecipient(
   const { subject, html, text } = req;
   const email = normalizeEmail(recipient.email);
   if (email === undefined) {
-    // Bad syntax: `invalid`, no `_id` (spec §2.4).
+    // Bad syntax: `invalid`, no `_id` (docs/mandrill.md#send-response).
     const item = {
       email: recipient.email,
       status: "invalid",
@@ -226,7 +226,7 @@ function acceptRecipient(
 }
 
 /**
- * Runs one send (spec §2.3–2.4, §5): validates the call, answers per recipient `sent` / `queued` /
+ * Runs one send (docs/mandrill.md#send-request, docs/mandrill.md#send-response and docs/mandrill.md#rejection-denylist): validates the call, answers per recipient `sent` / `queued` /
  * `scheduled` / `rejected` / `invalid`, records the outbox entry and emits the events that follow.
  * Throws {@link MandrillApiError} for call-level errors.
  */
@@ -270,7 +270,7 @@ export function sendMessage(ctx: SimContext, input: SendInput): MandrillSendResp
       },
     });
   } else if (req.queued) {
-    // Queued mail is processed in the background; its outcome is only visible through events (spec §2.3).
+    // Queued mail is processed in the background; its outcome is only visible through events (docs/mandrill.md#send-request).
     defer(ctx, 0, run);
   } else {
     run();

@@ -47,7 +47,7 @@ export interface SendRequest {
   headers: Record<string, string>;
 }
 
-/** Messages with more than this many recipients are always queued (spec §2.3). */
+/** Messages with more than this many recipients are always queued (docs/mandrill.md#send-request). */
 const MAX_SYNC_RECIPIENTS = 10;
 const YEAR_MS = 366 * 24 * 60 * 60 * 1000;
 
@@ -147,7 +147,7 @@ function readHeaders(message: Record<string, unknown>): Record<string, string> {
 }
 
 /**
- * Reads and checks a send call (spec §2.3), in the order Mandrill reports problems; throws
+ * Reads and checks a send call (docs/mandrill.md#send-request), in the order Mandrill reports problems; throws
  * {@link MandrillApiError} for call-level errors.
  */
 export function readSendRequest(input: SendInput, now: number): SendRequest {

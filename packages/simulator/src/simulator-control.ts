@@ -24,7 +24,7 @@ import { newWebhookKey } from "./ids.js";
 import { applyMessageEvent, type EmitDetails } from "./message-events.js";
 import type { WebhookState } from "./webhook-dispatcher.js";
 
-/** Reasons `control.addReject` accepts (Mandrill's denylist reasons, spec §3.6). */
+/** Reasons `control.addReject` accepts (Mandrill's denylist reasons, docs/mandrill.md#sync-events). */
 export type DenylistReason = "hard-bounce" | "soft-bounce" | "spam" | "unsub" | "custom";
 
 const DENYLIST_REASONS: readonly string[] = ["hard-bounce", "soft-bounce", "spam", "unsub", "custom"];
@@ -61,9 +61,9 @@ export interface SimulatorControl {
   clearFaults(): void;
   /** Posts every pending webhook batch now (failed ones get one more attempt) and waits for the answers. */
   flushWebhooks(): Promise<void>;
-  /** Gives up on a webhook's failed batch, like the button in Mandrill's UI (spec §3.4). */
+  /** Gives up on a webhook's failed batch, like the button in Mandrill's UI (docs/mandrill.md#webhook-retries). */
   giveUp(webhookId: number): boolean;
-  /** Issues a new key for a webhook, like "reset" in Mandrill's UI (there is no API for it, spec §2.2). */
+  /** Issues a new key for a webhook, like "reset" in Mandrill's UI (there is no API for it, docs/mandrill.md#api-methods-the-kit-uses). */
   resetWebhookKey(webhookId: number): string;
   /** Sends every scheduled message now; returns how many. */
   releaseScheduled(): number;

@@ -13,7 +13,7 @@ import { smtpToApiCall } from "./smtp-message.js";
 const MAX_MESSAGE_BYTES = 25 * 1024 * 1024;
 
 /**
- * The reply to a refused AUTH. ASSUMED (spec §1.1, §8): the only observed reply is
+ * The reply to a refused AUTH. ASSUMED (docs/mandrill.md#smtp-connection-and-authentication and docs/mandrill.md#unconfirmed-behaviour): the only observed reply is
  * `435 4.7.8 Error: authentication failed:`; the simulator answers the standard permanent form.
  */
 export const SMTP_AUTH_FAILED = { code: 535, message: "5.7.8 Authentication failed" } as const;
@@ -87,7 +87,7 @@ export async function startSmtpServer(
         ctx.log.info({ username: auth.username ?? "" }, "SMTP AUTH refused");
         return callback(smtpError(SMTP_AUTH_FAILED.code, SMTP_AUTH_FAILED.message));
       }
-      // Mandrill ignores the username: any is accepted (spec §1.1).
+      // Mandrill ignores the username: any is accepted (docs/mandrill.md#smtp-connection-and-authentication).
       callback(null, { user: { key, username: auth.username ?? "" } satisfies SessionUser });
     },
     onMailFrom(_address, session, callback) {
@@ -148,7 +148,7 @@ export async function startSmtpServer(
           } catch (error) {
             if (!(error instanceof MandrillApiError)) throw error;
             // The API call Mandrill makes of an SMTP message fails after DATA was accepted: the error
-            // shows in the API log only (spec §1.2).
+            // shows in the API log only (docs/mandrill.md#how-mandrill-handles-smtp-mail).
             log(error.status(ctx.options.errorStatus), error.body());
             later("data", user.key, () => callback(null, "2.0.0 OK: accepted"));
           }

@@ -1,7 +1,7 @@
 import { normalizeEmail } from "@mandrill-kit/core";
 import type { AddressObject, ParsedMail } from "mailparser";
 
-/** An SMTP message converted into the `messages/send[-template]` call Mandrill would make of it (spec §1.2). */
+/** An SMTP message converted into the `messages/send[-template]` call Mandrill would make of it (docs/mandrill.md#how-mandrill-handles-smtp-mail). */
 export interface SmtpApiCall {
   params: Record<string, unknown>;
   withTemplate: boolean;
@@ -34,7 +34,7 @@ export function decodeEncodedWords(value: string): string {
     });
 }
 
-/** Mandrill's boolean header vocabulary (spec §1.3); anything else is ignored. */
+/** Mandrill's boolean header vocabulary (docs/mandrill.md#x-mc-headers); anything else is ignored. */
 function bool(value: string): boolean | undefined {
   const v = value.trim().toLowerCase();
   if (TRUE.includes(v)) return true;
@@ -77,7 +77,7 @@ function passThrough(name: string): boolean {
 
 /**
  * Converts a parsed SMTP message and its envelope into a Mandrill API call, honouring the `X-MC-*`
- * headers of spec §1.3. Recipients are the envelope's `RCPT TO` addresses: `to` when in the `To`
+ * headers of docs/mandrill.md#x-mc-headers. Recipients are the envelope's `RCPT TO` addresses: `to` when in the `To`
  * header, `cc` when in `Cc`, else `bcc`. `X-MC-GlobalMergeVars` is not an official header and is
  * ignored (kept in `mcHeaders`).
  */
@@ -218,7 +218,7 @@ export function smtpToApiCall(parsed: ParsedMail, envelopeTo: readonly string[])
   const template = one("x-mc-template");
   let withTemplate = false;
   if (template !== undefined && template.length > 0) {
-    // `template_name|block_name`: the SMTP body goes into the block, `main` by default (spec §1.3).
+    // `template_name|block_name`: the SMTP body goes into the block, `main` by default (docs/mandrill.md#x-mc-headers).
     const [name = "", block = "main"] = template.split("|").map((s) => s.trim());
     withTemplate = true;
     params.template_name = name;

@@ -46,8 +46,8 @@ function hostForUrl(host: string): string {
 }
 
 /**
- * Starts a local Mandrill: the HTTP API subset of spec §2, an SMTP server (spec §1) and a webhook
- * dispatcher that signs like Mandrill (spec §3–4). Options are validated synchronously (a bad option
+ * Starts a local Mandrill: the HTTP API subset of docs/mandrill.md#http-api, an SMTP server (docs/mandrill.md#smtp) and a webhook
+ * dispatcher that signs like Mandrill (docs/mandrill.md#webhooks and docs/mandrill.md#webhook-signature). Options are validated synchronously (a bad option
  * throws `MandrillKitConfigError` before anything listens); the promise resolves once both servers
  * listen on `host` (127.0.0.1, free ports by default).
  */

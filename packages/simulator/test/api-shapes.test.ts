@@ -3,7 +3,7 @@ import { DEMO_KEYS, type Simulator, startSimulator } from "@mandrill-kit/simulat
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { callApi, type Receiver, startReceiver } from "./helpers.js";
 
-/** Response shapes checked against the samples and field lists of spec §2.2–2.5. */
+/** Response shapes checked against the samples and field lists of docs/mandrill.md#api-methods-the-kit-uses, docs/mandrill.md#send-request, docs/mandrill.md#send-response and docs/mandrill.md#api-errors. */
 const KEY = DEMO_KEYS.valid;
 const TIME = /^\d{4}-\d{2}-\d{2} \d{2}:\d{2}:\d{2}$/;
 let sim: Simulator;
@@ -22,7 +22,7 @@ afterAll(async () => {
 const call = async (method: string, params: Record<string, unknown> = {}) =>
   (await callApi(sim.apiUrl, method, { key: KEY, ...params })).body as Record<string, unknown>;
 
-describe("response shapes (spec §2)", () => {
+describe("response shapes (docs/mandrill.md#http-api)", () => {
   it("users/info: username, created_at, public_id, reputation, hourly_quota, backlog, stats per window", async () => {
     const info = await call("users/info");
     expect(Object.keys(info).sort()).toEqual(
@@ -231,7 +231,7 @@ describe("response shapes (spec §2)", () => {
     });
   });
 
-  it("sync events: blacklist carries `reject`, whitelist carries `entry` (spec §3.6)", () => {
+  it("sync events: blacklist carries `reject`, whitelist carries `entry` (docs/mandrill.md#sync-events)", () => {
     const black = sim.inspect.events({ type: "blacklist" })[0]?.payload;
     expect(Object.keys(black ?? {})).toEqual(["type", "action", "ts", "reject"]);
     expect(Object.keys((black as { reject: object }).reject)).toEqual([
@@ -254,7 +254,7 @@ describe("response shapes (spec §2)", () => {
     });
   });
 
-  it("message events: event, _id, ts and msg with Mandrill's keys (spec §3.5)", () => {
+  it("message events: event, _id, ts and msg with Mandrill's keys (docs/mandrill.md#message-events)", () => {
     const send = sim.inspect.events({ type: "send" })[0]?.payload as Record<string, unknown>;
     expect(Object.keys(send)).toEqual(["event", "_id", "ts", "msg"]);
     const msg = send.msg as Record<string, unknown>;

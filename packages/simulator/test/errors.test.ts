@@ -20,7 +20,7 @@ async function start(options: Parameters<typeof startSimulator>[0] = {}): Promis
   return sim;
 }
 
-describe("keys (spec §2.7)", () => {
+describe("keys (docs/mandrill.md#api-keys)", () => {
   it("answers ValidationError 'You must specify a key value' for a body that is not JSON or has no key", async () => {
     const s = await start();
     const expected = {

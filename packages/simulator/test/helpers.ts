@@ -3,7 +3,7 @@ import { createServer, type IncomingMessage, type ServerResponse } from "node:ht
 import type { AddressInfo } from "node:net";
 
 /**
- * Independent implementation of spec §4.2 (the Python reference, transcribed): HMAC-SHA1 keyed with
+ * Independent implementation of docs/mandrill.md#signature-reference-implementation (the Python reference, transcribed): HMAC-SHA1 keyed with
  * the webhook key over the URL followed by each form field's name and value, sorted by name; base64.
  * Deliberately shares no code with the kit's `mandrillSignature`.
  */

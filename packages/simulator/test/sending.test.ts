@@ -32,7 +32,7 @@ async function send(s: Simulator, msg: Record<string, unknown>, extra: Record<st
   return res as { status: number; body: Array<Record<string, unknown>> & Record<string, unknown> };
 }
 
-describe("messages/send — per-recipient statuses (spec §2.3–2.4)", () => {
+describe("messages/send — per-recipient statuses (docs/mandrill.md#send-request and docs/mandrill.md#send-response)", () => {
   it("answers sent with a 32-hex _id per recipient and null reasons", async () => {
     const s = await start();
     const res = await send(s, message(["alice@example.org", { email: "bob@example.net", type: "cc" }]));
@@ -147,7 +147,7 @@ describe("messages/send — per-recipient statuses (spec §2.3–2.4)", () => {
   });
 });
 
-describe("the denylist (spec §5)", () => {
+describe("the denylist (docs/mandrill.md#rejection-denylist)", () => {
   it("rejects a denylisted address with its reason; the allowlist overrides it", async () => {
     const s = await start();
     s.control.addReject({ email: "bob@example.net", reason: "spam" });
@@ -292,7 +292,7 @@ describe("the denylist (spec §5)", () => {
   });
 });
 
-describe("Mandrill's test addresses (spec §2.7)", () => {
+describe("Mandrill's test addresses (docs/mandrill.md#api-keys)", () => {
   it.each([
     ["hard_bounce@test.mandrillapp.com", "hard_bounce", "bounced", "hard-bounce"],
     ["soft_bounce@test.mandrillapp.com", "soft_bounce", "soft-bounced", "soft-bounce"],

@@ -17,8 +17,8 @@ afterEach(async () => {
   await receiver.close();
 });
 
-describe("the independent reference implementation (spec §4.2)", () => {
-  it("reproduces the spec's literal vectors 12 and 9", () => {
+describe("the independent reference implementation (docs/mandrill.md#signature-reference-implementation)", () => {
+  it("reproduces the literal vectors 12 and 9 of docs/mandrill.md#signature-test-vectors", () => {
     expect(referenceSignature("test-webhook", "http://localhost/", { mandrill_events: "[]" })).toBe(
       "QANhYzyeonX51wyzKImgnLZ27CE=",
     );
@@ -84,7 +84,7 @@ describe("the simulator's webhook signatures", () => {
       );
     }
     const all = posts.map((p) => formOf(p.body).mandrill_events ?? "").join("");
-    // PHP-style JSON (spec §3.3): slashes escaped, non-ASCII as \uXXXX.
+    // PHP-style JSON (docs/mandrill.md#webhook-wire-format): slashes escaped, non-ASCII as \uXXXX.
     expect(all).toContain('"url":"https:\\/\\/example.com\\/a?b=1"');
     expect(all).toContain('"subject":"Caf\\u00e9 \\u2713 \\/ test"');
     expect(all).not.toContain("é");

@@ -34,7 +34,7 @@ function transport(pass: string, extra: Record<string, unknown> = {}) {
   });
 }
 
-describe("SMTP with nodemailer (spec §1)", () => {
+describe("SMTP with nodemailer (docs/mandrill.md#smtp)", () => {
   it("sends over STARTTLS with AUTH (any username, API key as password), verifying the certificate", async () => {
     const t = transport(DEMO_KEYS.valid);
     const info = await t.sendMail({
@@ -152,7 +152,7 @@ describe("SMTP with nodemailer (spec §1)", () => {
       to: ["blocked@example.org", "hard_bounce@test.mandrillapp.com"],
       text: "x",
     });
-    // DATA is accepted whatever happens to each recipient (spec §1.2).
+    // DATA is accepted whatever happens to each recipient (docs/mandrill.md#how-mandrill-handles-smtp-mail).
     expect(info.response).toMatch(/^250 /);
     expect(sim.inspect.events().map((e) => `${e.type}:${e.email}`)).toEqual([
       "blacklist:blocked@example.org",

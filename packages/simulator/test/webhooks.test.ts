@@ -45,7 +45,7 @@ function batchesOf(r: Receiver): Array<Array<{ event?: string; type?: string }>>
   return r.posts().map((p) => JSON.parse(formOf(p.body).mandrill_events ?? "[]"));
 }
 
-describe("webhooks/add — URL validation (spec §3.2)", () => {
+describe("webhooks/add — URL validation (docs/mandrill.md#webhook-url-validation)", () => {
   it("accepts a URL whose HEAD answers 200, without a POST, and returns the key", async () => {
     const s = await start();
     const hook = await addHook(s);
@@ -173,7 +173,7 @@ describe("batches", () => {
   });
 });
 
-describe("retries and give-up (spec §3.4)", () => {
+describe("retries and give-up (docs/mandrill.md#webhook-retries)", () => {
   it("retries a failed batch on the schedule with the same body, then succeeds", async () => {
     const s = await start({ retryScheduleMs: [10, 10] });
     const hook = await addHook(s, ["send"]);

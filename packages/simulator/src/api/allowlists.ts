@@ -3,7 +3,7 @@ import { allowJson, blacklistEvent, undenylist, whitelistEvent } from "../denyli
 import { type ApiHandler, optionalParam } from "./api-call.js";
 import { emailParam } from "./rejects.js";
 
-/** `whitelists/add` (= `allowlists/add`): also lifts any denylist entry (spec §5). */
+/** `whitelists/add` (= `allowlists/add`): also lifts any denylist entry (docs/mandrill.md#rejection-denylist). */
 export const add: ApiHandler = ({ ctx, account, params }) => {
   const email = emailParam(params);
   if (account.allowlist.has(email)) return { email, added: false };

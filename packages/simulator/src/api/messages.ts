@@ -3,7 +3,7 @@ import { unixSeconds } from "../mandrill-time.js";
 import { sendMessage } from "../send-message.js";
 import { type ApiHandler, requireString } from "./api-call.js";
 
-/** `messages/send` (spec §2.3–2.4). */
+/** `messages/send` (docs/mandrill.md#send-request and docs/mandrill.md#send-response). */
 export const send: ApiHandler = ({ ctx, key, params }) =>
   sendMessage(ctx, { key, transport: "api", params, withTemplate: false });
 
@@ -11,7 +11,7 @@ export const send: ApiHandler = ({ ctx, key, params }) =>
 export const sendTemplate: ApiHandler = ({ ctx, key, params }) =>
   sendMessage(ctx, { key, transport: "api", params, withTemplate: true });
 
-/** `messages/info` (spec §2.2): one recipient's message by `_id`. */
+/** `messages/info` (docs/mandrill.md#api-methods-the-kit-uses): one recipient's message by `_id`. */
 export const info: ApiHandler = ({ ctx, account, params }) => {
   const id = requireString(params, "id");
   const m = ctx.messages.get(id);
@@ -39,7 +39,7 @@ export const info: ApiHandler = ({ ctx, account, params }) => {
     clicks_detail: m.clicks.map(engagement),
     state: m.state,
     metadata: { ...m.metadata },
-    // Mandrill keeps at most the last three SMTP events here (spec §2.2).
+    // Mandrill keeps at most the last three SMTP events here (docs/mandrill.md#api-methods-the-kit-uses).
     smtp_events: m.smtpEvents.slice(-3).map((e) => ({ ts: unixSeconds(e.ts), type: e.type, diag: e.diag })),
   };
 };

@@ -41,7 +41,7 @@ export const add: ApiHandler = ({ ctx, account, params }) => {
   return { email, added: change !== undefined };
 };
 
-/** `rejects/list`: up to 1000 entries; expired ones only with `include_expired` (spec §2.2, §5). */
+/** `rejects/list`: up to 1000 entries; expired ones only with `include_expired` (docs/mandrill.md#api-methods-the-kit-uses and docs/mandrill.md#rejection-denylist). */
 export const list: ApiHandler = ({ ctx, account, params }) => {
   const prefix = optionalParam(params, "email")?.toLowerCase() ?? null;
   const subaccount = subaccountParam(account, params);

@@ -4,7 +4,7 @@ import { validationError } from "../api-error.js";
 import { formatMandrillTime, formatOptionalTime } from "../mandrill-time.js";
 import { type ApiHandler, requireString } from "./api-call.js";
 
-/** A domain as `senders/domains` and `senders/check-domain` return it (spec §2.2). */
+/** A domain as `senders/domains` and `senders/check-domain` return it (docs/mandrill.md#api-methods-the-kit-uses). */
 export function domainJson(d: DomainState): Record<string, unknown> {
   const check = (valid: boolean, what: string) => ({
     valid,

@@ -45,13 +45,13 @@ function stats(account: AccountState, now: number) {
   };
 }
 
-/** `users/ping`: the JSON string `"PONG!"` (spec §2.2). */
+/** `users/ping`: the JSON string `"PONG!"` (docs/mandrill.md#api-methods-the-kit-uses). */
 export const ping: ApiHandler = () => "PONG!";
 
 /** `users/ping2`: `{"PING":"PONG!"}`. */
 export const ping2: ApiHandler = () => ({ PING: "PONG!" });
 
-/** `users/info` (spec §2.2). */
+/** `users/info` (docs/mandrill.md#api-methods-the-kit-uses). */
 export const info: ApiHandler = ({ ctx, account }) => {
   const now = ctx.now();
   return {

@@ -8,11 +8,11 @@ import { type ApiHandler, optionalParam, requireString } from "./api-call.js";
 
 /**
  * Event names `webhooks/add` accepts: the Swagger enum plus `delivered` (2026 OpenAPI) and `deferral`
- * (ASSUMED accepted: the UI offers it, the enum omits it; spec §2.2).
+ * (ASSUMED accepted: the UI offers it, the enum omits it; docs/mandrill.md#api-methods-the-kit-uses).
  */
 export const WEBHOOK_EVENTS = [...MESSAGE_EVENT_TYPES, ...SYNC_EVENT_TYPES] as const;
 
-/** A webhook as the `webhooks/*` methods return it (spec §2.2). */
+/** A webhook as the `webhooks/*` methods return it (docs/mandrill.md#api-methods-the-kit-uses). */
 export function webhookJson(hook: WebhookState): Record<string, unknown> {
   return {
     id: hook.id,
@@ -29,7 +29,7 @@ export function webhookJson(hook: WebhookState): Record<string, unknown> {
 }
 
 function eventsParam(value: unknown): string[] {
-  // ASSUMED: without `events` the webhook is subscribed to nothing (the parameter is optional, spec §2.2).
+  // ASSUMED: without `events` the webhook is subscribed to nothing (the parameter is optional, docs/mandrill.md#api-methods-the-kit-uses).
   if (value === undefined || value === null) return [];
   if (!Array.isArray(value)) throw validationError("events must be an array of event names");
   for (const e of value) {
@@ -53,7 +53,7 @@ function findHook(account: AccountState, params: Record<string, unknown>): Webho
 /** `webhooks/list`. */
 export const list: ApiHandler = ({ account }) => [...account.webhooks.values()].map(webhookJson);
 
-/** `webhooks/add`: validates the URL like Mandrill (spec §3.2), then issues the key. */
+/** `webhooks/add`: validates the URL like Mandrill (docs/mandrill.md#webhook-url-validation), then issues the key. */
 export const add: ApiHandler = async ({ ctx, account, params }) => {
   const url = requireString(params, "url");
   const events = eventsParam(params.events);
@@ -86,7 +86,7 @@ export const info: ApiHandler = ({ account, params }) => webhookJson(findHook(ac
 
 /**
  * `webhooks/update`: a changed URL is validated again. The key stays the same (ASSUMED: whether
- * Mandrill issues a new key when the URL changes is unconfirmed, spec §4.4).
+ * Mandrill issues a new key when the URL changes is unconfirmed, docs/mandrill.md#signature-pitfalls).
  */
 export const update: ApiHandler = async ({ ctx, account, params }) => {
   const hook = findHook(account, params);
