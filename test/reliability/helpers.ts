@@ -34,6 +34,8 @@ export function capturingLogger(): Logger & { entries: LogEntry[] } {
   };
 }
 
+const UNLIMITED = { limit: 1_000_000_000, windowMs: 1000 };
+
 /** The example app listening on a free port, with its own simulator (the example's own test harness). */
 export interface RunningApp extends TestApp {
   callbackUrl: string;
@@ -47,10 +49,12 @@ export async function startApp(overrides: Partial<AppOptions> & { keys?: JwkSet 
     adminToken: ADMIN_TOKEN,
     unsubscribeSecret: UNSUBSCRIBE_SECRET,
     webhookRetry: { pollIntervalMs: 20 },
-    // The scenarios drive the API hard from one address; the login/test-email limits are not under test.
+    // The scenarios drive the API hard from one address; the request limits are not under test here.
     rateLimits: {
-      login: { capacity: 1_000_000, refillPerSecond: 1_000_000 },
-      testEmail: { capacity: 1_000_000, refillPerSecond: 1_000_000 },
+      authFailures: UNLIMITED,
+      testEmail: UNLIMITED,
+      testEmailRecipient: UNLIMITED,
+      send: UNLIMITED,
     },
     ...overrides,
     keys,

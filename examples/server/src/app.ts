@@ -18,12 +18,14 @@ import {
 import { openSqliteStore } from "@mandrill-kit/sqlite";
 import { type MandrillWebhooks, mandrillWebhooks } from "@mandrill-kit/webhooks";
 import express, { type Express } from "express";
-import helmet from "helmet";
 import { apiRouter } from "./api.js";
 import type { AppDeps } from "./deps.js";
+import { createAppLimits } from "./limits.js";
 import { pagesRouter } from "./pages.js";
-import { createRateLimiter, type RateLimitOptions } from "./rate-limit.js";
-import { createSessions } from "./session.js";
+import { securityHeaders } from "./security/headers.js";
+import { createLoginCsrf } from "./security/login-csrf.js";
+import { DEFAULT_RATE_LIMITS, type RateLimits } from "./security/rate-limit.js";
+import { createSessions, type Sessions } from "./security/session.js";
 
 /** Where the app's Mandrill is: the in-process simulator, or Mandrill (or anything speaking its API). */
 export type MandrillTarget =
@@ -51,9 +53,16 @@ export interface AppOptions {
   unsubscribeSecret: string;
   mandrill: MandrillTarget;
   logger?: Logger;
-  rateLimits?: { login?: RateLimitOptions; testEmail?: RateLimitOptions };
-  /** Express's "trust proxy": set it behind a reverse proxy so rate limits see client IPs. @default false */
-  trustProxy?: boolean | number;
+  /** Request limits (each defaults to {@link DEFAULT_RATE_LIMITS}). */
+  rateLimits?: Partial<RateLimits>;
+  /**
+   * Express's "trust proxy" behind a reverse proxy, so rate limits see client addresses: a hop count or
+   * the proxies' addresses and subnets (`"loopback, 10.0.0.0/8"`). Never `true` (trust every hop): any
+   * client could then pick its own address with `X-Forwarded-For`. @default false
+   */
+  trustProxy?: false | number | string | readonly string[];
+  /** Logged-in sessions kept at most (the least recently used are logged out). @default 10_000 */
+  maxSessions?: number;
   /** Webhook handler retry timing (tests shorten it). */
   webhookRetry?: { retryBaseMs?: number; maxAttempts?: number; pollIntervalMs?: number };
 }
@@ -65,6 +74,8 @@ export interface ExampleApp {
   webhooks: MandrillWebhooks;
   sender: Sender;
   store: Store;
+  /** The logged-in sessions (in memory). */
+  sessions: Sessions;
   /** Stops webhook dispatching, closes the sender's pools, then the store (when the app opened it). */
   close(): Promise<void>;
 }
@@ -95,29 +106,11 @@ export function createApp(options: AppOptions): ExampleApp {
   const https = options.publicUrl.startsWith("https:");
 
   const app = express();
+  if ((options.trustProxy as unknown) === true) {
+    throw new Error("createApp(): trustProxy must be a hop count or a list of proxy addresses, never true.");
+  }
   app.set("trust proxy", options.trustProxy ?? false);
-  app.use(
-    helmet({
-      contentSecurityPolicy: {
-        useDefaults: false,
-        directives: {
-          defaultSrc: ["'self'"],
-          scriptSrc: ["'self'"],
-          scriptSrcAttr: ["'none'"],
-          styleSrc: ["'self'"],
-          imgSrc: ["'self'", "data:"],
-          connectSrc: ["'self'"],
-          formAction: ["'self'"],
-          frameAncestors: ["'none'"],
-          objectSrc: ["'none'"],
-          baseUri: ["'none'"],
-          ...(https ? { upgradeInsecureRequests: [] } : {}),
-        },
-      },
-      strictTransportSecurity: https,
-      referrerPolicy: { policy: "same-origin" },
-    }),
-  );
+  app.use(securityHeaders(https));
   app.use("/static", express.static(STATIC_DIR, { index: false, maxAge: "1h" }));
   app.get("/favicon.ico", (_req, res) => {
     res.status(204).end();
@@ -176,11 +169,12 @@ export function createApp(options: AppOptions): ExampleApp {
     webhooks,
     simulator: options.mandrill.kind === "simulator",
     adminToken: options.adminToken,
-    sessions: createSessions({ secure: https }),
-    limits: {
-      login: createRateLimiter(options.rateLimits?.login ?? { capacity: 5, refillPerSecond: 1 / 12 }),
-      testEmail: createRateLimiter(options.rateLimits?.testEmail ?? { capacity: 5, refillPerSecond: 1 / 12 }),
-    },
+    sessions: createSessions({
+      secure: https,
+      ...(options.maxSessions === undefined ? {} : { maxSessions: options.maxSessions }),
+    }),
+    loginCsrf: createLoginCsrf({ secure: https }),
+    limits: createAppLimits(options.adminToken, { ...DEFAULT_RATE_LIMITS, ...options.rateLimits }),
     log,
   };
   app.use("/api", apiRouter(deps));
@@ -193,6 +187,7 @@ export function createApp(options: AppOptions): ExampleApp {
     webhooks,
     sender,
     store,
+    sessions: deps.sessions,
     close() {
       closing ??= (async () => {
         await webhooks.close();

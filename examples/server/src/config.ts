@@ -1,7 +1,10 @@
 import { randomBytes } from "node:crypto";
-import { chmod, mkdir, readFile, writeFile } from "node:fs/promises";
+import { chmod, mkdir, readFile, stat, writeFile } from "node:fs/promises";
+import { isIP } from "node:net";
 import { join, resolve } from "node:path";
 import { addKey, parseKeySet } from "@mandrill-kit/credentials";
+import { DEFAULT_HTTP_TIMEOUTS, type HttpTimeouts } from "./http-server.js";
+import { DEFAULT_RATE_LIMITS, type LimitOptions, type RateLimits } from "./security/rate-limit.js";
 
 /** Everything the example server reads from the environment, resolved (see the README's table). */
 export interface ServerConfig {
@@ -28,8 +31,15 @@ export interface ServerConfig {
   apiUrl: string;
   /** `UNSUBSCRIBE_SECRET`, or one generated once into `DATA_DIR/unsubscribe-secret`. */
   unsubscribeSecret: string;
-  /** `TRUST_PROXY`: Express's "trust proxy" setting (hop count or `true`), for client IPs behind a proxy. */
-  trustProxy: boolean | number;
+  /**
+   * `TRUST_PROXY`: Express's "trust proxy" for client addresses behind a reverse proxy: a hop count or
+   * the proxies' addresses/subnets. `false` when unset; "trust every hop" is refused.
+   */
+  trustProxy: false | number | string[];
+  /** `RATE_LIMIT_*`: the request limits (`count/window`, e.g. `10/15m`). */
+  rateLimits: RateLimits;
+  /** `HTTP_*_TIMEOUT_MS`: how long a client may take to send its request, its headers, or stay idle. */
+  http: HttpTimeouts;
   /** `LOG_LEVEL`. @default "info" */
   logLevel: "debug" | "info" | "warn" | "error";
   /** Lines to print loudly at start (development-only keys, generated token…). */
@@ -78,10 +88,84 @@ function parseSwitch(name: string, raw: string | undefined, fallback: boolean): 
   throw new ConfigError(`${name} must be "on" or "off"; got ${JSON.stringify(raw)}.`);
 }
 
-function parseTrustProxy(raw: string | undefined): boolean | number {
-  if (raw === undefined || raw.trim() === "") return false;
-  if (/^\d+$/.test(raw.trim())) return Number(raw);
-  return parseSwitch("TRUST_PROXY", raw, false);
+const PROXY_NAMES = ["loopback", "linklocal", "uniquelocal"];
+
+function isProxyAddress(entry: string): boolean {
+  if (PROXY_NAMES.includes(entry)) return true;
+  const [address = "", prefix, extra] = entry.split("/");
+  const family = isIP(address);
+  if (family === 0 || extra !== undefined) return false;
+  if (prefix === undefined) return true;
+  return /^\d{1,3}$/.test(prefix) && Number(prefix) <= (family === 4 ? 32 : 128);
+}
+
+function parseTrustProxy(raw: string | undefined): false | number | string[] {
+  const v = raw?.trim().toLowerCase() ?? "";
+  if (["", "off", "false", "no", "0"].includes(v)) return false;
+  if (/^\d+$/.test(v)) return Number(v);
+  if (["on", "true", "yes", "all", "*"].includes(v)) {
+    throw new ConfigError(
+      `TRUST_PROXY=${raw?.trim()} would trust every hop, so any client could choose its own address (X-Forwarded-For) and escape the rate limits. Set the number of proxies in front of this server (e.g. TRUST_PROXY=1) or their addresses (e.g. TRUST_PROXY=loopback,10.0.0.0/8).`,
+    );
+  }
+  const entries = v.split(",").map((e) => e.trim());
+  const bad = entries.find((e) => !isProxyAddress(e));
+  if (bad !== undefined) {
+    throw new ConfigError(
+      `TRUST_PROXY must be a hop count or a comma-separated list of proxy addresses, subnets (10.0.0.0/8) or loopback, linklocal, uniquelocal; ${JSON.stringify(bad)} is none of these.`,
+    );
+  }
+  return entries;
+}
+
+const UNITS: Record<string, number> = { s: 1000, m: 60_000, h: 3_600_000 };
+
+function parseLimit(name: string, raw: string | undefined, fallback: LimitOptions): LimitOptions {
+  if (raw === undefined || raw.trim() === "") return fallback;
+  const match = /^(\d+)\s*\/\s*(\d*)\s*([smh])$/.exec(raw.trim());
+  if (match === null || Number(match[1]) < 1 || match[2] === "0") {
+    throw new ConfigError(
+      `${name} must be a count per window such as 10/15m (s, m or h); got ${JSON.stringify(raw)}.`,
+    );
+  }
+  return { limit: Number(match[1]), windowMs: Number(match[2] || 1) * (UNITS[match[3] as string] as number) };
+}
+
+function parseRateLimits(env: NodeJS.ProcessEnv): RateLimits {
+  const d = DEFAULT_RATE_LIMITS;
+  return {
+    authFailures: parseLimit("RATE_LIMIT_AUTH_FAILURES", env.RATE_LIMIT_AUTH_FAILURES, d.authFailures),
+    testEmail: parseLimit("RATE_LIMIT_TEST_EMAIL", env.RATE_LIMIT_TEST_EMAIL, d.testEmail),
+    testEmailRecipient: parseLimit(
+      "RATE_LIMIT_TEST_EMAIL_RECIPIENT",
+      env.RATE_LIMIT_TEST_EMAIL_RECIPIENT,
+      d.testEmailRecipient,
+    ),
+    send: parseLimit("RATE_LIMIT_SEND", env.RATE_LIMIT_SEND, d.send),
+  };
+}
+
+function parseMs(name: string, raw: string | undefined, fallback: number): number {
+  if (raw === undefined || raw.trim() === "") return fallback;
+  if (!/^\d+$/.test(raw.trim()) || Number(raw) < 1) {
+    throw new ConfigError(
+      `${name} must be a positive whole number of milliseconds; got ${JSON.stringify(raw)}.`,
+    );
+  }
+  return Number(raw);
+}
+
+function parseHttpTimeouts(env: NodeJS.ProcessEnv): HttpTimeouts {
+  const d = DEFAULT_HTTP_TIMEOUTS;
+  return {
+    requestTimeoutMs: parseMs("HTTP_REQUEST_TIMEOUT_MS", env.HTTP_REQUEST_TIMEOUT_MS, d.requestTimeoutMs),
+    headersTimeoutMs: parseMs("HTTP_HEADERS_TIMEOUT_MS", env.HTTP_HEADERS_TIMEOUT_MS, d.headersTimeoutMs),
+    keepAliveTimeoutMs: parseMs(
+      "HTTP_KEEP_ALIVE_TIMEOUT_MS",
+      env.HTTP_KEEP_ALIVE_TIMEOUT_MS,
+      d.keepAliveTimeoutMs,
+    ),
+  };
 }
 
 function parseLogLevel(raw: string | undefined): ServerConfig["logLevel"] {
@@ -90,13 +174,25 @@ function parseLogLevel(raw: string | undefined): ServerConfig["logLevel"] {
   throw new ConfigError(`LOG_LEVEL must be debug, info, warn or error; got ${JSON.stringify(raw)}.`);
 }
 
-async function readIfExists(path: string): Promise<string | undefined> {
+/**
+ * Reads a secret file of DATA_DIR, or `undefined` when there is none. A file other users can read or
+ * write is refused: its secret would be theirs too.
+ */
+async function readPrivate(path: string): Promise<string | undefined> {
+  let text: string;
   try {
-    return await readFile(path, "utf8");
+    text = await readFile(path, "utf8");
   } catch (error) {
     if ((error as NodeJS.ErrnoException).code === "ENOENT") return undefined;
     throw error;
   }
+  const mode = (await stat(path)).mode & 0o777;
+  if (process.platform !== "win32" && (mode & 0o077) !== 0) {
+    throw new ConfigError(
+      `${path} holds a secret but other users of this machine can access it (mode 0${mode.toString(8)}). Run \`chmod 600 ${path}\`, then start again.`,
+    );
+  }
+  return text;
 }
 
 /** Writes a file only readable by this user (0600), failing if it already exists. */
@@ -105,26 +201,11 @@ async function writePrivate(path: string, text: string): Promise<void> {
   await chmod(path, 0o600);
 }
 
-/**
- * Maps the environment to the server's configuration. Missing secrets are generated for development:
- * the key set and the unsubscribe secret are kept in `DATA_DIR` (mode 0600) so saved settings stay
- * readable across restarts; the admin token is made fresh at each start and printed.
- */
-export async function loadConfig(env: NodeJS.ProcessEnv = process.env): Promise<ServerConfig> {
-  const notices: string[] = [];
-  const port = parsePort(env.PORT);
-  const dataDir = resolve(env.DATA_DIR?.trim() || "./data");
-  const publicUrl = parseUrl("PUBLIC_URL", env.PUBLIC_URL);
-  const databaseUrl = env.DATABASE_URL?.trim() || undefined;
-  if (databaseUrl !== undefined && !/^postgres(ql)?:\/\//.test(databaseUrl)) {
-    throw new ConfigError(
-      "DATABASE_URL must be a postgres:// or postgresql:// URL such as postgres://user:password@127.0.0.1:5432/app; leave it unset to use SQLite in DATA_DIR.",
-    );
-  }
-  const simulator = parseSwitch("MANDRILL_SIMULATOR", env.MANDRILL_SIMULATOR, true);
-  const apiUrl = parseUrl("MANDRILL_API_URL", env.MANDRILL_API_URL) ?? DEFAULT_API_URL;
-  await mkdir(dataDir, { recursive: true, mode: 0o700 });
-
+async function loadKeys(
+  env: NodeJS.ProcessEnv,
+  dataDir: string,
+  notices: string[],
+): Promise<Pick<ServerConfig, "keys" | "keysSource">> {
   let keys: string;
   let keysSource: ServerConfig["keysSource"];
   if (env.MANDRILL_KIT_KEYS !== undefined && env.MANDRILL_KIT_KEYS.trim() !== "") {
@@ -132,7 +213,7 @@ export async function loadConfig(env: NodeJS.ProcessEnv = process.env): Promise<
     keysSource = "env";
   } else {
     const file = join(dataDir, "keys.json");
-    const existing = await readIfExists(file);
+    const existing = await readPrivate(file);
     if (existing === undefined) {
       keys = `${JSON.stringify(addKey(undefined), null, 2)}\n`;
       await writePrivate(file, keys);
@@ -153,51 +234,87 @@ export async function loadConfig(env: NodeJS.ProcessEnv = process.env): Promise<
   } catch (error) {
     throw new ConfigError(`MANDRILL_KIT_KEYS is not a usable key set: ${(error as Error).message}`);
   }
+  return { keys, keysSource };
+}
 
-  let adminToken = env.ADMIN_TOKEN?.trim() ?? "";
-  const adminTokenGenerated = adminToken === "";
-  if (adminTokenGenerated) {
-    adminToken = randomBytes(24).toString("base64url");
+function loadAdminToken(
+  env: NodeJS.ProcessEnv,
+  notices: string[],
+): Pick<ServerConfig, "adminToken" | "adminTokenGenerated"> {
+  const adminToken = env.ADMIN_TOKEN?.trim() ?? "";
+  if (adminToken === "") {
     notices.push(
       "ADMIN_TOKEN is not set: a token was generated for this run (the Admin token line above); it changes at every start.",
     );
-  } else if (adminToken.length < 16) {
+    return { adminToken: randomBytes(24).toString("base64url"), adminTokenGenerated: true };
+  }
+  if (adminToken.length < 16) {
     throw new ConfigError("ADMIN_TOKEN must be at least 16 characters long (use a random value).");
   }
+  return { adminToken, adminTokenGenerated: false };
+}
 
-  let unsubscribeSecret = env.UNSUBSCRIBE_SECRET?.trim() ?? "";
-  if (unsubscribeSecret === "") {
-    const file = join(dataDir, "unsubscribe-secret");
-    const existing = (await readIfExists(file))?.trim();
-    if (existing === undefined || existing === "") {
-      unsubscribeSecret = randomBytes(32).toString("base64url");
-      await writePrivate(file, `${unsubscribeSecret}\n`);
-    } else {
-      unsubscribeSecret = existing;
+async function loadUnsubscribeSecret(env: NodeJS.ProcessEnv, dataDir: string): Promise<string> {
+  const fromEnv = env.UNSUBSCRIBE_SECRET?.trim() ?? "";
+  if (fromEnv !== "") {
+    if (fromEnv.length < 32) {
+      throw new ConfigError("UNSUBSCRIBE_SECRET must be at least 32 characters long (use a random value).");
     }
-  } else if (unsubscribeSecret.length < 32) {
-    throw new ConfigError("UNSUBSCRIBE_SECRET must be at least 32 characters long (use a random value).");
+    return fromEnv;
   }
+  const file = join(dataDir, "unsubscribe-secret");
+  const existing = (await readPrivate(file))?.trim();
+  if (existing !== undefined && existing !== "") return existing;
+  const secret = randomBytes(32).toString("base64url");
+  await writePrivate(file, `${secret}\n`);
+  return secret;
+}
 
+/**
+ * Maps the environment to the server's configuration. Missing secrets are generated for development:
+ * the key set and the unsubscribe secret are kept in `DATA_DIR` (mode 0600) so saved settings stay
+ * readable across restarts; the admin token is made fresh at each start and printed.
+ */
+export async function loadConfig(env: NodeJS.ProcessEnv = process.env): Promise<ServerConfig> {
+  const notices: string[] = [];
+  const port = parsePort(env.PORT);
+  const dataDir = resolve(env.DATA_DIR?.trim() || "./data");
+  const publicUrl = parseUrl("PUBLIC_URL", env.PUBLIC_URL);
+  const databaseUrl = env.DATABASE_URL?.trim() || undefined;
+  if (databaseUrl !== undefined && !/^postgres(ql)?:\/\//.test(databaseUrl)) {
+    throw new ConfigError(
+      "DATABASE_URL must be a postgres:// or postgresql:// URL such as postgres://user:password@127.0.0.1:5432/app; leave it unset to use SQLite in DATA_DIR.",
+    );
+  }
+  const simulator = parseSwitch("MANDRILL_SIMULATOR", env.MANDRILL_SIMULATOR, true);
+  const apiUrl = parseUrl("MANDRILL_API_URL", env.MANDRILL_API_URL) ?? DEFAULT_API_URL;
+  // Everything that only reads the environment first: a typo fails before any file is written.
+  const trustProxy = parseTrustProxy(env.TRUST_PROXY);
+  const rateLimits = parseRateLimits(env);
+  const http = parseHttpTimeouts(env);
+  const logLevel = parseLogLevel(env.LOG_LEVEL);
+  await mkdir(dataDir, { recursive: true, mode: 0o700 });
+  const keys = await loadKeys(env, dataDir, notices);
+  const admin = loadAdminToken(env, notices);
+  const unsubscribeSecret = await loadUnsubscribeSecret(env, dataDir);
   if (simulator && env.MANDRILL_API_URL !== undefined && env.MANDRILL_API_URL.trim() !== "") {
     notices.push("MANDRILL_API_URL is ignored while MANDRILL_SIMULATOR is on (set MANDRILL_SIMULATOR=off).");
   }
-
   return {
     port,
     dataDir,
     databaseUrl,
     databaseSchema: env.DATABASE_SCHEMA?.trim() || "mandrill_kit",
     publicUrl,
-    keys,
-    keysSource,
-    adminToken,
-    adminTokenGenerated,
+    ...keys,
+    ...admin,
     simulator,
     apiUrl,
     unsubscribeSecret,
-    trustProxy: parseTrustProxy(env.TRUST_PROXY),
-    logLevel: parseLogLevel(env.LOG_LEVEL),
+    trustProxy,
+    rateLimits,
+    http,
+    logLevel,
     notices,
   };
 }

@@ -1,11 +1,12 @@
-import type { ComponentLogger, SendResult, Store } from "@mandrill-kit/core";
-import type { CredentialsService, SettingsDescription } from "@mandrill-kit/credentials";
+import type { ComponentLogger, Store } from "@mandrill-kit/core";
+import type { CredentialsService } from "@mandrill-kit/credentials";
 import type { Sender } from "@mandrill-kit/sender";
 import type { MandrillWebhooks } from "@mandrill-kit/webhooks";
-import type { RateLimiter } from "./rate-limit.js";
-import type { Sessions } from "./session.js";
+import type { LoginCsrf } from "./security/login-csrf.js";
+import type { Limiter } from "./security/rate-limit.js";
+import type { Sessions } from "./security/session.js";
 
-/** What the page and API routers share. */
+/** What the page and API routes of every section share (built once by `createApp`). */
 export interface AppDeps {
   store: Store;
   credentials: CredentialsService;
@@ -15,52 +16,18 @@ export interface AppDeps {
   simulator: boolean;
   adminToken: string;
   sessions: Sessions;
-  limits: { login: RateLimiter; testEmail: RateLimiter };
-  log: ComponentLogger;
-}
-
-/** The JSON view of an account's settings: the issue's field names, secrets masked, plus the Callback URL. */
-export function settingsView(d: SettingsDescription) {
-  return {
-    account: d.account,
-    version: d.version,
-    transport: d.transport,
-    host: d.host,
-    port: d.port,
-    username: d.username,
-    apiKey: d.apiKey,
-    fromEmail: d.fromEmail,
-    fromName: d.fromName,
-    replyTo: d.replyTo,
-    subaccount: d.subaccount,
-    webhookKey: d.webhookKeys.find((k) => k.current)?.masked ?? null,
-    webhookKeys: d.webhookKeys,
-    unsubscribeMode: d.unsubscribeMode,
-    callbackUrl: d.callbackUrl,
-    lastVerification: d.lastVerification,
-    updatedAt: new Date(d.updatedAt).toISOString(),
+  loginCsrf: LoginCsrf;
+  limits: {
+    /** Wrong tokens on the login form, per client address. */
+    loginFailures: Limiter;
+    /** Wrong bearer tokens on the JSON API, per client address. */
+    apiFailures: Limiter;
+    /** Test emails per client address and account (page and API share it). */
+    testEmail: Limiter;
+    /** Test emails per recipient, across accounts (page and API share it). */
+    testEmailRecipient: Limiter;
+    /** Demo sends per client address (page and API share it). */
+    send: Limiter;
   };
-}
-
-/** Per-recipient outcome of a send, as the API and the demo page show it. */
-export function recipientsView(result: SendResult) {
-  return result.recipients.map((r) => ({ email: r.email, status: r.status, reason: r.rejectReason }));
-}
-
-/** Recipients from a form field or JSON (`"a@x, b@y"`, or an array of strings or `{ email, name }`). */
-export function parseRecipients(value: unknown): (string | { email: string; name?: string })[] {
-  if (typeof value === "string") {
-    return value
-      .split(/[,;\n]/)
-      .map((s) => s.trim())
-      .filter((s) => s !== "");
-  }
-  if (Array.isArray(value)) {
-    return value.filter(
-      (v): v is string | { email: string; name?: string } =>
-        typeof v === "string" ||
-        (v !== null && typeof v === "object" && typeof (v as { email?: unknown }).email === "string"),
-    );
-  }
-  return [];
+  log: ComponentLogger;
 }

@@ -1,10 +1,11 @@
-import { createServer, type Server } from "node:http";
+import type { Server } from "node:http";
 import type { AddressInfo } from "node:net";
 import { createConsoleLogger, type Store } from "@mandrill-kit/core";
 import { openPostgresStore } from "@mandrill-kit/postgres";
 import { type Simulator, startSimulator } from "@mandrill-kit/simulator";
 import { createApp, type ExampleApp, type MandrillTarget } from "./app.js";
 import { ConfigError, loadConfig } from "./config.js";
+import { createHttpServer } from "./http-server.js";
 
 function print(lines: string[]): void {
   process.stdout.write(`${lines.join("\n")}\n`);
@@ -25,7 +26,7 @@ async function main(): Promise<void> {
   const logger = createConsoleLogger({ level: config.logLevel });
 
   // Listen first, so the public URL can name the port actually bound (PORT=0 picks a free one).
-  const server = createServer();
+  const server = createHttpServer(config.http);
   const port = await listen(server, config.port);
   const publicUrl = config.publicUrl ?? `http://localhost:${port}`;
   const publicOrigin = new URL(publicUrl).origin;
@@ -71,6 +72,7 @@ async function main(): Promise<void> {
       mandrill: target,
       logger,
       trustProxy: config.trustProxy,
+      rateLimits: config.rateLimits,
     });
   } catch (error) {
     server.close();

@@ -323,7 +323,7 @@ describe("diagnostics", () => {
 
 describe("rate limit", () => {
   it("answers 429 with Retry-After once the test-email bucket is empty", async () => {
-    const limited = await startTestApp({ rateLimits: { testEmail: { capacity: 1, refillPerSecond: 0.01 } } });
+    const limited = await startTestApp({ rateLimits: { testEmail: { limit: 1, windowMs: 3_600_000 } } });
     try {
       const first = await request(limited.url)
         .post("/api/accounts/x/test-email")

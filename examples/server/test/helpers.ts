@@ -1,11 +1,12 @@
 import { mkdtemp, rm } from "node:fs/promises";
-import { createServer, type Server } from "node:http";
+import type { Server } from "node:http";
 import type { AddressInfo } from "node:net";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { addKey } from "@mandrill-kit/credentials";
 import { type Simulator, startSimulator } from "@mandrill-kit/simulator";
 import { type AppOptions, createApp, type ExampleApp } from "../src/app.js";
+import { createHttpServer, type HttpTimeouts } from "../src/http-server.js";
 
 export const ADMIN_TOKEN = "test-admin-token-0123456789";
 
@@ -26,10 +27,16 @@ function listen(server: Server): Promise<number> {
   });
 }
 
-/** Starts the app in-process like main.ts does (listen first, then build the app with the real port). */
-export async function startTestApp(overrides: Partial<AppOptions> = {}): Promise<TestApp> {
+/**
+ * Starts the app in-process like main.ts does (listen first, then build the app with the real port),
+ * on main.ts's HTTP server with its timeouts (`http` shortens them).
+ */
+export async function startTestApp(
+  overrides: Partial<AppOptions> & { http?: Partial<HttpTimeouts> } = {},
+): Promise<TestApp> {
+  const { http, ...appOverrides } = overrides;
   const dataDir = await mkdtemp(join(tmpdir(), "mk-example-"));
-  const server = createServer();
+  const server = createHttpServer(http);
   const port = await listen(server);
   const url = `http://127.0.0.1:${port}`;
   const sim = await startSimulator({ acceptAnyKey: (key) => !key.startsWith("invalid"), flushIntervalMs: 0 });
@@ -41,7 +48,7 @@ export async function startTestApp(overrides: Partial<AppOptions> = {}): Promise
     unsubscribeSecret: "unsubscribe-secret-for-tests-0123456789",
     mandrill: { kind: "simulator", apiUrl: sim.apiUrl, smtp: sim.smtp },
     webhookRetry: { pollIntervalMs: 50 },
-    ...overrides,
+    ...appOverrides,
   });
   server.on("request", example.app);
   return {

@@ -8,7 +8,7 @@ const WEBHOOK_KEY = "whk-page-secret-9876";
 let t: TestApp;
 
 beforeAll(async () => {
-  t = await startTestApp({ rateLimits: { login: { capacity: 100, refillPerSecond: 1 } } });
+  t = await startTestApp({ rateLimits: { authFailures: { limit: 100, windowMs: 60_000 } } });
 });
 afterAll(async () => {
   await t?.close();
@@ -215,7 +215,7 @@ describe("pages", () => {
 
 describe("login rate limit", () => {
   it("answers 429 after too many attempts from one address, even with the right token", async () => {
-    const limited = await startTestApp({ rateLimits: { login: { capacity: 3, refillPerSecond: 0.01 } } });
+    const limited = await startTestApp({ rateLimits: { authFailures: { limit: 3, windowMs: 3_600_000 } } });
     try {
       const agent = request.agent(limited.url);
       const csrf = csrfOf((await agent.get("/login")).text);

@@ -1,5 +1,6 @@
 import { createHash, createHmac, randomBytes, timingSafeEqual } from "node:crypto";
 import type { NextFunction, Request, Response } from "express";
+import { LRUCache } from "lru-cache";
 
 /** A message shown once on the next page. */
 export interface Flash {
@@ -7,15 +8,17 @@ export interface Flash {
   text: string;
 }
 
-/** A browser session, kept in memory (lost on restart: people log in again). */
+/**
+ * A logged-in browser session, kept in memory (lost on restart: people log in again). Sessions exist
+ * only after a successful login, so requests without the admin token never create one.
+ */
 export interface Session {
   id: string;
   /** Bound to the session; every form POST must carry it. */
   csrf: string;
-  authenticated: boolean;
   expiresAt: number;
   flash: Flash[];
-  /** Page-specific results to show once (test email, sends…). */
+  /** A page's result to show once after its redirect (test email, send…), see {@link takeResult}. */
   result?: unknown;
 }
 
@@ -25,6 +28,8 @@ export interface SessionOptions {
   secret?: string;
   /** @default 8 hours */
   ttlMs?: number;
+  /** Sessions kept at most; beyond it the least recently used one is logged out. @default 10_000 */
+  maxSessions?: number;
   /** Send the cookie over HTTPS only (when the public URL is https). */
   secure: boolean;
 }
@@ -38,7 +43,8 @@ export function safeEqual(a: string, b: string): boolean {
   return timingSafeEqual(ha, hb);
 }
 
-function readCookie(header: string | undefined, name: string): string | undefined {
+/** One cookie's value from a `Cookie` header. */
+export function readCookie(header: string | undefined, name: string): string | undefined {
   if (header === undefined) return undefined;
   for (const part of header.split(";")) {
     const eq = part.indexOf("=");
@@ -47,13 +53,24 @@ function readCookie(header: string | undefined, name: string): string | undefine
   return undefined;
 }
 
+/** A `Set-Cookie` value: HttpOnly and SameSite=Strict always, Secure when asked. */
+export function cookie(
+  name: string,
+  value: string,
+  o: { maxAgeSeconds: number; secure: boolean; path?: string },
+) {
+  return `${name}=${value}; Path=${o.path ?? "/"}; HttpOnly; SameSite=Strict; Max-Age=${o.maxAgeSeconds}${o.secure ? "; Secure" : ""}`;
+}
+
+/** The text of the 403 answered to a form POST without a valid CSRF token. */
+export const FORM_EXPIRED =
+  "This form has expired or did not come from this site. Go back, reload the page and try again.";
+
 /** In-memory sessions with signed, HttpOnly, SameSite=Strict cookies and session-bound CSRF tokens. */
 export interface Sessions {
-  /** The request's session, or `undefined` (no cookie, bad signature, expired). */
+  /** The request's session, or `undefined` (no cookie, bad signature, expired, evicted). */
   load(req: Request): Session | undefined;
-  /** The request's session, creating an anonymous one (and its cookie) when there is none. */
-  ensure(req: Request, res: Response): Session;
-  /** Replaces the session by a fresh authenticated one (no session fixation). */
+  /** Replaces the request's session (if any) by a fresh one (no session fixation). */
   login(req: Request, res: Response): Session;
   logout(req: Request, res: Response): void;
   /** Middleware: a form POST without the session's CSRF token gets 403. */
@@ -61,40 +78,15 @@ export interface Sessions {
   readonly size: number;
 }
 
-/** Creates the session store. */
+/** Creates the session store: an LRU with a size cap, entries expiring after `ttlMs`. */
 export function createSessions(options: SessionOptions): Sessions {
   const secret = options.secret ?? randomBytes(32).toString("base64url");
   const ttlMs = options.ttlMs ?? 8 * 60 * 60 * 1000;
-  const sessions = new Map<string, Session>();
+  const sessions = new LRUCache<string, Session>({ max: options.maxSessions ?? 10_000, ttl: ttlMs });
 
   const sign = (id: string) => createHmac("sha256", secret).update(id).digest("base64url");
-
-  function setCookie(res: Response, value: string, maxAgeSeconds: number): void {
-    res.append(
-      "Set-Cookie",
-      `${COOKIE}=${value}; Path=/; HttpOnly; SameSite=Strict; Max-Age=${maxAgeSeconds}${options.secure ? "; Secure" : ""}`,
-    );
-  }
-
-  function sweep(now: number): void {
-    if (sessions.size < 1000) return;
-    for (const [id, s] of sessions) if (s.expiresAt <= now) sessions.delete(id);
-  }
-
-  function create(res: Response, authenticated: boolean): Session {
-    const now = Date.now();
-    sweep(now);
-    const session: Session = {
-      id: randomBytes(24).toString("base64url"),
-      csrf: randomBytes(24).toString("base64url"),
-      authenticated,
-      expiresAt: now + ttlMs,
-      flash: [],
-    };
-    sessions.set(session.id, session);
-    setCookie(res, `${session.id}.${sign(session.id)}`, Math.floor(ttlMs / 1000));
-    return session;
-  }
+  const setCookie = (res: Response, value: string, maxAgeSeconds: number) =>
+    res.append("Set-Cookie", cookie(COOKIE, value, { maxAgeSeconds, secure: options.secure }));
 
   function load(req: Request): Session | undefined {
     const value = readCookie(req.headers.cookie, COOKIE);
@@ -103,24 +95,23 @@ export function createSessions(options: SessionOptions): Sessions {
     if (dot <= 0) return undefined;
     const id = value.slice(0, dot);
     if (!safeEqual(value.slice(dot + 1), sign(id))) return undefined;
-    const session = sessions.get(id);
-    if (session === undefined) return undefined;
-    if (session.expiresAt <= Date.now()) {
-      sessions.delete(id);
-      return undefined;
-    }
-    return session;
+    return sessions.get(id);
   }
 
   return {
     load,
-    ensure(req, res) {
-      return load(req) ?? create(res, false);
-    },
     login(req, res) {
       const old = load(req);
       if (old !== undefined) sessions.delete(old.id);
-      return create(res, true);
+      const session: Session = {
+        id: randomBytes(24).toString("base64url"),
+        csrf: randomBytes(24).toString("base64url"),
+        expiresAt: Date.now() + ttlMs,
+        flash: [],
+      };
+      sessions.set(session.id, session);
+      setCookie(res, `${session.id}.${sign(session.id)}`, Math.floor(ttlMs / 1000));
+      return session;
     },
     logout(req, res) {
       const old = load(req);
@@ -136,12 +127,7 @@ export function createSessions(options: SessionOptions): Sessions {
         const session = load(req);
         const token = (req.body as Record<string, unknown> | undefined)?._csrf;
         if (session === undefined || typeof token !== "string" || !safeEqual(token, session.csrf)) {
-          res
-            .status(403)
-            .type("text/plain")
-            .send(
-              "This form has expired or did not come from this site. Go back, reload the page and try again.",
-            );
+          res.status(403).type("text/plain").send(FORM_EXPIRED);
           return;
         }
         next();
@@ -151,4 +137,16 @@ export function createSessions(options: SessionOptions): Sessions {
       return sessions.size;
     },
   };
+}
+
+/** The session's pending result of `kind` for `account`, removed so it shows once. */
+export function takeResult<T extends { kind: string; account: string }>(
+  session: Session,
+  kind: T["kind"],
+  account: string,
+): T | undefined {
+  const result = session.result as Partial<T> | undefined;
+  if (result?.kind !== kind || result.account !== account) return undefined;
+  session.result = undefined;
+  return result as T;
 }

@@ -44,3 +44,8 @@ export function formatTime(ms: number | null | undefined): string {
   if (ms === null || ms === undefined) return "—";
   return `${new Date(ms).toISOString().slice(0, 19).replace("T", " ")} UTC`;
 }
+
+/** A status word as a coloured badge (`badge-pass`, `badge-sent`…). */
+export function statusBadge(status: string): SafeHtml {
+  return html`<span class="badge badge-${status}">${status}</span>`;
+}

@@ -1,0 +1,46 @@
+import { isAccountId } from "@mandrill-kit/core";
+import { type NextFunction, type Request, type Response, Router } from "express";
+import type { AppDeps } from "../../deps.js";
+import { html } from "../../views/html.js";
+import { formText, type PageTools } from "../page.js";
+import { accountsView } from "./views.js";
+
+/** The accounts list, creating an account, and the id check every `/accounts/:account/…` page relies on. */
+export function accountsPages(deps: AppDeps, page: PageTools): Router {
+  const router = Router();
+
+  router.get("/accounts", async (_req, res) => {
+    const list = await deps.credentials.list({ limit: 1000 });
+    page.render(res, 200, { title: "Accounts", body: accountsView(list.items, page.csrf(res)) });
+  });
+
+  router.post("/accounts", (req, res) => {
+    const account = formText(req, "account")?.trim() ?? "";
+    if (!isAccountId(account)) {
+      page.flash(
+        res,
+        "error",
+        "An account id is 1–128 letters, digits, _ - or ., starting with a letter or digit.",
+      );
+      return page.redirect(res, "/accounts#create");
+    }
+    page.redirect(res, `/accounts/${account}/settings`);
+  });
+
+  // Every /accounts/:account/... route checks the id once.
+  router.use("/accounts/:account", function checkAccount(req: Request, res: Response, next: NextFunction) {
+    if (!isAccountId(req.params.account)) {
+      page.render(res, 404, {
+        title: "No such account",
+        body: html`<p><a href="/accounts">Back to the accounts</a></p>`,
+      });
+      return;
+    }
+    next();
+  });
+
+  router.get("/accounts/:account", (req, res) =>
+    page.redirect(res, `/accounts/${req.params.account}/settings`),
+  );
+  return router;
+}

@@ -1,0 +1,79 @@
+import {
+  type FieldError,
+  isMandrillKitError,
+  MandrillKitApiError,
+  MandrillKitValidationError,
+} from "@mandrill-kit/core";
+import type { Request, Response } from "express";
+import type { AppDeps } from "../deps.js";
+import type { Flash, Session } from "../security/session.js";
+import type { SafeHtml } from "../views/html.js";
+import { csrfField, layout, type PageOptions } from "../views/layout.js";
+
+/** What every page route uses: rendering in the layout, the session, messages and redirects. */
+export interface PageTools {
+  /** Sends a whole page (no-store: pages show account data). */
+  render(res: Response, status: number, o: PageOptions): void;
+  /** The logged-in session (set by the login check). */
+  session(res: Response): Session;
+  /** The session's CSRF field, for a form. */
+  csrf(res: Response): SafeHtml;
+  /** A message for the next page. */
+  flash(res: Response, kind: Flash["kind"], text: string): void;
+  /** 303 See Other: the Post/Redirect/Get step. */
+  redirect(res: Response, to: string): void;
+}
+
+/** Creates the page tools of the app. */
+export function pageTools(deps: Pick<AppDeps, "simulator">): PageTools {
+  const sessionOf = (res: Response) => res.locals.session as Session | undefined;
+  const session = (res: Response) => {
+    const s = sessionOf(res);
+    if (s === undefined) throw new Error("this page needs a logged-in session");
+    return s;
+  };
+  return {
+    render(res, status, o) {
+      const s = sessionOf(res);
+      const page = layout({ ...o, simulator: deps.simulator, session: s, flash: s?.flash.splice(0) ?? [] });
+      res.status(status).type("html").set("Cache-Control", "no-store").send(page.value);
+    },
+    session,
+    csrf: (res) => csrfField(session(res).csrf),
+    flash(res, kind, text) {
+      session(res).flash.push({ kind, text });
+    },
+    redirect(res, to) {
+      res.redirect(303, to);
+    },
+  };
+}
+
+/** The `:account` of a page route (already checked by the accounts section). */
+export function accountOf(req: Request): string {
+  return req.params.account as string;
+}
+
+/** A field of a form body, when it is text. */
+export function formText(req: Request, name: string): string | undefined {
+  const value = (req.body as Record<string, unknown> | undefined)?.[name];
+  return typeof value === "string" ? value : undefined;
+}
+
+/** An error as one sentence for a page (Mandrill's hint included; internals never shown). */
+export function errorText(error: unknown): string {
+  if (error instanceof MandrillKitApiError) return `${error.message} ${error.hint}`.trim();
+  if (isMandrillKitError(error)) return error.message;
+  return "Something went wrong; the server log has the details.";
+}
+
+/** The field errors of a validation error, or none. */
+export function fieldsOf(error: unknown): FieldError[] {
+  return error instanceof MandrillKitValidationError ? [...error.fields] : [];
+}
+
+/** A validation error's fields as one line (`field message; …`), or the error's text. */
+export function problemText(error: unknown): string {
+  const fields = fieldsOf(error);
+  return fields.length > 0 ? fields.map((f) => `${f.field} ${f.message}`).join("; ") : errorText(error);
+}

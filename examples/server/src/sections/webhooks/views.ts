@@ -1,0 +1,121 @@
+import type { InboxRecord, InboxStats, QuarantinedBatch } from "@mandrill-kit/core";
+import type { SettingsDescription } from "@mandrill-kit/credentials";
+import type { SignatureDiagnosis } from "@mandrill-kit/webhooks";
+import { attr, formatTime, html, type SafeHtml } from "../../views/html.js";
+import { SUPPRESSION_EVENTS, WEBHOOK_EVENT_CHOICES } from "./register.js";
+
+/** What the Webhooks page shows. */
+export interface WebhooksPageState {
+  account: string;
+  callbackUrl: string;
+  described: SettingsDescription | undefined;
+  stats: InboxStats;
+  recent: readonly InboxRecord[];
+  dead: readonly InboxRecord[];
+  quarantined: readonly QuarantinedBatch[];
+  mismatches: readonly SignatureDiagnosis[];
+  csrf: SafeHtml;
+}
+
+function webhookKeys(described: SettingsDescription | undefined): SafeHtml {
+  return described === undefined || described.webhookKeys.length === 0
+    ? html`<strong id="webhook-key-status">none saved — webhooks are refused until one is</strong>`
+    : html`<span id="webhook-key-status">${described.webhookKeys.map((k) => html`<span class="masked">${k.masked}</span>${k.current ? " (current)" : ""} `)}</span>`;
+}
+
+function callbackSection(s: WebhooksPageState): SafeHtml {
+  const hasApiKey = s.described?.hasApiKey === true;
+  return html`<section class="card" aria-labelledby="callback-heading">
+<h2 id="callback-heading">Callback URL</h2>
+<p><label for="callback-url">Give Mandrill this URL (Settings → Webhooks → Add a webhook)</label>
+<input id="callback-url" readonly value="${s.callbackUrl}" size="60">
+<button type="button" class="copy" data-copy="callback-url" hidden>Copy</button></p>
+<p class="help">Mandrill signs every batch with the webhook's key over exactly this URL. Behind a proxy, it must be the public address (<code>PUBLIC_URL</code>).</p>
+<form method="post" action="/accounts/${s.account}/webhooks/register">
+${s.csrf}
+<fieldset><legend>Mandrill events to send</legend>
+<ul class="events">${WEBHOOK_EVENT_CHOICES.map(
+    (c) =>
+      html`<li><input type="checkbox" id="event-${c.event}" name="events" value="${c.event}"${attr("checked", (SUPPRESSION_EVENTS as readonly string[]).includes(c.event))}> <label for="event-${c.event}">${c.label} <code>${c.event}</code></label></li>`,
+  )}</ul>
+<p class="help">Bounced, soft-bounced, rejected, unsubscribed and spam keep the suppression list right.</p>
+</fieldset>
+<p><button type="submit" id="register-webhook"${attr("disabled", !hasApiKey)}>Register the Callback URL with Mandrill</button>
+${hasApiKey ? "" : html`<span class="help">Save an API key first.</span>`}</p>
+<p class="help">Uses the account's API key to add (or update) the webhook in Mandrill and saves the key Mandrill returns, so nobody copies keys by hand.</p>
+</form>
+<p>Webhook keys: ${webhookKeys(s.described)}</p>
+</section>`;
+}
+
+function receivedSection(s: WebhooksPageState): SafeHtml {
+  const { stats } = s;
+  const byType = Object.entries(stats.byType).sort(([a], [b]) => a.localeCompare(b));
+  return html`<section class="card" aria-labelledby="received-heading">
+<h2 id="received-heading">Received</h2>
+<dl class="stats">
+<dt>Last webhook received</dt><dd id="last-received">${formatTime(stats.lastReceivedAt)}</dd>
+<dt>Events</dt><dd>${stats.total}</dd>
+<dt>Handled</dt><dd>${stats.done}</dd>
+<dt>Waiting for a handler</dt><dd>${stats.pending}</dd>
+<dt>Dead-lettered</dt><dd>${stats.dead}</dd>
+<dt>Quarantined batches</dt><dd>${stats.quarantined}</dd>
+</dl>
+${
+  byType.length === 0
+    ? html`<p>No events yet.</p>`
+    : html`<table><caption>Events by type</caption><thead><tr><th scope="col">Type</th><th scope="col">Count</th></tr></thead><tbody>${byType.map(([t, n]) => html`<tr><th scope="row">${t}</th><td>${n}</td></tr>`)}</tbody></table>`
+}
+${
+  s.recent.length === 0
+    ? ""
+    : html`<table id="recent-events"><caption>Latest events</caption><thead><tr><th scope="col">Received</th><th scope="col">Type</th><th scope="col">Address</th><th scope="col">State</th></tr></thead>
+<tbody>${s.recent.map((e) => html`<tr><td>${formatTime(e.receivedAt)}</td><td>${e.type}</td><td>${e.email ?? "—"}</td><td>${e.state}</td></tr>`)}</tbody></table>`
+}
+</section>`;
+}
+
+function deadSection(s: WebhooksPageState): SafeHtml {
+  return html`<section class="card" aria-labelledby="dead-heading">
+<h2 id="dead-heading">Dead-lettered handler runs</h2>
+${
+  s.dead.length === 0
+    ? html`<p>None.</p>`
+    : html`<table><thead><tr><th scope="col">Event</th><th scope="col">Address</th><th scope="col">Attempts</th><th scope="col">Last error</th><th scope="col"><span class="visually-hidden">Action</span></th></tr></thead>
+<tbody>${s.dead.map(
+        (
+          e,
+        ) => html`<tr><td>${e.type}</td><td>${e.email ?? "—"}</td><td>${e.attempts}</td><td>${e.lastError ?? ""}</td>
+<td><form method="post" action="/accounts/${s.account}/webhooks/replay">${s.csrf}<input type="hidden" name="key" value="${e.key}"><button type="submit">Replay</button></form></td></tr>`,
+      )}</tbody></table>`
+}
+</section>`;
+}
+
+function quarantineSection(s: WebhooksPageState): SafeHtml {
+  return html`<section class="card" aria-labelledby="quarantine-heading">
+<h2 id="quarantine-heading">Quarantined batches</h2>
+<p class="help">Signed bodies that could not be read: kept whole, never lost.</p>
+${
+  s.quarantined.length === 0
+    ? html`<p>None.</p>`
+    : html`<ul>${s.quarantined.map((q) => html`<li>${formatTime(q.receivedAt)} — ${q.error}<pre>${q.body.slice(0, 300)}${q.body.length > 300 ? "…" : ""}</pre></li>`)}</ul>`
+}
+</section>`;
+}
+
+function mismatchSection(s: WebhooksPageState): SafeHtml | "" {
+  if (s.mismatches.length === 0) return "";
+  return html`<section class="card" aria-labelledby="mismatch-heading"><h2 id="mismatch-heading">Signature mismatches</h2><ul>${s.mismatches.map(
+    (m) => html`<li>${formatTime(m.at)}: ${m.finding} ${m.advice}</li>`,
+  )}</ul></section>`;
+}
+
+/** The Webhooks page: Callback URL and registration, what arrived, dead letters, quarantine, mismatches. */
+export function webhooksView(s: WebhooksPageState): SafeHtml {
+  return html`${callbackSection(s)}
+${receivedSection(s)}
+${deadSection(s)}
+${quarantineSection(s)}
+${mismatchSection(s)}`;
+}
