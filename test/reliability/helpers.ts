@@ -237,3 +237,51 @@ function psMemory(pid: number): ProcMemory | undefined {
 /** A secret to look for, under a label saying which encoding it is. */
 
 export { type Needle, secretNeedles };
+
+/** Bytes as whole MiB. */
+export const mib = (bytes: number): number => Math.round(bytes / 1048576);
+
+/** A memory reading in whole MiB, for figures. */
+export const roundMemory = (m: ProcMemory) => ({
+  rss: Math.round(m.rss),
+  anon: Math.round(m.anon),
+  file: Math.round(m.file),
+  shmem: Math.round(m.shmem),
+});
+
+/** The median of some numbers (robust to one sample taken in a burst of garbage). */
+export function median(values: number[]): number {
+  const sorted = [...values].sort((a, b) => a - b);
+  const mid = Math.floor(sorted.length / 2);
+  return sorted.length % 2 === 1
+    ? (sorted[mid] as number)
+    : ((sorted[mid - 1] as number) + (sorted[mid] as number)) / 2;
+}
+
+/** The example server started through fixtures/soak-server.ts, whose SIGUSR2 probe reports memory. */
+export const MEMORY_PROBE_ENTRY = fileURLToPath(new URL("./fixtures/soak-server.ts", import.meta.url));
+
+/**
+ * Has a server started from {@link MEMORY_PROBE_ENTRY} (with --expose-gc) collect its garbage and report
+ * its heap, then reads its resident set: a reading of memory kept, not of garbage not yet collected.
+ */
+export async function probeMemory(
+  server: ServerProcess,
+): Promise<{ heap: NodeJS.MemoryUsage & { gc: boolean }; proc: ProcMemory }> {
+  const from = server.out().length;
+  server.child.kill("SIGUSR2");
+  let line: string | undefined;
+  await eventually(() => {
+    line = server
+      .out()
+      .slice(from)
+      .split("\n")
+      .find((l) => l.startsWith('{"memoryProbe"'));
+    return line !== undefined;
+  }, 10_000);
+  const heap = (JSON.parse(line as string) as { memoryProbe: NodeJS.MemoryUsage & { gc: boolean } })
+    .memoryProbe;
+  const proc = procMemory(server.child.pid as number);
+  if (proc === undefined) throw new Error("could not read the server's memory (/proc or ps)");
+  return { heap, proc };
+}

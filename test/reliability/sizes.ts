@@ -27,6 +27,12 @@ export const sizes = {
   soakSeconds: size("MK_REL_SOAK_SECONDS", 300, 10),
   /** Sends per fault kind in the failing-Mandrill scenario. */
   faultSends: size("MK_REL_FAULT_SENDS", 80, 16),
+  /** Unauthenticated requests (GET /login without a cookie, webhooks to unknown accounts) in the memory scenario. */
+  unauthenticatedRequests: size("MK_REL_UNAUTH_REQUESTS", 100_000, 2_000),
+  /** Connections trickling a body or headers in the slow-client scenario. */
+  slowConnections: size("MK_REL_SLOW_CONNECTIONS", 200, 200),
+  /** The server's request deadline in the slow-client scenario (the full run keeps the 30 s default). */
+  slowDeadlineMs: size("MK_REL_SLOW_DEADLINE_MS", 30_000, 2_000),
 } as const;
 
 /** Prints a figure for the README (one greppable line per figure). */

@@ -1,7 +1,6 @@
 import { mkdtemp, rm, stat } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { fileURLToPath } from "node:url";
 import type { InboxStats } from "@mandrill-kit/core";
 import { type Simulator, startSimulator } from "@mandrill-kit/simulator";
 import { eventFixtures, signWebhook } from "@mandrill-kit/webhooks/testing";
@@ -11,8 +10,13 @@ import {
   ADMIN_TOKEN,
   eventually,
   killChildren,
+  MEMORY_PROBE_ENTRY,
+  median,
+  mib,
   type ProcMemory,
+  probeMemory,
   procMemory,
+  roundMemory,
   type ServerProcess,
   saveSettings,
   spawnServer,
@@ -28,7 +32,6 @@ import { FULL, figure, SLICE, sizes } from "./sizes.js";
  * that is in the figure. The server's memory is read from /proc/<pid>/status (`ps` where there is no /proc).
  */
 
-const serverEntry = fileURLToPath(new URL("./fixtures/soak-server.ts", import.meta.url));
 const PUBLIC_URL = "https://hooks.example.test";
 const CALLBACK_URL = `${PUBLIC_URL}/webhooks/mandrill/${ACCOUNT}`;
 
@@ -51,7 +54,7 @@ beforeAll(async () => {
   server = await spawnServer({
     dataDir,
     publicUrl: PUBLIC_URL,
-    entry: serverEntry,
+    entry: MEMORY_PROBE_ENTRY,
     nodeArgs: ["--expose-gc"],
     // The server's own Mandrill client talks to the simulator above, as it would to mandrillapp.com. The
     // load comes from one address: the demo send route's per-client limit is lifted for it.
@@ -64,42 +67,6 @@ afterAll(async () => {
   await sim?.close();
   await rm(dataDir, { recursive: true, force: true });
 });
-
-const mib = (bytes: number) => Math.round(bytes / 1048576);
-const round = (m: ProcMemory) => ({
-  rss: Math.round(m.rss),
-  anon: Math.round(m.anon),
-  file: Math.round(m.file),
-  shmem: Math.round(m.shmem),
-});
-
-function median(values: number[]): number {
-  const sorted = [...values].sort((a, b) => a - b);
-  const mid = Math.floor(sorted.length / 2);
-  return sorted.length % 2 === 1
-    ? (sorted[mid] as number)
-    : ((sorted[mid - 1] as number) + (sorted[mid] as number)) / 2;
-}
-
-/** Has the server collect its garbage and report its heap, then reads its resident set. */
-async function probe(): Promise<{ heap: NodeJS.MemoryUsage & { gc: boolean }; proc: ProcMemory }> {
-  const from = server.out().length;
-  server.child.kill("SIGUSR2");
-  let line: string | undefined;
-  await eventually(() => {
-    line = server
-      .out()
-      .slice(from)
-      .split("\n")
-      .find((l) => l.startsWith('{"memoryProbe"'));
-    return line !== undefined;
-  }, 10_000);
-  const heap = (JSON.parse(line as string) as { memoryProbe: NodeJS.MemoryUsage & { gc: boolean } })
-    .memoryProbe;
-  const proc = procMemory(server.child.pid as number);
-  if (proc === undefined) throw new Error("could not read the server's memory (/proc or ps)");
-  return { heap, proc };
-}
 
 async function inboxStats(): Promise<InboxStats> {
   const r = await fetch(`${server.url}/api/accounts/${ACCOUNT}/events?limit=1`, {
@@ -190,7 +157,7 @@ describe(`soak (${SLICE}: ${sizes.soakSeconds} s)`, () => {
       // Warm up (JIT, pools, SQLite cache) before the baseline.
       await run(Math.min(5, Math.max(1, sizes.soakSeconds / 10)));
       expect(failures.slice(0, 5), "failures during the warm-up").toEqual([]);
-      const start = await probe();
+      const start = await probeMemory(server);
       const loadStart = procMemory("self");
 
       // Samples without any forced GC: what the server holds while it serves.
@@ -208,7 +175,7 @@ describe(`soak (${SLICE}: ${sizes.soakSeconds} s)`, () => {
       const last = procMemory(pid);
       if (last !== undefined) samples.push({ s: Math.round((Date.now() - begun) / 1000), m: last });
       await eventually(async () => (await inboxStats()).pending === 0, 60_000);
-      const end = await probe();
+      const end = await probeMemory(server);
       const loadEnd = procMemory("self");
       const stats = await inboxStats();
       const fileMiB = async (name: string) =>
@@ -240,8 +207,8 @@ describe(`soak (${SLICE}: ${sizes.soakSeconds} s)`, () => {
         rssPeakMiB: Math.round(Math.max(...samples.map((x) => x.m.rss), end.proc.rss)),
         rssMedianFirstMiB: Math.round(rssFirst),
         rssMedianLastMiB: Math.round(rssLast),
-        rssStart: round(start.proc),
-        rssEnd: round(end.proc),
+        rssStart: roundMemory(start.proc),
+        rssEnd: roundMemory(end.proc),
         heapUsedStartMiB: mib(start.heap.heapUsed),
         heapUsedEndMiB: mib(end.heap.heapUsed),
         externalStartMiB: mib(start.heap.external),
@@ -257,7 +224,7 @@ describe(`soak (${SLICE}: ${sizes.soakSeconds} s)`, () => {
       // The curve: [seconds since the baseline, VmRSS, RssAnon, RssFile, RssShmem] in MiB.
       figure(
         "soak-rss-curve",
-        samples.map(({ s, m }) => [s, ...Object.values(round(m))]),
+        samples.map(({ s, m }) => [s, ...Object.values(roundMemory(m))]),
       );
 
       expect(failures.slice(0, 5)).toEqual([]);

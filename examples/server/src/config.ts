@@ -131,18 +131,20 @@ function parseLimit(name: string, raw: string | undefined, fallback: LimitOption
   return { limit: Number(match[1]), windowMs: Number(match[2] || 1) * (UNITS[match[3] as string] as number) };
 }
 
+/** The variable of each limit. */
+const LIMIT_VARIABLES: Record<keyof RateLimits, string> = {
+  authFailures: "RATE_LIMIT_AUTH_FAILURES",
+  testEmail: "RATE_LIMIT_TEST_EMAIL",
+  testEmailRecipient: "RATE_LIMIT_TEST_EMAIL_RECIPIENT",
+  send: "RATE_LIMIT_SEND",
+};
+
 function parseRateLimits(env: NodeJS.ProcessEnv): RateLimits {
-  const d = DEFAULT_RATE_LIMITS;
-  return {
-    authFailures: parseLimit("RATE_LIMIT_AUTH_FAILURES", env.RATE_LIMIT_AUTH_FAILURES, d.authFailures),
-    testEmail: parseLimit("RATE_LIMIT_TEST_EMAIL", env.RATE_LIMIT_TEST_EMAIL, d.testEmail),
-    testEmailRecipient: parseLimit(
-      "RATE_LIMIT_TEST_EMAIL_RECIPIENT",
-      env.RATE_LIMIT_TEST_EMAIL_RECIPIENT,
-      d.testEmailRecipient,
-    ),
-    send: parseLimit("RATE_LIMIT_SEND", env.RATE_LIMIT_SEND, d.send),
-  };
+  const limits = { ...DEFAULT_RATE_LIMITS };
+  for (const [key, name] of Object.entries(LIMIT_VARIABLES) as [keyof RateLimits, string][]) {
+    limits[key] = parseLimit(name, env[name], DEFAULT_RATE_LIMITS[key]);
+  }
+  return limits;
 }
 
 function parseMs(name: string, raw: string | undefined, fallback: number): number {
@@ -155,17 +157,19 @@ function parseMs(name: string, raw: string | undefined, fallback: number): numbe
   return Number(raw);
 }
 
+/** The variable of each HTTP timeout. */
+const TIMEOUT_VARIABLES: Record<keyof HttpTimeouts, string> = {
+  requestTimeoutMs: "HTTP_REQUEST_TIMEOUT_MS",
+  headersTimeoutMs: "HTTP_HEADERS_TIMEOUT_MS",
+  keepAliveTimeoutMs: "HTTP_KEEP_ALIVE_TIMEOUT_MS",
+};
+
 function parseHttpTimeouts(env: NodeJS.ProcessEnv): HttpTimeouts {
-  const d = DEFAULT_HTTP_TIMEOUTS;
-  return {
-    requestTimeoutMs: parseMs("HTTP_REQUEST_TIMEOUT_MS", env.HTTP_REQUEST_TIMEOUT_MS, d.requestTimeoutMs),
-    headersTimeoutMs: parseMs("HTTP_HEADERS_TIMEOUT_MS", env.HTTP_HEADERS_TIMEOUT_MS, d.headersTimeoutMs),
-    keepAliveTimeoutMs: parseMs(
-      "HTTP_KEEP_ALIVE_TIMEOUT_MS",
-      env.HTTP_KEEP_ALIVE_TIMEOUT_MS,
-      d.keepAliveTimeoutMs,
-    ),
-  };
+  const timeouts = { ...DEFAULT_HTTP_TIMEOUTS };
+  for (const [key, name] of Object.entries(TIMEOUT_VARIABLES) as [keyof HttpTimeouts, string][]) {
+    timeouts[key] = parseMs(name, env[name], DEFAULT_HTTP_TIMEOUTS[key]);
+  }
+  return timeouts;
 }
 
 function parseLogLevel(raw: string | undefined): ServerConfig["logLevel"] {

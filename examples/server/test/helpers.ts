@@ -5,6 +5,7 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { addKey } from "@mandrill-kit/credentials";
 import { type Simulator, startSimulator } from "@mandrill-kit/simulator";
+import request from "supertest";
 import { type AppOptions, createApp, type ExampleApp } from "../src/app.js";
 import { createHttpServer, type HttpTimeouts } from "../src/http-server.js";
 
@@ -83,4 +84,17 @@ export function csrfOf(html: string): string {
   const match = /name="_csrf" value="([^"]+)"/.exec(html);
   if (match?.[1] === undefined) throw new Error("no CSRF field on the page");
   return match[1];
+}
+
+/** A browser-like agent (cookie jar) logged in through the login form, and the login POST's response. */
+export async function logIn(
+  url: string,
+): Promise<{ agent: ReturnType<typeof request.agent>; response: request.Response }> {
+  const agent = request.agent(url);
+  const page = await agent.get("/login");
+  const response = await agent
+    .post("/login")
+    .type("form")
+    .send({ token: ADMIN_TOKEN, _csrf: csrfOf(page.text) });
+  return { agent, response };
 }

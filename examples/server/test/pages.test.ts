@@ -1,6 +1,6 @@
 import request from "supertest";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { ADMIN_TOKEN, csrfOf, startTestApp, type TestApp, waitFor } from "./helpers.js";
+import { ADMIN_TOKEN, csrfOf, logIn, startTestApp, type TestApp, waitFor } from "./helpers.js";
 
 const API_KEY = "md-page-secret-key-0000-WXYZ";
 const WEBHOOK_KEY = "whk-page-secret-9876";
@@ -16,13 +16,8 @@ afterAll(async () => {
 
 /** A logged-in browser-like agent (cookie jar) and its CSRF token. */
 async function loggedIn() {
-  const agent = request.agent(t.url);
-  const page = await agent.get("/login");
-  const res = await agent
-    .post("/login")
-    .type("form")
-    .send({ token: ADMIN_TOKEN, _csrf: csrfOf(page.text) });
-  expect(res.status).toBe(303);
+  const { agent, response } = await logIn(t.url);
+  expect(response.status).toBe(303);
   const accounts = await agent.get("/accounts");
   return { agent, csrf: csrfOf(accounts.text) };
 }

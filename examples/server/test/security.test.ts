@@ -9,7 +9,7 @@ import request from "supertest";
 import { afterEach, describe, expect, it } from "vitest";
 import { neutraliseCell } from "../src/sections/suppressions/csv.js";
 import { BoundedMemoryStore, recipientKey } from "../src/security/rate-limit.js";
-import { ADMIN_TOKEN, csrfOf, startTestApp, type TestApp } from "./helpers.js";
+import { ADMIN_TOKEN, csrfOf, logIn, startTestApp, type TestApp } from "./helpers.js";
 
 const auth = { Authorization: `Bearer ${ADMIN_TOKEN}` };
 const apps: TestApp[] = [];
@@ -74,13 +74,7 @@ describe("unauthenticated memory growth", () => {
     }
     expect(t.example.sessions.size).toBe(0);
 
-    const agent = request.agent(t.url);
-    const page = await agent.get("/login");
-    const res = await agent
-      .post("/login")
-      .type("form")
-      .send({ token: ADMIN_TOKEN, _csrf: csrfOf(page.text) });
-    expect(res.status).toBe(303);
+    expect((await logIn(t.url)).response.status).toBe(303);
     expect(t.example.sessions.size).toBe(1);
   });
 
@@ -96,12 +90,7 @@ describe("unauthenticated memory growth", () => {
   it("keeps at most maxSessions sessions, logging out the least recently used", async () => {
     const t = await start({ maxSessions: 2 });
     const agents = [];
-    for (let i = 0; i < 3; i++) {
-      const agent = request.agent(t.url);
-      const csrf = csrfOf((await agent.get("/login")).text);
-      await agent.post("/login").type("form").send({ token: ADMIN_TOKEN, _csrf: csrf });
-      agents.push(agent);
-    }
+    for (let i = 0; i < 3; i++) agents.push((await logIn(t.url)).agent);
     expect(t.example.sessions.size).toBe(2);
     expect((await agents[0]?.get("/accounts"))?.headers.location).toBe("/login");
     expect((await agents[2]?.get("/accounts"))?.status).toBe(200);
@@ -191,9 +180,7 @@ describe("mail-bombing a third party", () => {
     }
     expect(statuses).toEqual([200, 200, 200, 429]);
 
-    const agent = request.agent(t.url);
-    const login = csrfOf((await agent.get("/login")).text);
-    await agent.post("/login").type("form").send({ token: ADMIN_TOKEN, _csrf: login });
+    const { agent } = await logIn(t.url);
     const csrf = csrfOf((await agent.get("/accounts/sender-co/send")).text);
     await agent
       .post("/accounts/sender-co/send")
