@@ -5,12 +5,14 @@ import {
   type LogContext,
   type Logger,
   type LogLevel,
+  MandrillKitStoreError,
   maskSecret,
   redact,
   Secret,
   silentLogger,
 } from "@mandrill-kit/core";
 import fc from "fast-check";
+import { pino } from "pino";
 import { describe, expect, it } from "vitest";
 
 const API_KEY = "md-7Hq2LxP9vNc4Rt8WzK1abcd";
@@ -336,9 +338,60 @@ describe("redact", () => {
     });
   });
 
-  it("reduces errors to name, message and code", () => {
-    const error = Object.assign(new Error("boom"), { code: "E_BOOM", config: { apiKey: API_KEY } });
-    expect(redact({ error })).toEqual({ error: { name: "Error", message: "boom", code: "E_BOOM" } });
+  it("keeps an error's class, message, stack, code and cause, with secret-named properties masked", () => {
+    const cause = Object.assign(new Error("connect ECONNREFUSED 127.0.0.1:5432"), { code: "ECONNREFUSED" });
+    const error = Object.assign(new MandrillKitStoreError("ERR_MK_STORE_FAILED", "store down", { cause }), {
+      config: { apiKey: API_KEY },
+    });
+    const copy = redact({ error }) as { error: MandrillKitStoreError & { config: unknown } };
+    expect(copy.error).toBeInstanceOf(MandrillKitStoreError);
+    expect(copy.error).not.toBe(error);
+    expect(copy.error.name).toBe("MandrillKitStoreError");
+    expect(copy.error.message).toBe("store down");
+    expect(copy.error.code).toBe("ERR_MK_STORE_FAILED");
+    expect(copy.error.stack).toBe(error.stack);
+    expect(copy.error.config).toEqual({ apiKey: MASKED_API_KEY });
+    expect(copy.error.cause).toBeInstanceOf(Error);
+    expect(copy.error.cause).toMatchObject({
+      message: cause.message,
+      code: "ECONNREFUSED",
+      stack: cause.stack,
+    });
+  });
+
+  it("masks secrets written inside error messages, stacks and causes", () => {
+    const secret = "hunter2-0123456789abcdef";
+    const texts = [
+      `connect failed for postgres://app:${secret}@db.internal:5432/mail`,
+      `Mandrill said 500 for {"key":"${secret}","message":{}}`,
+      `request { apiKey: '${secret}', to: 'a@b.c' } failed`,
+      `GET /callback?account=acme&token=${secret} answered 401`,
+      `Authorization: Bearer ${secret}`,
+      `password=${secret}; retrying`,
+    ];
+    for (const text of texts) {
+      const error = new Error("outer", { cause: new AggregateError([new Error(text)], text) });
+      const shown = [
+        JSON.stringify(redact({ err: new Error(text) })),
+        JSON.stringify(redact({ err: error })),
+        inspect(redact({ err: error }), { depth: 10 }),
+      ];
+      for (const out of shown) {
+        expect(out, text).not.toContain(hiddenPart(secret));
+        expect(out, text).toContain(maskSecret(secret));
+      }
+    }
+  });
+
+  it("keeps ordinary words next to secret-looking names in messages", () => {
+    const text = 'duplicate key value violates unique constraint "suppressions_pkey"; key (account)=(acme)';
+    expect((redact(new Error(text)) as Error).message).toBe(text);
+  });
+
+  it("bounds an error that is its own cause", () => {
+    const error = new Error("loop");
+    (error as { cause?: unknown }).cause = error;
+    expect((redact(error) as { cause: unknown }).cause).toBe("[circular]");
   });
 
   it("returns primitives unchanged", () => {
@@ -395,6 +448,22 @@ describe("componentLogger", () => {
     });
   });
 
+  it("hands pino errors it prints with their type, message, stack and cause", () => {
+    const { stream, lines } = memoryStream();
+    const log = componentLogger(pino({ base: null, timestamp: false }, stream), { component: "webhooks" });
+    const cause = new Error(`connect refused (password=${API_KEY})`);
+    const error = new MandrillKitStoreError("ERR_MK_STORE_FAILED", "could not claim inbox events", { cause });
+    log.error({ account: "acme", err: error }, "dispatch failed");
+    const [line] = lines();
+    const err = line?.err as Record<string, unknown>;
+    expect(err.type).toBe("MandrillKitStoreError");
+    expect(err.code).toBe("ERR_MK_STORE_FAILED");
+    expect(err.message).toContain("could not claim inbox events");
+    expect(err.stack).toContain("MandrillKitStoreError: could not claim inbox events\n    at ");
+    expect(err.stack).toContain("caused by: Error: connect refused");
+    expect(JSON.stringify(line)).not.toContain(hiddenPart(API_KEY));
+  });
+
   it("stays silent on the silent logger", () => {
     expect(componentLogger(silentLogger, { component: "x" })).toBe(silentLogger);
   });
@@ -439,6 +508,18 @@ describe("createConsoleLogger", () => {
     const log = createConsoleLogger({ level, stream });
     for (const l of ["debug", "info", "warn", "error"] as const) log[l]({ component: "x" }, l);
     expect(lines().map((l) => l.level)).toEqual(written);
+  });
+
+  it("writes an error's name, message, code, stack and cause", () => {
+    const { stream, lines } = memoryStream();
+    const log = createConsoleLogger({ stream });
+    const cause = Object.assign(new Error("socket hang up"), { code: "ECONNRESET" });
+    log.error({ component: "sender", err: new Error("send failed", { cause }) }, "failed");
+    const err = lines()[0]?.err as Record<string, Record<string, unknown>>;
+    expect(err).toMatchObject({ name: "Error", message: "send failed" });
+    expect(err.stack).toMatch(/^Error: send failed\n {4}at /);
+    expect(err.cause).toMatchObject({ name: "Error", message: "socket hang up", code: "ECONNRESET" });
+    expect(err.cause?.stack).toMatch(/^Error: socket hang up\n {4}at /);
   });
 
   it("never writes secrets", () => {
