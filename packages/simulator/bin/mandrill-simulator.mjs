@@ -1,20 +1,8 @@
 #!/usr/bin/env node
-// Inside the mandrill-kit workspace (TypeScript sources + tsx present) run the source; installed from
-// the registry, run the built JavaScript.
-import { existsSync } from "node:fs";
+// The workspace's launcher: runs the TypeScript source through tsx, so nothing needs building while
+// developing. It is not published: the published package's bin is dist/cli-main.js
+// (publishConfig.bin), which never loads TypeScript.
+import { register } from "tsx/esm/api";
 
-const source = new URL("../src/cli-main.ts", import.meta.url);
-let tsx;
-if (existsSync(source)) {
-  try {
-    tsx = await import("tsx/esm/api");
-  } catch {
-    tsx = undefined;
-  }
-}
-if (tsx !== undefined) {
-  tsx.register();
-  await import(source.href);
-} else {
-  await import("../dist/cli-main.js");
-}
+register();
+await import("../src/cli-main.ts");

@@ -1,3 +1,4 @@
+#!/usr/bin/env node
 import { runSimulatorCli } from "./cli.js";
 
 const sim = await runSimulatorCli(process.argv.slice(2), {
