@@ -12,16 +12,8 @@ import { type Simulator, startSimulator } from "@mandrill-kit/simulator";
 import { eventFixtures, signWebhook } from "@mandrill-kit/webhooks/testing";
 import { Client } from "pg";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-
-const databaseUrl = process.env.MK_TEST_DATABASE_URL ?? "postgres://postgres@127.0.0.1:5432/test";
-const target = (() => {
-  try {
-    const url = new URL(databaseUrl);
-    return `${url.hostname}:${url.port || "5432"}${url.pathname}`;
-  } catch {
-    return databaseUrl;
-  }
-})();
+// One probe for every PostgreSQL test: skips with a message, or fails under MK_REQUIRE_POSTGRES=1.
+import { available, databaseUrl } from "../packages/postgres/test/database.js";
 
 async function query<R>(text: string, values: unknown[] = []): Promise<R[]> {
   const client = new Client({ connectionString: databaseUrl, connectionTimeoutMillis: 2000 });
@@ -32,16 +24,6 @@ async function query<R>(text: string, values: unknown[] = []): Promise<R[]> {
   } finally {
     await client.end().catch(() => undefined);
   }
-}
-
-const available = await query("SELECT 1").then(
-  () => true,
-  () => false,
-);
-if (!available) {
-  console.warn(
-    `PostgreSQL not reachable at ${target} — set MK_TEST_DATABASE_URL or start PostgreSQL to run the multi-instance test (skipped).`,
-  );
 }
 
 const ADMIN_TOKEN = "multi-instance-admin-token-0123456789";

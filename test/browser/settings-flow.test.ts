@@ -6,13 +6,15 @@ import { fileURLToPath } from "node:url";
 import { type BrowserContext, chromium, type Page } from "playwright-core";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { ADMIN_TOKEN, startTestApp, type TestApp } from "../../examples/server/test/helpers.js";
+import { componentMissing } from "../require-component.js";
 
 // Debian's chromium (installed by .ci/run); browsers are never downloaded.
 const CHROMIUM = "/usr/bin/chromium";
 const hasChromium = existsSync(CHROMIUM);
 if (!hasChromium) {
-  console.warn(
-    `[browser test skipped] ${CHROMIUM} not found: install it with \`apt-get install -y chromium\` (.ci/run does) to run the settings flow in a real browser.`,
+  componentMissing(
+    "MK_REQUIRE_BROWSER",
+    `[browser test] ${CHROMIUM} not found: install it with \`apt-get install -y chromium\` (.ci/run does) to run the settings flow in a real browser.`,
   );
 }
 

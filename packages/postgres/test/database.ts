@@ -1,4 +1,5 @@
 import { Client } from "pg";
+import { componentMissing } from "../../../test/require-component.js";
 
 /** The PostgreSQL these tests use; `MK_TEST_DATABASE_URL` overrides the local default. */
 export const databaseUrl = process.env.MK_TEST_DATABASE_URL ?? "postgres://postgres@127.0.0.1:5432/test";
@@ -27,11 +28,15 @@ async function probe(): Promise<boolean> {
   }
 }
 
-/** Whether PostgreSQL answered; when not, a note says how to enable the tests. */
+/**
+ * Whether PostgreSQL answered. When not, the tests skip with a note saying how to enable them — or
+ * fail, under `MK_REQUIRE_POSTGRES=1` (set by `.ci/run`).
+ */
 export const available = await probe();
 if (!available) {
-  console.warn(
-    `PostgreSQL not reachable at ${databaseTarget} — set MK_TEST_DATABASE_URL or start PostgreSQL to run these tests (skipped).`,
+  componentMissing(
+    "MK_REQUIRE_POSTGRES",
+    `PostgreSQL not reachable at ${databaseTarget} — set MK_TEST_DATABASE_URL or start PostgreSQL to run these tests.`,
   );
 }
 
