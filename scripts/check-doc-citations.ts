@@ -151,6 +151,8 @@ function checkAnchor(repo: Repository, file: string, anchor: string | undefined)
 }
 
 const SECTION_SIGN = /§\s?\d+(?:\.\d+)*/g;
+// This repository on GitHub, as package READMEs (published to npm) link to it.
+const OWN_REPOSITORY_URL = /^https:\/\/github\.com\/mandrill-kit\/mandrill-kit\/(?:blob|tree)\/main\//;
 // A Markdown link or image: [text](target "title").
 const MD_LINK = /!?\[(?:[^\]\\]|\\.)*\]\(\s*<?([^)\s>]*)>?(?:\s+"[^"]*")?\s*\)/g;
 // A path naming a Markdown file, optionally with an anchor; not when it is part of a URL or longer path.
@@ -177,12 +179,18 @@ export function checkFile(repo: Repository, file: string, text: string): Citatio
     let line = raw;
     if (isMarkdown && !fenced[i]) {
       for (const m of raw.matchAll(MD_LINK)) {
-        const target = m[1] ?? "";
+        // Published READMEs link into this repository with absolute GitHub URLs: check those as paths.
+        const target = (m[1] ?? "").replace(OWN_REPOSITORY_URL, "/");
         if (target === "" || /^[a-z][a-z0-9+.-]*:/i.test(target) || target.startsWith("//")) continue;
         const hash = target.indexOf("#");
         const pathPart = decodeURI(hash === -1 ? target : target.slice(0, hash));
         const anchor = hash === -1 ? undefined : target.slice(hash + 1);
-        const resolved = pathPart === "" ? file : join(pathPart.startsWith("/") ? "" : dir, pathPart);
+        const resolved =
+          pathPart === ""
+            ? file
+            : pathPart.startsWith("/")
+              ? join("", pathPart.slice(1))
+              : join(dir, pathPart);
         if (resolved === undefined || !repo.exists(resolved)) {
           report(i, target, `links to ${resolved ?? pathPart}, which is not in the repository`);
           continue;

@@ -193,7 +193,10 @@ function checkMapping(): void {
 function cite(doc: Doc, anchor: string, target: Target): string {
   const docPath = DOC_FILES[doc];
   if (!target.markdown) return anchor === "" ? docPath : `${docPath}#${anchor}`;
-  const rel = path.posix.relative(path.posix.dirname(target.file), docPath);
+  // Package READMEs are published to npm, where only absolute links work.
+  const rel = /^packages\/[^/]+\/README\.md$/.test(target.file)
+    ? `https://github.com/mandrill-kit/mandrill-kit/blob/main/${docPath}`
+    : path.posix.relative(path.posix.dirname(target.file), docPath);
   const title = anchor === "" ? docPath : (titles[doc].get(anchor) ?? anchor);
   return `[${title}](${rel}${anchor === "" ? "" : `#${anchor}`})`;
 }

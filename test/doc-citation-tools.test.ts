@@ -70,6 +70,15 @@ describe("checkFile — citations that do not resolve", () => {
     expect(problems("packages/core/README.md", text)).toEqual(["../../docs/mandrill.md#nope", "#gone"]);
   });
 
+  it("checks absolute links into this repository on GitHub (published READMEs) as paths", () => {
+    const base = "https://github.com/mandrill-kit/mandrill-kit/blob/main";
+    const text = `[ok](${base}/docs/mandrill.md#webhook-signature) [bad](${base}/docs/mandrill.md#nope) [gone](${base}/docs/gone.md) [dir](https://github.com/mandrill-kit/mandrill-kit/tree/main/packages/core)\n`;
+    expect(problems("packages/core/README.md", text)).toEqual([
+      `${base}/docs/mandrill.md#nope`.replace(`${base}/`, "/"),
+      "/docs/gone.md",
+    ]);
+  });
+
   it("leaves another project's paths alone", () => {
     expect(problems("docs/mandrill.md", "`rails/rails` `guides/source/action_mailbox_basics.md`")).toEqual(
       [],
@@ -112,7 +121,7 @@ describe("rewrite-doc-citations — old citations to docs/*.md anchors", () => {
       "policy(); // DESIGN.md defaults",
       "```",
     ].join("\n");
-    expect(rewriteText("packages/x/README.md", text).text).toBe(
+    expect(rewriteText("examples/x/README.md", text).text).toBe(
       [
         "### SMTP",
         "",
@@ -124,6 +133,12 @@ describe("rewrite-doc-citations — old citations to docs/*.md anchors", () => {
         "policy(); // the defaults of docs/design.md#suppression-policy",
         "```",
       ].join("\n"),
+    );
+  });
+
+  it("writes absolute GitHub links in package READMEs, which are published to npm", () => {
+    expect(rewriteText("packages/x/README.md", "As spec §4 says.").text).toBe(
+      "As [Webhook signature](https://github.com/mandrill-kit/mandrill-kit/blob/main/docs/mandrill.md#webhook-signature) says.",
     );
   });
 
