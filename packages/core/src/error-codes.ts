@@ -47,6 +47,24 @@ export const ERROR_CODES = {
     advice:
       "If the request was correctly signed, the body is quarantined and nothing is lost; inspect it in the quarantine list.",
   },
+  ERR_MK_WEBHOOK_BODY_REFUSED: {
+    summary:
+      "A webhook POST was refused before its signature was checked: not a UTF-8 form (415), over `bodyLimitBytes` (413), not received within `bodyTimeoutMs` (408), or a malformed or repeated form field (400).",
+    advice:
+      "Mandrill never sends such requests: look for a proxy that rewrites bodies, or a client posting by hand. Sign test requests with `signWebhook` from `@mandrill-kit/webhooks/testing`; raise `bodyLimitBytes` only if Mandrill's own batches hit it.",
+  },
+  ERR_MK_WEBHOOK_NOT_STORED: {
+    summary:
+      "A webhook batch could not be stored (the store or the credentials failed); the router answered 503 and acknowledged nothing, so Mandrill retries it.",
+    advice:
+      "Read `cause` (disk, database connection, keys). Nothing is lost while Mandrill retries; fix the store before its retries run out.",
+  },
+  ERR_MK_WEBHOOK_HANDLER_TIMEOUT: {
+    summary:
+      "A webhook handler ran longer than `handlerTimeoutMs`: its `signal` was aborted and the run counts as failed; the retry waits until the run has settled.",
+    advice:
+      "Pass `context.signal` to fetch() and database calls so a stuck call stops, make the handler faster, or raise `handlerTimeoutMs`.",
+  },
   ERR_MK_STORE_CONFLICT: {
     summary: "A record was changed by someone else between reading and writing it (optimistic concurrency).",
     advice: "Read the record again and retry the change.",

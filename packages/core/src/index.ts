@@ -150,3 +150,12 @@ export {
   type SuppressionPolicyOptions,
   suppressionEffects,
 } from "./suppression-policy.js";
+export {
+  encodeForm,
+  mandrillJson,
+  mandrillSignature,
+  type SignedWebhook,
+  signWebhook,
+  TEST_WEBHOOK_KEY,
+  type WebhookForm,
+} from "./webhook-signature.js";

@@ -1,4 +1,4 @@
-import { mandrillJson, signWebhook, TEST_WEBHOOK_KEY } from "@mandrill-kit/webhooks/testing";
+import { mandrillJson, signWebhook, TEST_WEBHOOK_KEY } from "@mandrill-kit/core";
 import type { AccountState } from "./account-state.js";
 import { validationError } from "./api-error.js";
 import type { SimContext } from "./context.js";

@@ -1,4 +1,5 @@
-import { matchSignature, TEST_WEBHOOK_KEY, type WebhookForm } from "./signature.js";
+import { TEST_WEBHOOK_KEY, type WebhookForm } from "@mandrill-kit/core";
+import { matchSignature } from "./verify-request.js";
 
 /** Why a signed POST did not verify, as far as the kit can tell (never contains a key). */
 export interface SignatureDiagnosis {

@@ -1,55 +1,39 @@
 import {
+  type Clock,
   type ComponentLogger,
-  type EventOfType,
+  checkOptions,
+  componentLogger,
   type InboxRecord,
-  type MandrillEvent,
+  type Logger,
   type MandrillEventType,
-  parseMandrillEvents,
+  MandrillKitConfigError,
   type Store,
+  silentLogger,
+  systemClock,
 } from "@mandrill-kit/core";
-
-/** What a handler receives besides the event. */
-export interface HandlerContext {
-  account: string;
-  /** When the kit received (and committed) the batch. */
-  receivedAt: Date;
-  /** The event's stable key (see `eventKey`); pass it to `replay()`. */
-  eventKey: string;
-  /** 1 for the first run, 2 for the first retry, … */
-  attempt: number;
-}
-
-/** A handler for one event type. Return (or resolve) to succeed; throw (or reject) to be retried. */
-export type EventHandler<T extends MandrillEventType = MandrillEventType> = (
-  event: EventOfType<T>,
-  context: HandlerContext,
-) => unknown | Promise<unknown>;
-
-/** A handler for every event. */
-export type AnyEventHandler = (event: MandrillEvent, context: HandlerContext) => unknown | Promise<unknown>;
-
-/** Told about every failed handler run (and events that cannot be read back). */
-export type ErrorHandler = (
-  error: Error,
-  info: { account: string; eventKey: string; attempt: number; willRetry: boolean; event?: MandrillEvent },
-) => void;
+import {
+  DISPATCH_OPTION_NAMES,
+  type DispatchConfig,
+  type DispatchOptions,
+  resolveDispatchOptions,
+} from "./dispatch-options.js";
+import { createEventRunner, LEASE_MARGIN_MS } from "./event-runner.js";
+import {
+  type AnyEventHandler,
+  createHandlerRegistry,
+  type ErrorHandler,
+  type EventHandler,
+  type HandlerRegistry,
+} from "./handler-registry.js";
 
 /** Options of {@link createDispatcher}. */
-export interface DispatcherOptions {
+export interface DispatcherOptions extends DispatchOptions {
+  /** The store whose inbox holds the events. */
   store: Store;
-  logger: ComponentLogger;
-  /** Runs per event before it is dead-lettered. @default 8 */
-  maxAttempts?: number;
-  /** First retry delay; doubles each time (±20% jitter). @default 2000 */
-  retryBaseMs?: number;
-  /** Longest retry delay. @default 900000 (15 minutes) */
-  retryMaxMs?: number;
-  /** How often the inbox is polled for due events (new ones also wake it at once). @default 1000 */
-  pollIntervalMs?: number;
-  /** Events run at the same time in this process. @default 4 */
-  concurrency?: number;
-  /** A run still going after this long counts as failed (and its claim lapses soon after). @default 30000 */
-  handlerTimeoutMs?: number;
+  /** @default silentLogger */
+  logger?: Logger;
+  /** Where retry times, leases and handler deadlines are read. @default systemClock */
+  clock?: Clock;
 }
 
 /** Runs handlers for inbox events: at-least-once, retried with backoff, dead-lettered, replayable. */
@@ -57,55 +41,45 @@ export interface Dispatcher {
   on<T extends MandrillEventType>(type: T | readonly T[], handler: EventHandler<T>): void;
   onAny(handler: AnyEventHandler): void;
   onError(handler: ErrorHandler): void;
-  /** True when some handler wants events of `type` (the router stores the others as already done). */
-  wants(type: string): boolean;
-  /** Starts polling (idempotent). */
+  /** Starts polling the inbox now (idempotent): pending events and due retries run without any request. */
   start(): void;
   /** Asks for a poll now (after an ingest). */
   wake(): void;
-  /** Claims and runs every event due now, once; resolves when those runs have finished. */
+  /** Claims and runs every event due now, once; resolves when those runs have finished or timed out. */
   runDue(): Promise<number>;
   /** Makes a done or dead event pending again; `false` if unknown. */
   replay(account: string, eventKey: string): Promise<boolean>;
-  /** Stops polling and waits for runs in flight. */
+  /** Stops polling and waits for every run in flight to settle, timed-out ones included. */
   close(): Promise<void>;
 }
 
+/** The running part of a dispatcher, without the handler registration methods. */
+export type DispatchLoop = Omit<Dispatcher, "on" | "onAny" | "onError"> & { readonly started: boolean };
+
 /** How long a wake-up waits for more batches before polling. */
 const WAKE_DELAY_MS = 25;
+/** Largest claim: the lease must cover every claimed event's turn. */
+const MAX_CLAIM = 200;
 
-class HandlerTimeoutError extends Error {
-  constructor(ms: number) {
-    super(`handler did not finish within ${ms} ms`);
-    this.name = "HandlerTimeoutError";
-  }
-}
-
-function withTimeout<T>(promise: Promise<T>, ms: number): Promise<T> {
-  let timer: NodeJS.Timeout | undefined;
-  return Promise.race([
-    promise,
-    new Promise<never>((_, reject) => {
-      timer = setTimeout(() => reject(new HandlerTimeoutError(ms)), ms);
-      timer.unref();
-    }),
-  ]).finally(() => clearTimeout(timer));
-}
-
-/** Creates the dispatcher (it knows no HTTP: the Express adapter and queues both use it). */
-export function createDispatcher(options: DispatcherOptions): Dispatcher {
-  const { store, logger } = options;
-  const maxAttempts = options.maxAttempts ?? 8;
-  const retryBaseMs = options.retryBaseMs ?? 2000;
-  const retryMaxMs = options.retryMaxMs ?? 15 * 60_000;
-  const pollIntervalMs = options.pollIntervalMs ?? 1000;
-  const concurrency = options.concurrency ?? 4;
-  const handlerTimeoutMs = options.handlerTimeoutMs ?? 30_000;
-  const leaseMs = handlerTimeoutMs + 30_000;
-  const byType = new Map<string, AnyEventHandler[]>();
-  const anyHandlers: AnyEventHandler[] = [];
-  const errorHandlers: ErrorHandler[] = [];
-  const inFlight = new Set<Promise<void>>();
+/**
+ * The claim loop. Every claimed event either runs (its handlers), or — when this process has no
+ * handler for its type — is completed with the claim's batch (one `completeMany` per claim). A
+ * process without any handler claims nothing: it leaves events to the processes that have handlers.
+ */
+export function createDispatchLoop(deps: {
+  store: Store;
+  logger: ComponentLogger;
+  clock: Clock;
+  config: DispatchConfig;
+  registry: HandlerRegistry;
+}): DispatchLoop {
+  const { store, logger, clock, config, registry } = deps;
+  const { concurrency, handlerTimeoutMs, pollIntervalMs } = config;
+  const runner = createEventRunner(deps);
+  const claimLimit = Math.min(concurrency * 4, MAX_CLAIM);
+  // A claimed event may wait for ceil(limit / concurrency) - 1 runs (each cut at the timeout) before
+  // its own: the lease covers them all, so it cannot lapse before the event's run has started.
+  const leaseMs = Math.ceil(claimLimit / concurrency) * handlerTimeoutMs + LEASE_MARGIN_MS;
   let timer: NodeJS.Timeout | undefined;
   let started = false;
   let closed = false;
@@ -113,126 +87,50 @@ export function createDispatcher(options: DispatcherOptions): Dispatcher {
   let again = false;
   let woken = false;
 
-  function report(error: Error, info: Parameters<ErrorHandler>[1]): void {
-    for (const h of errorHandlers) {
+  async function claimOnce(): Promise<number> {
+    let claimed: InboxRecord[];
+    try {
+      claimed = await store.inbox.claim({ limit: claimLimit, leaseMs, now: clock.now() });
+    } catch (error) {
+      logger.error({ err: error }, "could not claim inbox events");
+      return 0;
+    }
+    const finished: { account: string; key: string }[] = [];
+    const queue: InboxRecord[] = [];
+    for (const record of claimed) {
+      const ref = { account: record.account, key: record.key };
+      if (registry.handlersFor(record.type).length === 0) finished.push(ref);
+      // Its timed-out run is still going here (the hold lapsed, or it was replayed): not again yet.
+      else if (runner.isRunning(record)) await runner.holdBack(record);
+      else queue.push(record);
+    }
+    const workers = Array.from({ length: Math.min(concurrency, queue.length) }, async () => {
+      for (let record = queue.shift(); record !== undefined; record = queue.shift()) {
+        if (await runner.run(record)) finished.push({ account: record.account, key: record.key });
+      }
+    });
+    await Promise.all(workers);
+    // One transaction for the whole claim: completing event by event would cost an fsync each.
+    if (finished.length > 0) {
       try {
-        h(error, info);
-      } catch (inner) {
-        logger.error({ account: info.account, eventKey: info.eventKey, err: inner }, "onError handler threw");
+        await store.inbox.completeMany(finished, { now: clock.now() });
+      } catch (error) {
+        logger.error(
+          { err: error, events: finished.length },
+          "could not mark handled events done; they will run again",
+        );
       }
     }
-  }
-
-  function retryDelay(attempt: number): number {
-    const base = Math.min(retryMaxMs, retryBaseMs * 2 ** (attempt - 1));
-    return Math.round(base * (0.8 + Math.random() * 0.4));
-  }
-
-  /** Runs one event's handlers; resolves true when it succeeded (completed later, in a batch). */
-  async function runOne(record: InboxRecord): Promise<boolean> {
-    const context: HandlerContext = {
-      account: record.account,
-      receivedAt: new Date(record.receivedAt),
-      eventKey: record.key,
-      attempt: record.attempts,
-    };
-    const parsed = parseMandrillEvents(`[${record.raw}]`);
-    const event = parsed.ok ? parsed.events[0] : undefined;
-    if (event === undefined) {
-      // Stored events were parsed before; this only happens if the row was altered. Keep it visible.
-      const error = new Error("the stored event is not valid JSON any more");
-      await store.inbox.fail(record.account, record.key, { error: error.message, retryAt: null });
-      report(error, {
-        account: record.account,
-        eventKey: record.key,
-        attempt: record.attempts,
-        willRetry: false,
-      });
-      return false;
-    }
-    const handlers = [...(byType.get(event.type) ?? []), ...anyHandlers];
-    try {
-      for (const handler of handlers)
-        await withTimeout(
-          Promise.resolve().then(() => handler(event, context)),
-          handlerTimeoutMs,
-        );
-      return true;
-    } catch (thrown) {
-      const error = thrown instanceof Error ? thrown : new Error(String(thrown));
-      const willRetry = record.attempts < maxAttempts;
-      const retryAt = willRetry ? Date.now() + retryDelay(record.attempts) : null;
-      await store.inbox.fail(record.account, record.key, {
-        error: `${error.name}: ${error.message}`.slice(0, 2000),
-        retryAt,
-      });
-      (willRetry ? logger.warn : logger.error)(
-        {
-          account: record.account,
-          eventKey: record.key,
-          type: event.type,
-          attempt: record.attempts,
-          willRetry,
-        },
-        willRetry
-          ? `handler failed; retrying: ${error.message}`
-          : `handler failed ${record.attempts} times; dead-lettered: ${error.message}`,
-      );
-      report(error, {
-        account: record.account,
-        eventKey: record.key,
-        attempt: record.attempts,
-        willRetry,
-        event,
-      });
-      return false;
-    }
+    return claimed.length;
   }
 
   async function poll(): Promise<number> {
     let total = 0;
-    for (;;) {
-      const slots = concurrency - inFlight.size;
-      if (slots <= 0 || closed) break;
-      let claimed: InboxRecord[];
-      try {
-        claimed = await store.inbox.claim({ limit: Math.min(slots * 4, 200), leaseMs });
-      } catch (error) {
-        logger.error({ err: error }, "could not claim inbox events");
-        break;
-      }
-      if (claimed.length === 0) break;
-      total += claimed.length;
-      // Run up to `concurrency` at once; the rest of the claim waits its turn (its lease covers it).
-      const queue = [...claimed];
-      const succeeded: { account: string; key: string }[] = [];
-      const workers = Array.from({ length: Math.min(concurrency, queue.length) }, async () => {
-        for (let record = queue.shift(); record !== undefined; record = queue.shift()) {
-          const current = record;
-          const run = runOne(current).then(
-            (ok) => {
-              if (ok) succeeded.push({ account: current.account, key: current.key });
-            },
-            (error: unknown) => logger.error({ account: current.account, err: error }, "dispatch failed"),
-          );
-          inFlight.add(run);
-          await run;
-          inFlight.delete(run);
-        }
-      });
-      await Promise.all(workers);
-      // One transaction for the whole claim: completing event by event would cost an fsync each.
-      if (succeeded.length > 0) {
-        try {
-          await store.inbox.completeMany(succeeded);
-        } catch (error) {
-          // The claims lapse and the events run again: at-least-once, never lost.
-          logger.error(
-            { err: error, events: succeeded.length },
-            "could not mark handled events done; they will run again",
-          );
-        }
-      }
+    // A process without any handler leaves events to the processes that have them.
+    while (!closed && !registry.isEmpty()) {
+      const claimed = await claimOnce();
+      if (claimed === 0) break;
+      total += claimed;
     }
     return total;
   }
@@ -260,39 +158,33 @@ export function createDispatcher(options: DispatcherOptions): Dispatcher {
     });
   }
 
-  const dispatcher: Dispatcher = {
-    on(type, handler) {
-      for (const t of Array.isArray(type) ? type : [type]) {
-        const list = byType.get(t) ?? [];
-        list.push(handler as AnyEventHandler);
-        byType.set(t, list);
-      }
-    },
-    onAny(handler) {
-      anyHandlers.push(handler);
-    },
-    wants(type) {
-      return anyHandlers.length > 0 || (byType.get(type)?.length ?? 0) > 0;
-    },
-    onError(handler) {
-      errorHandlers.push(handler);
+  function wake(): void {
+    if (!started || closed || woken) return;
+    // Coalesce: a burst of batches costs one claim transaction, not one per batch.
+    woken = true;
+    if (timer !== undefined) clearTimeout(timer);
+    timer = setTimeout(() => {
+      woken = false;
+      tick();
+    }, WAKE_DELAY_MS);
+    timer.unref();
+  }
+
+  return {
+    get started() {
+      return started;
     },
     start() {
       if (started || closed) return;
       started = true;
+      if (registry.isEmpty())
+        logger.info(
+          {},
+          "dispatching started without handlers: events stay pending for a process that registers them",
+        );
       tick();
     },
-    wake() {
-      if (!started || closed || woken) return;
-      // Coalesce: a burst of batches costs one claim transaction, not one per batch.
-      woken = true;
-      if (timer !== undefined) clearTimeout(timer);
-      timer = setTimeout(() => {
-        woken = false;
-        tick();
-      }, WAKE_DELAY_MS);
-      timer.unref();
-    },
+    wake,
     async runDue() {
       while (polling !== undefined) await polling;
       const run = poll();
@@ -304,8 +196,8 @@ export function createDispatcher(options: DispatcherOptions): Dispatcher {
       }
     },
     async replay(account, eventKey) {
-      const ok = await store.inbox.replay(account, eventKey);
-      if (ok) dispatcher.wake();
+      const ok = await store.inbox.replay(account, eventKey, { now: clock.now() });
+      if (ok) wake();
       return ok;
     },
     async close() {
@@ -313,8 +205,40 @@ export function createDispatcher(options: DispatcherOptions): Dispatcher {
       if (timer !== undefined) clearTimeout(timer);
       timer = undefined;
       if (polling !== undefined) await polling.catch(() => undefined);
-      await Promise.all([...inFlight]);
+      // Timed-out runs too: until one settles, its retry must not start anywhere (the hold is renewed).
+      await runner.drain();
     },
   };
-  return dispatcher;
+}
+
+const DISPATCHER_OPTION_NAMES = ["store", "logger", "clock", ...DISPATCH_OPTION_NAMES] as const;
+
+/** Creates a dispatcher (it knows no HTTP: the Express router and queue workers both use it). */
+export function createDispatcher(options: DispatcherOptions): Dispatcher {
+  const o = checkOptions("createDispatcher", options, DISPATCHER_OPTION_NAMES) as Partial<DispatcherOptions>;
+  if (o.store === undefined || typeof o.store !== "object" || o.store === null || !("inbox" in o.store)) {
+    throw new MandrillKitConfigError(
+      "ERR_MK_CONFIG_INVALID",
+      "store",
+      "createDispatcher() needs { store }: the store the webhook router ingests into, e.g. openSqliteStore({ filename }).",
+    );
+  }
+  const registry = createHandlerRegistry();
+  const loop = createDispatchLoop({
+    store: o.store,
+    logger: componentLogger(o.logger ?? silentLogger, { component: "webhooks" }),
+    clock: o.clock ?? systemClock,
+    config: resolveDispatchOptions("createDispatcher", o),
+    registry,
+  });
+  return {
+    on: (type, handler) => registry.on(type, handler as AnyEventHandler),
+    onAny: (handler) => registry.onAny(handler),
+    onError: (handler) => registry.onError(handler),
+    start: () => loop.start(),
+    wake: () => loop.wake(),
+    runDue: () => loop.runDue(),
+    replay: (account, eventKey) => loop.replay(account, eventKey),
+    close: () => loop.close(),
+  };
 }

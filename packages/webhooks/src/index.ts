@@ -1,18 +1,29 @@
+export { mandrillSignature, TEST_WEBHOOK_KEY, type WebhookForm } from "@mandrill-kit/core";
 export { diagnoseMismatch, type SignatureDiagnosis } from "./diagnose.js";
+export type { DispatchOptions } from "./dispatch-options.js";
+export { createDispatcher, type Dispatcher, type DispatcherOptions } from "./dispatcher.js";
+export { FormBodyError, HandlerTimeoutError, WebhookNotStoredError } from "./errors.js";
+export type {
+  AnyEventHandler,
+  ErrorHandler,
+  ErrorInfo,
+  EventHandler,
+  HandlerContext,
+} from "./handler-registry.js";
 export {
-  type AnyEventHandler,
-  createDispatcher,
-  type Dispatcher,
-  type DispatcherOptions,
-  type ErrorHandler,
-  type EventHandler,
-  type HandlerContext,
-} from "./dispatcher.js";
-export { checkFormContentType, decodeFormBody, FormBodyError } from "./form.js";
-export { type IngestOutcome, inboxInputs, ingestEvents } from "./ingest.js";
+  type IngestEventsOptions,
+  type IngestOutcome,
+  inboxInputs,
+  ingestEvents,
+} from "./ingest-events.js";
+export { type MandrillWebhooks, mandrillWebhooks } from "./mandrill-webhooks.js";
+export { type Received, type ReceiveOptions, receive, type WebhookReply } from "./receive.js";
 export {
-  type MandrillWebhooks,
-  type MandrillWebhooksOptions,
-  mandrillWebhooks,
-} from "./mandrill-webhooks.js";
-export { mandrillSignature, matchSignature, TEST_WEBHOOK_KEY, type WebhookForm } from "./signature.js";
+  type Refusal,
+  type RefusalReason,
+  type RequestHeaders,
+  type VerifyRequestInput,
+  type VerifyResult,
+  verifyRequest,
+} from "./verify-request.js";
+export type { MandrillWebhooksOptions } from "./webhooks-options.js";

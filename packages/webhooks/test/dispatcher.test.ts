@@ -60,6 +60,7 @@ async function kitApp(options: MandrillWebhooksOptions = FAST): Promise<Harness>
   const webhooks = mandrillWebhooks(options);
   toClose.push(webhooks);
   app.use(webhooks);
+  webhooks.start(kit.context);
   return { app, kit, store, webhooks };
 }
 
@@ -333,7 +334,7 @@ describe("createDispatcher() without HTTP", () => {
   function dispatcherFor(store: Store, options: { pollIntervalMs?: number } = {}): Dispatcher {
     const dispatcher = createDispatcher({
       store,
-      logger: componentLogger(silentLogger, { component: "webhooks" }),
+      logger: silentLogger,
       retryBaseMs: 10,
       retryMaxMs: 50,
       ...options,
@@ -350,7 +351,7 @@ describe("createDispatcher() without HTTP", () => {
       eventFixtures.send(),
       eventFixtures.deferral(),
     ];
-    const outcome = await ingestEvents(store, "acme", mandrillJson(events), resolveSuppressionPolicy());
+    const outcome = await ingestEvents({ store, account: "acme", mandrillEvents: mandrillJson(events) });
     expect(outcome.status).toBe("ingested");
     expect(await store.suppressions.check("acme", ["bounced@example.com"])).toHaveLength(1);
 
@@ -368,7 +369,7 @@ describe("createDispatcher() without HTTP", () => {
     expect(all.sort()).toEqual(keysOf(events).sort());
     expect(await store.inbox.stats("acme")).toMatchObject({ done: 3, pending: 0 });
 
-    const again = await ingestEvents(store, "acme", mandrillJson(events), resolveSuppressionPolicy());
+    const again = await ingestEvents({ store, account: "acme", mandrillEvents: mandrillJson(events) });
     expect(again.status === "ingested" && again.result.duplicates.length).toBe(3);
     expect(await dispatcher.runDue()).toBe(0);
     expect(all).toHaveLength(3);
@@ -383,12 +384,12 @@ describe("createDispatcher() without HTTP", () => {
       seen.push(event.email ?? "");
     });
     dispatcher.start();
-    await ingestEvents(
+    await ingestEvents({
       store,
-      "acme",
-      mandrillJson([eventFixtures.unsub({ email: "left@example.com" })]),
-      resolveSuppressionPolicy(),
-    );
+      account: "acme",
+      mandrillEvents: mandrillJson([eventFixtures.unsub({ email: "left@example.com" })]),
+      policy: resolveSuppressionPolicy(),
+    });
     dispatcher.wake();
     await eventually(() => seen.length === 1);
     expect(seen).toEqual(["left@example.com"]);

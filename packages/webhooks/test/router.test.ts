@@ -87,6 +87,7 @@ async function kitApp(
     options.webhooks === undefined ? mandrillWebhooks() : mandrillWebhooks(options.webhooks),
   );
   app.use(webhooks);
+  webhooks.start(kit.context);
   return { app, kit, store, webhooks };
 }
 

@@ -1,8 +1,10 @@
 import { createHash, createHmac } from "node:crypto";
-import { decodeFormBody, mandrillSignature, matchSignature, TEST_WEBHOOK_KEY } from "@mandrill-kit/webhooks";
+import { mandrillSignature, TEST_WEBHOOK_KEY } from "@mandrill-kit/webhooks";
 import { encodeForm, signWebhook } from "@mandrill-kit/webhooks/testing";
 import fc from "fast-check";
 import { describe, expect, it } from "vitest";
+import { decodeFormBody } from "../src/form-body.js";
+import { matchSignature } from "../src/verify-request.js";
 import { CAPTURED_CLICK } from "./fixtures/captured.js";
 
 /** Independent implementation of spec §4.2 (Python reference transcribed), to check ours against. */

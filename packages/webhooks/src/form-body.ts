@@ -1,15 +1,4 @@
-import type { IncomingMessage } from "node:http";
-
-/** Why a body was refused before any signature check. */
-export class FormBodyError extends Error {
-  constructor(
-    readonly status: 400 | 413 | 415,
-    message: string,
-  ) {
-    super(message);
-    this.name = "FormBodyError";
-  }
-}
+import { FormBodyError } from "./errors.js";
 
 const FORM_TYPE = /^application\/x-www-form-urlencoded\s*(;|$)/i;
 
@@ -28,47 +17,6 @@ export function checkFormContentType(contentType: string | undefined): void {
       `Only UTF-8 form bodies are accepted; this one declares charset=${charset.slice(0, 40)}.`,
     );
   }
-}
-
-/** Reads the raw body up to `limitBytes` (413 beyond it, checked on Content-Length first). */
-export function readRawBody(req: IncomingMessage, limitBytes: number): Promise<Buffer> {
-  const declared = Number(req.headers["content-length"]);
-  if (Number.isFinite(declared) && declared > limitBytes) {
-    req.resume();
-    return Promise.reject(
-      new FormBodyError(413, `The body is ${declared} bytes; the limit is ${limitBytes}.`),
-    );
-  }
-  return new Promise((resolve, reject) => {
-    const chunks: Buffer[] = [];
-    let size = 0;
-    let done = false;
-    const finish = (error: Error | undefined, body?: Buffer) => {
-      if (done) return;
-      done = true;
-      req.off("data", onData);
-      req.off("end", onEnd);
-      req.off("error", onError);
-      req.off("aborted", onAborted);
-      if (error !== undefined) {
-        req.resume();
-        reject(error);
-      } else resolve(body as Buffer);
-    };
-    const onData = (chunk: Buffer) => {
-      size += chunk.length;
-      if (size > limitBytes)
-        finish(new FormBodyError(413, `The body is larger than the limit of ${limitBytes} bytes.`));
-      else chunks.push(chunk);
-    };
-    const onEnd = () => finish(undefined, Buffer.concat(chunks, size));
-    const onError = (error: Error) => finish(error);
-    const onAborted = () => finish(new FormBodyError(400, "The client aborted the request."));
-    req.on("data", onData);
-    req.on("end", onEnd);
-    req.on("error", onError);
-    req.on("aborted", onAborted);
-  });
 }
 
 const decoder = new TextDecoder("utf-8", { fatal: true });

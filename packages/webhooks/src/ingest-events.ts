@@ -5,6 +5,7 @@ import {
   type MandrillEvent,
   type ParseOutcome,
   parseMandrillEvents,
+  resolveSuppressionPolicy,
   type Store,
   type SuppressionPolicy,
   suppressionEffects,
@@ -15,15 +16,36 @@ export type IngestOutcome =
   | { status: "ingested"; events: number; result: IngestResult; problems: number }
   | { status: "quarantined"; quarantineId: number; reason: string };
 
+/** Options of {@link ingestEvents}. */
+export interface IngestEventsOptions {
+  store: Store;
+  account: string;
+  /** The verified `mandrill_events` text, exactly as signed. */
+  mandrillEvents: string;
+  /** Suppression thresholds. @default the kit's default policy */
+  policy?: SuppressionPolicy;
+  /** When the batch arrived (epoch ms). @default Date.now() */
+  receivedAt?: number;
+  /** The value already parsed with `parseMandrillEvents` (saves parsing it twice). */
+  parsed?: ParseOutcome;
+  /**
+   * Event types stored as already done: no handler, in any process, ever runs for them. An explicit
+   * opt-in for high-volume types nobody handles (`open`, `click`…); every other event is `pending`.
+   * @default none
+   */
+  skipHandlersFor?: ReadonlySet<string> | readonly string[];
+}
+
 /**
  * The inbox inputs for parsed events: stable keys, event times, raw JSON and suppression effects.
- * Events no handler wants (`wanted` false) are stored as already done: they never enter the queue.
+ * Every event is `pending` (dispatchers complete the types they have no handler for), except the
+ * types in `skipHandlersFor`, stored as `done`.
  */
 export function inboxInputs(
   events: readonly MandrillEvent[],
   policy: SuppressionPolicy,
   receivedAt: number,
-  wanted: (type: string) => boolean = () => true,
+  skipHandlersFor: ReadonlySet<string> = new Set(),
 ): InboxEventInput[] {
   return events.map((e) => ({
     key: eventKey(e),
@@ -33,7 +55,7 @@ export function inboxInputs(
     eventAt: e.ts === null ? null : Math.round(e.ts * 1000),
     raw: e.rawJson,
     effects: suppressionEffects(e, policy, receivedAt),
-    state: wanted(e.type) ? "pending" : "done",
+    state: skipHandlersFor.has(e.type) ? "done" : "pending",
   }));
 }
 
@@ -42,15 +64,10 @@ export function inboxInputs(
  * dedupes the events into the inbox and applies the suppression policy. A value that is not a JSON
  * array is quarantined instead (kept whole, never lost). Resolves after the commit.
  */
-export async function ingestEvents(
-  store: Store,
-  account: string,
-  mandrillEvents: string,
-  policy: SuppressionPolicy,
-  receivedAt: number = Date.now(),
-  parsed: ParseOutcome = parseMandrillEvents(mandrillEvents),
-  wanted?: (type: string) => boolean,
-): Promise<IngestOutcome> {
+export async function ingestEvents(options: IngestEventsOptions): Promise<IngestOutcome> {
+  const { store, account, mandrillEvents } = options;
+  const receivedAt = options.receivedAt ?? Date.now();
+  const parsed = options.parsed ?? parseMandrillEvents(mandrillEvents);
   if (!parsed.ok) {
     const quarantineId = await store.inbox.quarantine({
       account,
@@ -60,10 +77,16 @@ export async function ingestEvents(
     });
     return { status: "quarantined", quarantineId, reason: parsed.message };
   }
+  const skip = options.skipHandlersFor;
   const result = await store.inbox.ingest({
     account,
     receivedAt,
-    events: inboxInputs(parsed.events, policy, receivedAt, wanted),
+    events: inboxInputs(
+      parsed.events,
+      options.policy ?? resolveSuppressionPolicy(),
+      receivedAt,
+      skip === undefined ? undefined : new Set(skip),
+    ),
   });
   return { status: "ingested", events: parsed.events.length, result, problems: parsed.problems.length };
 }

@@ -1,0 +1,162 @@
+import { componentLogger, isAccountId, type Logger, silentLogger } from "@mandrill-kit/core";
+import express, { type NextFunction, type Request, type Response, type Router } from "express";
+import { diagnoseMismatch } from "./diagnose.js";
+import { FormBodyError, WebhookNotStoredError } from "./errors.js";
+import { checkFormContentType } from "./form-body.js";
+import type { DiagnosisLog } from "./mismatch-diagnoses.js";
+import { readRawBody } from "./read-body.js";
+import { receive, type WebhookReply } from "./receive.js";
+import { bodyRefusal, type Refusal, type VerifyRequestInput, verifyRequest } from "./verify-request.js";
+import type { RouterDeps, WebhooksConfig } from "./webhooks-options.js";
+
+/** What the Express route needs from its `mandrillWebhooks()`. */
+export interface RouteState {
+  config: WebhooksConfig;
+  deps: RouterDeps;
+  diagnosisLog: DiagnosisLog;
+  /** Called after a batch with new events was stored and answered. */
+  afterIngest(): void;
+}
+
+const log = (logger: Logger | undefined) =>
+  componentLogger(logger ?? silentLogger, { component: "webhooks" });
+
+type BodyPart = Pick<VerifyRequestInput, "body" | "form">;
+
+/** Reads the POST body (or takes the one a host parser read), refusing wrong types, size and slowness. */
+async function readPost(
+  req: Request,
+  limits: { limitBytes: number; timeoutMs: number },
+): Promise<{ part: BodyPart; bytes: number } | { refusal: Refusal }> {
+  try {
+    // Before reading: a body of the wrong type is never read.
+    checkFormContentType(req.get("content-type"));
+    if (req.body !== undefined && req.readableEnded) {
+      const form: unknown = req.body;
+      const bytes =
+        typeof form === "object" && form !== null && !Buffer.isBuffer(form)
+          ? Object.entries(form).reduce((n, [k, v]) => n + k.length + String(v).length, 0)
+          : String(form).length;
+      return { part: { form }, bytes };
+    }
+    const body = await readRawBody(req, limits);
+    return { part: { body }, bytes: body.length };
+  } catch (error) {
+    if (error instanceof FormBodyError) return { refusal: bodyRefusal(error) };
+    throw error;
+  }
+}
+
+function send(res: Response, reply: WebhookReply): void {
+  if (reply.closeConnection) res.set("Connection", "close");
+  res.status(reply.status).type(reply.contentType).send(reply.body);
+}
+
+/**
+ * Makes sure an error the router hands to the host's error handler never reaches Mandrill as a 2xx
+ * or 3xx: that would acknowledge a batch that was not stored, and Mandrill would not send it again.
+ */
+export function neverSuccess(res: Response, status: number): void {
+  const writeHead = res.writeHead as (...args: unknown[]) => Response;
+  res.statusCode = status;
+  res.writeHead = function guardedWriteHead(this: Response, code: unknown, ...rest: unknown[]) {
+    return writeHead.call(this, typeof code === "number" && code < 400 ? status : code, ...rest);
+  } as typeof res.writeHead;
+}
+
+/** Diagnoses a signature mismatch after the answer was sent, when small enough and not rate-limited. */
+function afterMismatch(
+  state: RouteState,
+  req: Request,
+  mismatch: { refusal: Refusal; account: string; keys: string[]; bytes: number },
+): void {
+  const { refusal, account, keys } = mismatch;
+  if (keys.length === 0 || (refusal.reason !== "signature-mismatch" && refusal.reason !== "no-signature"))
+    return;
+  const admitted = state.diagnosisLog.admit(account, mismatch.bytes);
+  if (admitted !== "diagnose") {
+    log(state.deps.logger).debug({ account, reason: admitted }, "webhook signature mismatch (not diagnosed)");
+    return;
+  }
+  const diagnosis = diagnoseMismatch({
+    account,
+    callbackUrl: state.deps.urlOf(account),
+    keys,
+    form: refusal.form ?? {},
+    signature: refusal.signature,
+    seenUrl: `${req.protocol}://${req.get("host") ?? ""}${req.originalUrl}`,
+    at: state.config.clock.now(),
+  });
+  state.diagnosisLog.record(diagnosis);
+  log(state.deps.logger).warn(
+    { account, finding: diagnosis.finding },
+    `webhook signature mismatch: ${diagnosis.finding}`,
+  );
+}
+
+const accountOf = (state: RouteState, req: Request) =>
+  state.config.single ? state.config.singleAccount : String(req.params.account ?? "");
+
+async function handle(state: RouteState, req: Request, res: Response): Promise<void> {
+  const { config, deps: d } = state;
+  const account = accountOf(state, req);
+  const receiving = {
+    store: d.store,
+    policy: d.policy,
+    skipHandlersFor: config.skipHandlersFor,
+    logger: d.logger,
+  };
+  if (req.method !== "POST") {
+    const probe = verifyRequest({ method: req.method, headers: {}, account, callbackUrl: "", keys: [] });
+    send(res, (await receive(probe, receiving)).reply);
+    return;
+  }
+  const read = await readPost(req, { limitBytes: config.bodyLimitBytes, timeoutMs: config.bodyTimeoutMs });
+  if ("refusal" in read) {
+    send(res, (await receive(read.refusal, receiving)).reply);
+    return;
+  }
+  const accountOk = isAccountId(account);
+  const keys = accountOk ? await d.keysOf(account) : [];
+  const verified = verifyRequest({
+    method: "POST",
+    headers: req.headers,
+    ...read.part,
+    account,
+    callbackUrl: accountOk ? d.urlOf(account) : "",
+    keys,
+  });
+  const { reply, outcome } = await receive(verified, { ...receiving, receivedAt: config.clock.now() });
+  send(res, reply);
+  try {
+    if (!verified.ok && verified.status === 401)
+      afterMismatch(state, req, { refusal: verified, account, keys, bytes: read.bytes });
+    if (outcome?.status === "ingested" && outcome.result.inserted.length > 0) state.afterIngest();
+  } catch (error) {
+    log(d.logger).error({ account, err: error }, "webhook bookkeeping after the answer failed");
+  }
+}
+
+function failed(state: RouteState, req: Request, res: Response, next: NextFunction, error: unknown): void {
+  const account = accountOf(state, req);
+  log(state.deps.logger).error(
+    { account, err: error },
+    "webhook batch not stored; answered 503 so Mandrill retries it",
+  );
+  if (res.headersSent) return;
+  neverSuccess(res, 503);
+  next(error instanceof WebhookNotStoredError ? error : new WebhookNotStoredError(account, { cause: error }));
+}
+
+/** The Express router: HEAD, GET and POST on the webhook path; other methods fall through. */
+export function buildRouter(state: RouteState): Router {
+  const r = express.Router();
+  r.all(state.deps.path, function mandrillWebhooksRoute(req, res, next) {
+    if (req.method !== "POST" && req.method !== "HEAD" && req.method !== "GET") {
+      next();
+      return;
+    }
+    handle(state, req, res).catch((error: unknown) => failed(state, req, res, next, error));
+  });
+  return r;
+}
