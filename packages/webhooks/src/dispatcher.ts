@@ -137,8 +137,8 @@ export function createDispatchLoop(deps: {
 
   function schedule(): void {
     if (!started || closed || timer !== undefined) return;
+    // Not unref'd: a started dispatcher keeps its process alive, like a listening server, until close().
     timer = setTimeout(tick, pollIntervalMs);
-    timer.unref();
   }
 
   function tick(): void {
@@ -167,7 +167,6 @@ export function createDispatchLoop(deps: {
       woken = false;
       tick();
     }, WAKE_DELAY_MS);
-    timer.unref();
   }
 
   return {

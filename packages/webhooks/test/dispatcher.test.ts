@@ -1,5 +1,4 @@
 import {
-  componentLogger,
   createMemoryStore,
   eventKey,
   type MandrillEvent,
