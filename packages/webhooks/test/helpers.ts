@@ -1,8 +1,7 @@
-import type { LogContext, Logger, Store } from "@mandrill-kit/core";
+import type { InboxRepository, LogContext, Logger, Store } from "@mandrill-kit/core";
 
-/** A store whose inbox counts claim and completeMany calls (everything else is the wrapped store's). */
-export function countingStore(store: Store): Store & { calls: { claim: number; completeMany: number[] } } {
-  const calls = { claim: 0, completeMany: [] as number[] };
+/** `store` with some inbox methods replaced (everything else is the wrapped store's). */
+export function withInbox(store: Store, inbox: Partial<InboxRepository>): Store {
   return {
     kind: store.kind,
     credentials: store.credentials,
@@ -10,19 +9,24 @@ export function countingStore(store: Store): Store & { calls: { claim: number; c
     sends: store.sends,
     migrate: () => store.migrate(),
     close: () => store.close(),
-    inbox: {
-      ...store.inbox,
-      claim: (options) => {
-        calls.claim++;
-        return store.inbox.claim(options);
-      },
-      completeMany: (events, options) => {
-        calls.completeMany.push(events.length);
-        return store.inbox.completeMany(events, options);
-      },
-    },
-    calls,
+    inbox: { ...store.inbox, ...inbox },
   };
+}
+
+/** A store whose inbox counts claim calls and the size of each completeMany. */
+export function countingStore(store: Store): Store & { calls: { claim: number; completeMany: number[] } } {
+  const calls = { claim: 0, completeMany: [] as number[] };
+  const counting = withInbox(store, {
+    claim: (options) => {
+      calls.claim++;
+      return store.inbox.claim(options);
+    },
+    completeMany: (events, options) => {
+      calls.completeMany.push(events.length);
+      return store.inbox.completeMany(events, options);
+    },
+  });
+  return Object.assign(counting, { calls });
 }
 
 /** A logger that keeps every entry, by level. */

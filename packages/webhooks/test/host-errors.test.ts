@@ -6,6 +6,7 @@ import request from "supertest";
 import { afterEach, describe, expect, it } from "vitest";
 import { FormBodyError } from "../src/errors.js";
 import { decodeFormBody } from "../src/form-body.js";
+import { withInbox } from "./helpers.js";
 
 const PUBLIC_URL = "https://hooks.example.com";
 const KEY = "whk-acme-0123456789abcdef";
@@ -19,15 +20,7 @@ afterEach(async () => {
 function failingStore(): Store {
   const store = createMemoryStore();
   closables.push(store);
-  return {
-    kind: store.kind,
-    credentials: store.credentials,
-    suppressions: store.suppressions,
-    sends: store.sends,
-    migrate: () => store.migrate(),
-    close: () => store.close(),
-    inbox: { ...store.inbox, ingest: () => Promise.reject(new Error("disk I/O error")) },
-  };
+  return withInbox(store, { ingest: () => Promise.reject(new Error("disk I/O error")) });
 }
 
 function appWith(errorHandler?: (error: unknown, req: Request, res: Response, next: NextFunction) => void) {

@@ -23,6 +23,7 @@ import {
 import express, { type Express, type NextFunction, type Request, type Response } from "express";
 import request from "supertest";
 import { afterAll, afterEach, describe, expect, it } from "vitest";
+import { withInbox } from "./helpers.js";
 
 const PUBLIC_URL = "https://hooks.example.com";
 const ACME_KEY = "whk-acme-0123456789abcdef";
@@ -753,20 +754,9 @@ describe("store failures", () => {
   it("answers 503 and acknowledges nothing when the store fails during ingest, then accepts the redelivery", async () => {
     const store = memoryStore();
     let failing = true;
-    const flaky: Store = {
-      ...store,
-      kind: store.kind,
-      credentials: store.credentials,
-      suppressions: store.suppressions,
-      sends: store.sends,
-      migrate: () => store.migrate(),
-      close: () => store.close(),
-      inbox: {
-        ...store.inbox,
-        ingest: (batch) =>
-          failing ? Promise.reject(new Error("disk I/O error")) : store.inbox.ingest(batch),
-      },
-    };
+    const flaky = withInbox(store, {
+      ingest: (batch) => (failing ? Promise.reject(new Error("disk I/O error")) : store.inbox.ingest(batch)),
+    });
     const h = await kitApp({ store: flaky });
     const events = [eventFixtures.hard_bounce({ email: "bounced@example.com" }), eventFixtures.send()];
     const signed = signWebhook({ key: ACME_KEY, url: h.kit.credentials.callbackUrl("acme"), events });
