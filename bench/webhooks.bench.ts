@@ -54,12 +54,13 @@ export async function runWebhookBenches(): Promise<Table[]> {
     const app = express();
     app.use(kit);
     const hooks = mandrillWebhooks({ pollIntervalMs: 100 });
-    // Like a host would: handlers for what changes deliverability; the rest is stored, not queued.
+    // Like a host would: handlers for what changes deliverability; the dispatcher completes the rest.
     let handled = 0;
     hooks.on(["hard_bounce", "soft_bounce", "spam", "unsub", "reject"], () => {
       handled++;
     });
     app.use(hooks);
+    hooks.start(kit.context);
     const kitServer = createServer(app);
     const kitPort = await listen(kitServer);
 

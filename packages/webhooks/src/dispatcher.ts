@@ -17,7 +17,7 @@ import {
   type DispatchOptions,
   resolveDispatchOptions,
 } from "./dispatch-options.js";
-import { createEventRunner, LEASE_MARGIN_MS } from "./event-runner.js";
+import { createEventRunner, type EventRunner, LEASE_MARGIN_MS } from "./event-runner.js";
 import {
   type AnyEventHandler,
   createHandlerRegistry,
@@ -62,6 +62,40 @@ const WAKE_DELAY_MS = 25;
 const MAX_CLAIM = 200;
 
 /**
+ * Sorts a claim: events without a handler here are finished at once (completed with the claim);
+ * an event whose timed-out run is still going is held back; wanted events beyond the run budget
+ * are released; the rest queue for a run.
+ */
+async function sortClaim(
+  claimed: readonly InboxRecord[],
+  registry: HandlerRegistry,
+  runner: EventRunner,
+  runBudget: number,
+): Promise<{ finished: { account: string; key: string }[]; queue: InboxRecord[] }> {
+  const finished: { account: string; key: string }[] = [];
+  const queue: InboxRecord[] = [];
+  for (const record of claimed) {
+    if (registry.handlersFor(record.type).length === 0)
+      finished.push({ account: record.account, key: record.key });
+    // Its timed-out run is still going here (the hold lapsed, or it was replayed): not again yet.
+    else if (runner.isRunning(record)) await runner.holdBack(record);
+    // More runs than the lease covers: back to the queue at once (a later claim takes them).
+    else if (queue.length >= runBudget) await runner.release(record);
+    else queue.push(record);
+  }
+  return { finished, queue };
+}
+
+/**
+ * The next claim's size: claims grow while they are mostly events this process has no handler for
+ * (completed in bulk, one transaction per claim), so that about half the run budget is expected in each.
+ */
+function nextClaimSize(claimed: number, unwanted: number, runBudget: number): number {
+  const wanted = Math.max(1, claimed - unwanted) / claimed;
+  return Math.min(MAX_CLAIM, Math.max(runBudget, Math.floor(runBudget / (2 * wanted))));
+}
+
+/**
  * The claim loop. Every claimed event either runs (its handlers), or — when this process has no
  * handler for its type — is completed with the claim's batch (one `completeMany` per claim). A
  * process without any handler claims nothing: it leaves events to the processes that have handlers.
@@ -76,10 +110,11 @@ export function createDispatchLoop(deps: {
   const { store, logger, clock, config, registry } = deps;
   const { concurrency, handlerTimeoutMs, pollIntervalMs } = config;
   const runner = createEventRunner(deps);
-  const claimLimit = Math.min(concurrency * 4, MAX_CLAIM);
-  // A claimed event may wait for ceil(limit / concurrency) - 1 runs (each cut at the timeout) before
-  // its own: the lease covers them all, so it cannot lapse before the event's run has started.
-  const leaseMs = Math.ceil(claimLimit / concurrency) * handlerTimeoutMs + LEASE_MARGIN_MS;
+  // Handler runs taken from one claim. The lease covers them: with `concurrency` workers, the last
+  // one waits for at most ceil(budget / concurrency) - 1 runs (each cut at the timeout) before its own.
+  const runBudget = concurrency * 4;
+  const leaseMs = Math.ceil(runBudget / concurrency) * handlerTimeoutMs + LEASE_MARGIN_MS;
+  let claimSize = runBudget;
   let timer: NodeJS.Timeout | undefined;
   let started = false;
   let closed = false;
@@ -90,20 +125,13 @@ export function createDispatchLoop(deps: {
   async function claimOnce(): Promise<number> {
     let claimed: InboxRecord[];
     try {
-      claimed = await store.inbox.claim({ limit: claimLimit, leaseMs, now: clock.now() });
+      claimed = await store.inbox.claim({ limit: claimSize, leaseMs, now: clock.now() });
     } catch (error) {
       logger.error({ err: error }, "could not claim inbox events");
       return 0;
     }
-    const finished: { account: string; key: string }[] = [];
-    const queue: InboxRecord[] = [];
-    for (const record of claimed) {
-      const ref = { account: record.account, key: record.key };
-      if (registry.handlersFor(record.type).length === 0) finished.push(ref);
-      // Its timed-out run is still going here (the hold lapsed, or it was replayed): not again yet.
-      else if (runner.isRunning(record)) await runner.holdBack(record);
-      else queue.push(record);
-    }
+    const { finished, queue } = await sortClaim(claimed, registry, runner, runBudget);
+    if (claimed.length > 0) claimSize = nextClaimSize(claimed.length, finished.length, runBudget);
     const workers = Array.from({ length: Math.min(concurrency, queue.length) }, async () => {
       for (let record = queue.shift(); record !== undefined; record = queue.shift()) {
         if (await runner.run(record)) finished.push({ account: record.account, key: record.key });

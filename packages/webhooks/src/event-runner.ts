@@ -30,6 +30,8 @@ export interface EventRunner {
   isRunning(record: InboxRecord): boolean;
   /** Puts a claimed event back until later: its previous run is still going. */
   holdBack(record: InboxRecord): Promise<void>;
+  /** Puts a claimed event back as it was, due now, without running it (its attempt stays counted). */
+  release(record: InboxRecord): Promise<void>;
   /** Resolves when every run, timed-out ones included, has settled and its outcome is recorded. */
   drain(): Promise<void>;
 }
@@ -168,6 +170,7 @@ export function createEventRunner(deps: Deps): EventRunner {
     isRunning: (record) => runs.has(runId(record)),
     holdBack: (record) =>
       fail(deps, record, "the previous run (timed out) is still going", clock.now() + holdMs),
+    release: (record) => fail(deps, record, record.lastError ?? "", record.nextAttemptAt ?? clock.now()),
     async drain() {
       while (lifecycles.size > 0) await Promise.all([...lifecycles]);
       check();
