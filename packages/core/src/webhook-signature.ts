@@ -3,12 +3,16 @@ import { createHmac } from "node:crypto";
 /** Form fields of a webhook POST, form-decoded (`mandrill_events` → its JSON text). */
 export type WebhookForm = Readonly<Record<string, string>>;
 
-/** The key Mandrill signs its URL-validation POST (`mandrill_events=[]`) with (spec §3.2). */
+/**
+ * The key Mandrill signs its URL-validation POST (`mandrill_events=[]`) with
+ * (docs/mandrill.md#webhook-url-validation).
+ */
 export const TEST_WEBHOOK_KEY = "test-webhook";
 
 /**
- * `X-Mandrill-Signature` for a POST (spec §4.1): HMAC-SHA1, keyed with the webhook key, over the URL
- * exactly as registered followed by each form field's name and value, fields sorted by name; base64.
+ * `X-Mandrill-Signature` for a POST (docs/mandrill.md#signature-algorithm): HMAC-SHA1, keyed with
+ * the webhook key, over the URL exactly as registered followed by each form field's name and value,
+ * fields sorted by name; base64.
  * Values are the form-decoded strings, never re-serialised JSON.
  */
 export function mandrillSignature(key: string, url: string, form: WebhookForm): string {
@@ -21,7 +25,7 @@ export function mandrillSignature(key: string, url: string, form: WebhookForm): 
   return hmac.digest("base64");
 }
 
-/** Mandrill's JSON: compact, with `/` escaped as `\/` like PHP's json_encode (spec §3.3). */
+/** Mandrill's JSON: compact, `/` escaped as `\/` like PHP's json_encode (docs/mandrill.md#webhook-wire-format). */
 export function mandrillJson(events: unknown): string {
   return JSON.stringify(events).replace(/\//g, "\\/");
 }
@@ -33,7 +37,7 @@ function quotePlus(text: string): string {
     .replace(/%20/g, "+");
 }
 
-/** Form-encodes fields the way Mandrill does (`quote_plus` with nothing safe; spec §3.3). */
+/** Form-encodes fields like Mandrill (`quote_plus`, nothing safe; docs/mandrill.md#webhook-wire-format). */
 export function encodeForm(form: WebhookForm): string {
   return Object.entries(form)
     .map(([k, v]) => `${quotePlus(k)}=${quotePlus(v)}`)
@@ -52,7 +56,8 @@ export interface SignedWebhook {
 /**
  * Builds a webhook request exactly as Mandrill would send it to `url` (the registered Callback URL):
  * `events` (an array, or the `mandrill_events` text itself) serialised like Mandrill, form-encoded,
- * and signed with `key` (spec §4). The simulator posts with it; tests sign their requests with it.
+ * and signed with `key` (docs/mandrill.md#webhook-signature). The simulator posts with it; tests sign
+ * their requests with it.
  */
 export function signWebhook(options: {
   key: string;

@@ -47,8 +47,8 @@ function variants(url: string): { url: string; what: string; advice: string }[] 
 }
 
 /**
- * Tries the likely mistakes (spec §4.4) and returns the first that explains a mismatch: URL scheme,
- * trailing slash, query string, the URL as this server sees it (a proxy in front), the generic
+ * Tries the likely mistakes (docs/mandrill.md#signature-pitfalls) and returns the first that explains
+ * a mismatch: URL scheme, trailing slash, query string, the URL as this server sees it (a proxy in front), the generic
  * `test-webhook` key on a non-empty batch, or no match at all.
  */
 export function diagnoseMismatch(input: {

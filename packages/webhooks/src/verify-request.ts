@@ -129,8 +129,8 @@ function readForm(input: VerifyRequestInput): { form: WebhookForm } | { refusal:
 }
 
 /**
- * Verifies one webhook request the way Mandrill signs it (spec §4): HEAD/GET are URL checks (200, no
- * key); a POST must be a UTF-8 form with one `mandrill_events` field, signed with HMAC-SHA1 over the
+ * Verifies one webhook request the way Mandrill signs it (docs/mandrill.md#webhook-signature):
+ * HEAD/GET are URL checks (200, no key); a POST must be a UTF-8 form with one `mandrill_events` field, signed with HMAC-SHA1 over the
  * registered `callbackUrl` and the sorted fields by one of the account's `keys` — or be the empty
  * validation batch `[]` signed with `test-webhook`. Pure and synchronous: no HTTP framework, no store.
  *

@@ -7,7 +7,10 @@ import { decodeFormBody } from "../src/form-body.js";
 import { matchSignature } from "../src/verify-request.js";
 import { CAPTURED_CLICK } from "./fixtures/captured.js";
 
-/** Independent implementation of spec §4.2 (Python reference transcribed), to check ours against. */
+/**
+ * Independent implementation of docs/mandrill.md#signature-reference-implementation (the Python
+ * reference transcribed), to check ours against.
+ */
 function reference(key: string, url: string, form: Record<string, string>): string {
   const signed =
     url +
@@ -20,7 +23,7 @@ function reference(key: string, url: string, form: Record<string, string>): stri
 
 const EDGE_VALUE = '[{"event":"click","url":"https:\\/\\/example.com\\/a?b=1","msg":{"subject":"Café ✓"}}]';
 
-describe("mandrillSignature — the spec's vectors (§4.5)", () => {
+describe("mandrillSignature — the published vectors (docs/mandrill.md#signature-test-vectors)", () => {
   it("verifies a real captured Mandrill POST (vector 1), read from its raw form body", () => {
     const form = decodeFormBody(CAPTURED_CLICK.body);
     expect(
@@ -99,7 +102,8 @@ describe("mandrillSignature — properties", () => {
   const url = fc.webUrl({ withQueryParameters: true });
   const value = fc.string({ unit: "grapheme", maxLength: 300 });
 
-  it("agrees with an independent implementation of spec §4.2 for any key, URL and fields", () => {
+  it("agrees with an independent implementation of the reference algorithm for any key, URL and fields", () => {
+    // docs/mandrill.md#signature-reference-implementation
     fc.assert(
       fc.property(
         key,

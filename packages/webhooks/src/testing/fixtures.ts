@@ -1,5 +1,6 @@
 /**
- * One realistic event of every type Mandrill posts (spec §3.5–3.7), as plain objects, for tests of
+ * One realistic event of every type Mandrill posts (docs/mandrill.md#message-events,
+ * docs/mandrill.md#sync-events and docs/mandrill.md#inbound-events), as plain objects, for tests of
  * code that receives webhooks. Each builder takes overrides (`email`, `id`, `ts`, …).
  */
 export interface FixtureOverrides {
