@@ -9,42 +9,14 @@ import { join } from "node:path";
 import { resolveSuppressionPolicy, type Store } from "@mandrill-kit/core";
 import { openPostgresStore } from "@mandrill-kit/postgres";
 import { openSqliteStore } from "@mandrill-kit/sqlite";
-import { Client } from "pg";
 import { realisticBatch, toInboxInputs } from "./lib/events.js";
+import { databaseUrl, describeTarget, postgresUnavailable, withClient } from "./lib/postgres.js";
 import type { Table } from "./lib/report.js";
 import { fmt, sampleRow, summarize } from "./lib/stats.js";
 
 const ACCOUNT = "acme";
 const _policy = resolveSuppressionPolicy();
 const SEED_ROWS = 200_000;
-
-function databaseUrl(): string {
-  return (
-    process.env.MK_BENCH_DATABASE_URL ??
-    process.env.MK_TEST_DATABASE_URL ??
-    "postgres://postgres@127.0.0.1:5432/test"
-  );
-}
-
-function describeTarget(url: string): string {
-  try {
-    const u = new URL(url);
-    return `${u.hostname}:${u.port || "5432"}${u.pathname}`;
-  } catch {
-    return "the configured server";
-  }
-}
-
-async function withClient<T>(url: string, fn: (client: Client) => Promise<T>): Promise<T> {
-  const client = new Client({ connectionString: url, connectionTimeoutMillis: 2000 });
-  client.on("error", () => undefined);
-  await client.connect();
-  try {
-    return await fn(client);
-  } finally {
-    await client.end().catch(() => undefined);
-  }
-}
 
 /** Milliseconds of `fn` (one run). */
 async function time(fn: () => Promise<unknown>): Promise<number> {
@@ -189,13 +161,12 @@ async function checkBench(url: string, schema: string, sqliteDir: string): Promi
 export async function runPostgresBenches(): Promise<Table[]> {
   const url = databaseUrl();
   const target = describeTarget(url);
-  try {
-    await withClient(url, (client) => client.query("SELECT 1"));
-  } catch (error) {
+  const unavailable = await postgresUnavailable(url);
+  if (unavailable !== undefined) {
     return [
       {
         title: "PostgreSQL store — skipped",
-        description: `PostgreSQL not reachable at ${target} (${(error as Error).message || String(error)}).`,
+        description: `PostgreSQL not reachable at ${target} (${unavailable}).`,
         headers: ["", "result"],
         rows: [["webhook ingest, suppressions.check", "skipped"]],
         notes: [

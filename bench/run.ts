@@ -4,6 +4,8 @@
  */
 import { writeFileSync } from "node:fs";
 import { runCredentialsBenches } from "./credentials.bench.js";
+import { runIngestBreakdown } from "./ingest-breakdown.bench.js";
+import { renderSustainedSection, runIngestSustainedBenches } from "./ingest-sustained.bench.js";
 import { machine, printTable, renderMarkdown } from "./lib/report.js";
 import { runPostgresBenches } from "./postgres.bench.js";
 import { runScalingBenches } from "./scaling.bench.js";
@@ -18,6 +20,12 @@ const credentialTables = await runCredentialsBenches();
 for (const table of credentialTables) printTable(table);
 const webhookTables = await runWebhookBenches();
 for (const table of webhookTables) printTable(table);
+const sustained = await runIngestSustainedBenches();
+for (const table of sustained.tables) printTable(table);
+const breakdownTables = await runIngestBreakdown({
+  kitServerCpuMsPerBatch: sustained.kitServerCpuMsPerBatch,
+});
+for (const table of breakdownTables) printTable(table);
 const senderTables = await runSenderBenches();
 for (const table of senderTables) printTable(table);
 const scalingTables = await runScalingBenches();
@@ -46,6 +54,7 @@ const md = [
   "## Webhooks (`@mandrill-kit/webhooks`)",
   "",
   ...webhookTables.map(renderMarkdown),
+  renderSustainedSection(sustained.tables, breakdownTables),
   "## Sender (`@mandrill-kit/sender`)",
   "",
   ...senderTables.map(renderMarkdown),

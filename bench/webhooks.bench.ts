@@ -4,18 +4,17 @@
  * a SQLite file, against a bare node:http handler that only form-decodes and JSON.parses the same kind
  * of bodies, measured alternately in the same run.
  */
-import { fork } from "node:child_process";
 import { mkdtempSync, rmSync } from "node:fs";
 import { createServer, type Server } from "node:http";
 import type { AddressInfo } from "node:net";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { fileURLToPath } from "node:url";
 import { addKey, mandrillKit } from "@mandrill-kit/credentials";
 import { openSqliteStore } from "@mandrill-kit/sqlite";
 import { mandrillWebhooks } from "@mandrill-kit/webhooks";
 import express from "express";
 import type { Table } from "./lib/report.js";
+import { ask, startPostClient } from "./lib/server-process.js";
 import { fmt, sampleRow, summarize } from "./lib/stats.js";
 
 const WEBHOOK_KEY = "whk-bench-0123456789abcdef";
@@ -76,18 +75,9 @@ export async function runWebhookBenches(): Promise<Table[]> {
     });
     const barePort = await listen(bare);
 
-    const client = fork(fileURLToPath(new URL("./lib/post-client.ts", import.meta.url)), [], {
-      execArgv: ["--import", "tsx"],
-      stdio: ["ignore", "inherit", "inherit", "ipc"],
-    });
-    await new Promise<void>((resolve) => client.once("message", () => resolve()));
-    const ask = (port: number, path: string, seed: number) =>
-      new Promise<ClientRun>((resolve, reject) => {
-        client.once("message", (m: Partial<ClientRun> & { error?: string }) =>
-          m.error !== undefined ? reject(new Error(m.error)) : resolve(m as ClientRun),
-        );
-        client.send({ run: { port, path, batches: batchesPerRun, seed, key: WEBHOOK_KEY, url } });
-      });
+    const client = await startPostClient();
+    const post = (port: number, path: string, seed: number) =>
+      ask<ClientRun>(client, { run: { port, path, batches: batchesPerRun, seed, key: WEBHOOK_KEY, url } });
 
     let seed = 0;
     const kitMs: number[] = [];
@@ -99,11 +89,11 @@ export async function runWebhookBenches(): Promise<Table[]> {
       // Kit and baseline take turns, in alternating order.
       const kitFirst = run % 2 === 0;
       const first = kitFirst
-        ? await ask(kitPort, "/webhooks/mandrill/acme", seed)
-        : await ask(barePort, "/", seed);
+        ? await post(kitPort, "/webhooks/mandrill/acme", seed)
+        : await post(barePort, "/", seed);
       const second = kitFirst
-        ? await ask(barePort, "/", seed)
-        : await ask(kitPort, "/webhooks/mandrill/acme", seed);
+        ? await post(barePort, "/", seed)
+        : await post(kitPort, "/webhooks/mandrill/acme", seed);
       const k = kitFirst ? first : second;
       const b = kitFirst ? second : first;
       bodyBytes = k.bytes;

@@ -1,4 +1,4 @@
-import { readFileSync } from "node:fs";
+import { existsSync, readFileSync, writeFileSync } from "node:fs";
 import { createRequire } from "node:module";
 import { cpus, totalmem } from "node:os";
 import { join } from "node:path";
@@ -60,4 +60,31 @@ export function printTable(table: Table): void {
   );
   for (const row of table.rows) process.stdout.write(`${line(row)}\n`);
   for (const note of table.notes) process.stdout.write(`  * ${note}\n`);
+}
+
+/**
+ * Replaces one `## ` section of a Markdown file (from its heading to the next `## ` heading) with
+ * `section`, so a bench run alone updates its own part. A file without that section gets it after the
+ * section headed `after` (or at the end).
+ */
+export function replaceSection(file: URL, heading: string, section: string, after?: string): void {
+  const md = existsSync(file) ? readFileSync(file, "utf8") : "# Benchmarks\n";
+  const body = `${section.trimEnd()}\n`;
+  const nextHeading = (from: number) => {
+    const i = md.indexOf("\n## ", from);
+    return i === -1 ? md.length : i + 1;
+  };
+  const start = md.indexOf(`\n${heading}\n`);
+  if (start !== -1) {
+    const end = nextHeading(start + 1);
+    writeFileSync(file, `${md.slice(0, start + 1)}${body}${end < md.length ? "\n" : ""}${md.slice(end)}`);
+    return;
+  }
+  const anchor = after === undefined ? -1 : md.indexOf(`\n${after}\n`);
+  if (anchor === -1) {
+    writeFileSync(file, `${md.trimEnd()}\n\n${body}`);
+    return;
+  }
+  const at = nextHeading(anchor + 1);
+  writeFileSync(file, `${md.slice(0, at)}${body}${at < md.length ? "\n" : ""}${md.slice(at)}`);
 }

@@ -1,0 +1,497 @@
+/**
+ * Where one webhook batch's time goes (issue 19): a harness that calls, in the router's order, the same
+ * functions `mandrillWebhooks()` calls for a signed 1,000-event batch, timing each stage over many
+ * batches (every one new), with the commit's fsync separated by running the same store with and without
+ * it. Coupling to the router is kept to the stage functions below (public exports of
+ * @mandrill-kit/webhooks and @mandrill-kit/core); when the router's layering changes, adapt `STAGES`.
+ *
+ * - read: a loopback POST from the load client (its own process, 1 in flight) to an Express route in
+ *   this process that reads the body as the router's readRawBody does (data chunks, Buffer.concat):
+ *   from the server's `request` event to the body's end; "route" is `request` → the handler; "response"
+ *   is the handler's `res.status(200).json(…)` call.
+ * - decode, verify, parse, keys + policy: the functions themselves, in order, on each body.
+ * - SQL / commit: `store.inbox.ingest` on the SQLite store as the kit opens it (WAL), alternately with
+ *   `synchronous=FULL` (as shipped: the commit waits for fsync) and `synchronous=OFF` (same statements,
+ *   no fsync); commit/fsync = the difference of the means. PostgreSQL likewise with a second store on
+ *   the same schema whose sessions run `synchronous_commit=off`.
+ *
+ * Wall time per stage (median and mean over the batches) and CPU time (process.cpuUsage: this process,
+ * all threads, so GC helper threads count) are both shown; where they differ, the machine was busy.
+ */
+import { closeSync, fdatasyncSync, mkdtempSync, openSync, readdirSync, rmSync, writeSync } from "node:fs";
+import { createServer, type IncomingMessage } from "node:http";
+import type { AddressInfo } from "node:net";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { PerformanceObserver } from "node:perf_hooks";
+import {
+  eventKey,
+  type InboxEventInput,
+  type MandrillEvent,
+  parseMandrillEvents,
+  resolveSuppressionPolicy,
+  type Store,
+  suppressionEffects,
+} from "@mandrill-kit/core";
+import { openPostgresStore } from "@mandrill-kit/postgres";
+import { openSqliteStore } from "@mandrill-kit/sqlite";
+import { checkFormContentType, decodeFormBody, inboxInputs, matchSignature } from "@mandrill-kit/webhooks";
+import { signWebhook } from "@mandrill-kit/webhooks/testing";
+import express from "express";
+import { type FrameRule, splitProfile } from "./lib/cpu-profile.js";
+import { realisticBatch } from "./lib/events.js";
+import { databaseUrl, postgresUnavailable, withClient, withParam } from "./lib/postgres.js";
+import type { Table } from "./lib/report.js";
+import {
+  ask,
+  KIT_CALLBACK_URL,
+  KIT_PATH,
+  KIT_WEBHOOK_KEY,
+  startKit,
+  startPostClient,
+} from "./lib/server-process.js";
+import { fmt, summarize } from "./lib/stats.js";
+
+const ACCOUNT = "acme";
+const URL_SIGNED = "https://hooks.example.com/webhooks/mandrill/acme";
+const KEY = "whk-bench-breakdown-0123456789abcdef";
+const CONTENT_TYPE = "application/x-www-form-urlencoded";
+
+/** The router's stages, as functions of the previous stage's output (adapt here when the router moves). */
+const STAGES = {
+  decode: (body: Buffer) => {
+    checkFormContentType(CONTENT_TYPE);
+    return decodeFormBody(body);
+  },
+  verify: (fields: Record<string, string>, signature: string) =>
+    matchSignature([KEY], URL_SIGNED, fields, signature),
+  parse: (text: string) => parseMandrillEvents(text),
+  inputs: (events: readonly MandrillEvent[], receivedAt: number) =>
+    inboxInputs(events, policy, receivedAt, (type) => WANTED.has(type)),
+  ingest: (store: Store, events: InboxEventInput[], receivedAt: number) =>
+    store.inbox.ingest({ account: ACCOUNT, receivedAt, events }),
+};
+const policy = resolveSuppressionPolicy();
+/** The example server's handlers: these events are queued, the rest stored as done. */
+const WANTED = new Set(["hard_bounce", "spam", "unsub", "reject"]);
+
+/**
+ * The stage of a frame in the example server's CPU profile, by the file it is in (innermost recognised
+ * frame wins; adapt when the router's or the stores' files move).
+ */
+const KIT_FRAMES: FrameRule = (url) => {
+  if (url.includes("/webhooks/src/form.ts")) return undefined; // read or decode: decided by name below
+  if (url.includes("/webhooks/src/signature.ts") || url.includes("/webhooks/src/diagnose.ts"))
+    return "verify";
+  if (url.includes("/core/src/parse-events.ts")) return "parse";
+  if (
+    url.includes("/core/src/event-key.ts") ||
+    url.includes("/core/src/suppression-policy.ts") ||
+    url.includes("/webhooks/src/ingest.ts")
+  )
+    return "keys + policy";
+  if (url.includes("better-sqlite3/lib/methods/transaction"))
+    return "commit (BEGIN/COMMIT: fsync, checkpoints)";
+  if (
+    url.includes("/sqlite/src/") ||
+    url.includes("/postgres/src/") ||
+    url.includes("/core/src/store-rules.ts") ||
+    /node_modules\/(\.pnpm\/)?(pg|pg-protocol|pg-pool)[@/]/.test(url)
+  )
+    return "SQL (statements, driver)";
+  if (url.includes("/webhooks/src/dispatcher.ts")) return "handlers (dispatcher)";
+  if (url.includes("/webhooks/src/")) return "router (other)";
+  if (url.includes("express/lib/response") || url.startsWith("node:_http_outgoing")) return "response";
+  if (
+    /node_modules\/(\.pnpm\/)?(express|router|helmet|serve-static|send|finalhandler|body-parser)[@/]/.test(
+      url,
+    ) ||
+    url.includes("/credentials/src/") ||
+    url.includes("/sender/src/")
+  )
+    return "Express + middleware";
+  if (
+    url.startsWith("node:_http") ||
+    url.startsWith("node:net") ||
+    url.startsWith("node:internal/stream") ||
+    url.startsWith("node:stream")
+  )
+    return "read (HTTP, socket, body chunks)";
+  return undefined;
+};
+const FORM_READ = new Set(["readRawBody", "onData", "onEnd", "onError", "onAborted", "finish"]);
+const kitFrames: FrameRule = (url, name) =>
+  url.includes("/webhooks/src/form.ts")
+    ? FORM_READ.has(name)
+      ? "read (HTTP, socket, body chunks)"
+      : "decode"
+    : KIT_FRAMES(url, name);
+
+/** The stages of the example server's main thread under sustained load, from `node --cpu-prof`. */
+async function profileKit(
+  dir: string,
+  batches: number,
+  database?: { url: string; schema: string },
+): Promise<{ stages: Map<string, number>; totalMs: number; batches: number; eventsPerSec: number }> {
+  const profDir = join(dir, `prof-${database === undefined ? "sqlite" : "pg"}`);
+  const server = await startKit({
+    dataDir: join(dir, `prof-data-${database === undefined ? "sqlite" : "pg"}`),
+    ...(database === undefined ? {} : { database }),
+    nodeArgs: ["--cpu-prof", `--cpu-prof-dir=${profDir}`, "--cpu-prof-interval=500"],
+  });
+  const client = await startPostClient();
+  let window: [number, number];
+  let eventsPerSec: number;
+  try {
+    const blast = async (slot: string, seed: number, n: number) => {
+      await ask(client, {
+        prepare: { slot, batches: n, seed, key: KIT_WEBHOOK_KEY, url: KIT_CALLBACK_URL },
+      });
+      const from = Number(process.hrtime.bigint() / 1000n);
+      const r = await ask<{ ms: number; perBatch: number[] }>(client, {
+        blast: { slot, targets: [{ port: server.port, path: KIT_PATH }], inFlight: 2 },
+      });
+      return {
+        from,
+        to: Number(process.hrtime.bigint() / 1000n),
+        rate: (r.perBatch.length * 1000) / (r.ms / 1000),
+      };
+    };
+    await blast("warm", 3_000_000_000, 20);
+    const measured = await blast("profiled", 3_100_000_000, batches);
+    window = [measured.from, measured.to];
+    eventsPerSec = measured.rate;
+  } finally {
+    client.send({ exit: true });
+    await server.stop();
+  }
+  const file = readdirSync(profDir).find((f) => f.endsWith(".cpuprofile"));
+  if (file === undefined) throw new Error("the example server wrote no CPU profile");
+  return { ...splitProfile(join(profDir, file), kitFrames, window[0], window[1]), batches, eventsPerSec };
+}
+
+interface Timer {
+  wall: number[];
+  cpu: number[];
+}
+const timer = (): Timer => ({ wall: [], cpu: [] });
+
+/** Runs `fn`, adding its wall and CPU milliseconds to `t` (when given). */
+async function timed<T>(t: Timer | undefined, fn: () => T | Promise<T>): Promise<T> {
+  const cpu = process.cpuUsage();
+  const start = performance.now();
+  const out = await fn();
+  const wall = performance.now() - start;
+  const used = process.cpuUsage(cpu);
+  t?.wall.push(wall);
+  t?.cpu.push((used.user + used.system) / 1000);
+  return out;
+}
+
+const mean = (xs: readonly number[]) => xs.reduce((s, x) => s + x, 0) / Math.max(1, xs.length);
+
+/** Read, route and response times over loopback, the client in its own process, 1 in flight. */
+async function measureHttp(
+  batches: number,
+): Promise<{ read: number[]; route: number[]; response: number[] }> {
+  const read: number[] = [];
+  const route: number[] = [];
+  const response: number[] = [];
+  const arrived = new WeakMap<IncomingMessage, number>();
+  const app = express();
+  app.post("/webhooks/mandrill/:account", (req, res) => {
+    const handlerAt = performance.now();
+    const t0 = arrived.get(req) ?? handlerAt;
+    route.push(handlerAt - t0);
+    // The router's readRawBody loop: collect chunks, count bytes, concatenate at the end.
+    const chunks: Buffer[] = [];
+    let size = 0;
+    req.on("data", (c: Buffer) => {
+      size += c.length;
+      chunks.push(c);
+    });
+    req.on("end", () => {
+      const body = Buffer.concat(chunks, size);
+      read.push(performance.now() - t0);
+      const r0 = performance.now();
+      res.status(200).json({ received: body.length > 0 ? 1000 : 0, new: 1000, duplicates: 0 });
+      response.push(performance.now() - r0);
+    });
+  });
+  const server = createServer(app);
+  server.prependListener("request", (req: IncomingMessage) => {
+    arrived.set(req, performance.now());
+  });
+  const port = await new Promise<number>((resolve) =>
+    server.listen(0, "127.0.0.1", () => resolve((server.address() as AddressInfo).port)),
+  );
+  const client = await startPostClient();
+  try {
+    const run = (n: number, seed: number) =>
+      ask(client, {
+        run: { port, path: "/webhooks/mandrill/acme", batches: n, seed, key: KEY, url: URL_SIGNED },
+      });
+    await run(5, 900_000_000);
+    read.length = 0;
+    route.length = 0;
+    response.length = 0;
+    await run(batches, 910_000_000);
+  } finally {
+    client.send({ exit: true });
+    await new Promise((r) => server.close(r));
+  }
+  return { read, route, response };
+}
+
+/** fdatasync after appending `bytes`, the way a WAL commit ends; milliseconds per call. */
+function measureFsync(dir: string, bytes: number, reps: number): number[] {
+  const fd = openSync(join(dir, `fsync-${bytes}.bin`), "a");
+  const chunk = Buffer.alloc(bytes, 0x61);
+  const out: number[] = [];
+  try {
+    for (let i = 0; i < reps + 3; i++) {
+      writeSync(fd, chunk);
+      const t = performance.now();
+      fdatasyncSync(fd);
+      if (i >= 3) out.push(performance.now() - t);
+    }
+  } finally {
+    closeSync(fd);
+  }
+  return out;
+}
+
+export interface BreakdownReference {
+  /** The kit server's CPU per batch in the sustained runs (ms), for the comparison note. */
+  kitServerCpuMsPerBatch?: number;
+}
+
+export async function runIngestBreakdown(reference: BreakdownReference = {}): Promise<Table[]> {
+  const reps = 60;
+  const warmup = 6;
+  const dir = mkdtempSync(join(tmpdir(), "mk-bench-breakdown-"));
+  const url = databaseUrl();
+  const pgDown = await postgresUnavailable(url);
+  const schema = `mk_bench_breakdown_${process.pid}_${Date.now().toString(36)}`;
+  const sqlite = openSqliteStore({ filename: join(dir, "kit.db") });
+  let pgFull: Store | undefined;
+  let pgAsync: Store | undefined;
+  try {
+    if (pgDown === undefined) {
+      pgFull = await openPostgresStore({ connectionString: url, schema });
+      pgAsync = await openPostgresStore({
+        connectionString: withParam(url, "options", "-c synchronous_commit=off"),
+        schema,
+      });
+    }
+    const bodies = Array.from({ length: warmup + reps }, (_, i) => {
+      const signed = signWebhook({
+        key: KEY,
+        url: URL_SIGNED,
+        events: realisticBatch(2_000_000_000 + i * 1000),
+      });
+      return { body: Buffer.from(signed.body), signature: signed.signature };
+    });
+
+    const t = {
+      decode: timer(),
+      verify: timer(),
+      parse: timer(),
+      inputs: timer(),
+      keys: timer(),
+      policy: timer(),
+      sqlFull: timer(),
+      sqlOff: timer(),
+      pgFull: timer(),
+      pgAsync: timer(),
+    };
+    let gcMs = 0;
+    const gc = new PerformanceObserver((list) => {
+      for (const e of list.getEntries()) gcMs += e.duration;
+    });
+    for (let i = 0; i < bodies.length; i++) {
+      const measured = i >= warmup;
+      const on = (x: Timer) => (measured ? x : undefined);
+      if (i === warmup) gc.observe({ entryTypes: ["gc"] });
+      const { body, signature } = bodies[i] as { body: Buffer; signature: string };
+      const fields = await timed(on(t.decode), () => STAGES.decode(body));
+      const matched = await timed(on(t.verify), () => STAGES.verify(fields, signature));
+      if (matched !== 0) throw new Error("the breakdown's signature did not verify");
+      const parsed = await timed(on(t.parse), () => STAGES.parse(fields.mandrill_events ?? ""));
+      if (!parsed.ok) throw new Error(parsed.message);
+      const receivedAt = Date.now();
+      const inputs = await timed(on(t.inputs), () => STAGES.inputs(parsed.events, receivedAt));
+      // The two halves of inboxInputs on their own, to split keys from policy.
+      await timed(on(t.keys), () => parsed.events.map(eventKey));
+      await timed(on(t.policy), () => parsed.events.map((e) => suppressionEffects(e, policy, receivedAt)));
+      // Alternate with and without the fsync, so both see the same database sizes and checkpoints.
+      const full = i % 2 === 0;
+      sqlite.database.pragma(full ? "synchronous = FULL" : "synchronous = OFF");
+      await timed(on(full ? t.sqlFull : t.sqlOff), () => STAGES.ingest(sqlite, inputs, receivedAt));
+      const pg = full ? pgFull : pgAsync;
+      if (pg !== undefined)
+        await timed(on(full ? t.pgFull : t.pgAsync), () => STAGES.ingest(pg, inputs, receivedAt));
+    }
+    gc.disconnect();
+    sqlite.database.pragma("synchronous = FULL");
+
+    const http = await measureHttp(reps);
+    const profiles = [
+      { label: "SQLite", ...(await profileKit(dir, 100)) },
+      ...(pgDown === undefined
+        ? [{ label: "PostgreSQL", ...(await profileKit(dir, 60, { url, schema: `${schema}_prof` })) }]
+        : []),
+    ];
+    const fsyncBig = measureFsync(dir, 1_100_000, 30);
+    const fsyncSmall = measureFsync(dir, 4096, 30);
+
+    const commitMean = mean(t.sqlFull.wall) - mean(t.sqlOff.wall);
+    const commitCpu = mean(t.sqlFull.cpu) - mean(t.sqlOff.cpu);
+    const stage = (label: string, what: string, x: Timer | number[]) => {
+      const wall = Array.isArray(x) ? x : x.wall;
+      return {
+        label,
+        what,
+        median: summarize(wall).median,
+        mean: mean(wall),
+        cpu: Array.isArray(x) ? Number.NaN : mean(x.cpu),
+      };
+    };
+    const sqliteStages = [
+      stage("read", "body over loopback, request → end (1 in flight)", http.read),
+      stage("route", "Express: request event → the route handler", http.route),
+      stage("decode", "checkFormContentType + decodeFormBody", t.decode),
+      stage("verify", "matchSignature: HMAC-SHA1 over URL + fields, 1 key", t.verify),
+      stage("parse", "parseMandrillEvents (JSON.parse + exact source text + shapes)", t.parse),
+      stage("keys + policy", "inboxInputs (eventKey, suppressionEffects, input objects)", t.inputs),
+      stage("SQL", "store.inbox.ingest, SQLite, synchronous=OFF", t.sqlOff),
+      {
+        label: "commit/fsync",
+        what: "ingest with synchronous=FULL minus OFF (means)",
+        median: summarize(t.sqlFull.wall).median - summarize(t.sqlOff.wall).median,
+        mean: commitMean,
+        cpu: commitCpu,
+      },
+      stage("response", "res.status(200).json(…)", http.response),
+    ];
+    const total = sqliteStages.reduce((s, x) => s + x.mean, 0);
+    const totalCpu = sqliteStages.reduce((s, x) => s + (Number.isFinite(x.cpu) ? x.cpu : 0), 0);
+    const row = (x: (typeof sqliteStages)[number]) => [
+      x.label,
+      x.what,
+      fmt(x.median, 2),
+      fmt(x.mean, 2),
+      Number.isFinite(x.cpu) ? fmt(x.cpu, 2) : "—",
+      `${fmt((x.mean / total) * 100, 0)}%`,
+    ];
+    const rows = sqliteStages.map(row);
+    rows.splice(6, 0, [
+      "  of which keys",
+      "eventKey for every event",
+      fmt(summarize(t.keys.wall).median, 2),
+      fmt(mean(t.keys.wall), 2),
+      fmt(mean(t.keys.cpu), 2),
+      "",
+    ]);
+    rows.splice(7, 0, [
+      "  of which policy",
+      "suppressionEffects for every event",
+      fmt(summarize(t.policy.wall).median, 2),
+      fmt(mean(t.policy.wall), 2),
+      fmt(mean(t.policy.cpu), 2),
+      "",
+    ]);
+    rows.push(["sum", "", "", fmt(total, 2), fmt(totalCpu, 2), "100%"]);
+    const full = summarize(t.sqlFull.wall);
+    const notes = [
+      `SQLite ingest as shipped (synchronous=FULL): median ${fmt(full.median, 2)} ms, mean ${fmt(mean(t.sqlFull.wall), 2)} ms, max ${fmt(full.max, 1)} ms per batch (the mean and max include the WAL checkpoints, every ~16 MB of WAL: about one batch in 14). Raw fdatasync on the same filesystem: ${fmt(summarize(fsyncBig).median, 2)} ms after appending 1.1 MB, ${fmt(summarize(fsyncSmall).median, 2)} ms after 4 KB (medians of 30).`,
+      `GC pauses during the measured stages: ${fmt(gcMs / reps, 2)} ms per batch (PerformanceObserver "gc"; inside the stages above, not added).`,
+      ...(reference.kitServerCpuMsPerBatch === undefined
+        ? []
+        : [
+            `The example server process used ${fmt(reference.kitServerCpuMsPerBatch, 1)} ms of CPU per batch in the sustained runs above; these stages sum to ${fmt(totalCpu, 1)} ms of CPU (${fmt(total, 1)} ms wall, of which ${fmt(commitMean, 1)} ms waiting for fsync). The rest is what this harness does not run: HTTP parsing of the 1 MB body beyond the read loop, the example's middleware (helmet, kit context), the webhook dispatcher's claims and handler runs for the 2% queued events, and GC between requests.`,
+          ]),
+    ];
+    const tables: Table[] = [
+      {
+        title: "Where the time goes — one 1,000-event batch, stage by stage (SQLite)",
+        description: `Method: a harness (\`bench/ingest-breakdown.bench.ts\`) calls the functions the webhook router calls, in its order, on ${reps} signed 1,000-event batches (after ${warmup} warm-ups), every batch new: decode, verify, parse and keys + policy on each body, then \`store.inbox.ingest\` on a SQLite store opened as the kit opens it, alternately with synchronous=FULL (shipped) and OFF; commit/fsync is the difference. Read, route and response come from a loopback Express route in the harness fed by the load client in its own process, 1 in flight. Wall ms per stage (median, mean) and CPU ms (mean, process.cpuUsage: all threads of the harness). Share is of the sum of means.`,
+        headers: ["stage", "what runs", "median ms", "mean ms", "CPU ms", "share"],
+        rows,
+        notes,
+      },
+    ];
+    const order = [
+      "read (HTTP, socket, body chunks)",
+      "Express + middleware",
+      "decode",
+      "verify",
+      "parse",
+      "keys + policy",
+      "SQL (statements, driver)",
+      "commit (BEGIN/COMMIT: fsync, checkpoints)",
+      "response",
+      "router (other)",
+      "handlers (dispatcher)",
+      "GC",
+      "V8/native (program)",
+      "other",
+      "idle",
+    ];
+    const names = [
+      ...order.filter((n) => profiles.some((p) => p.stages.has(n))),
+      ...[...new Set(profiles.flatMap((p) => [...p.stages.keys()]))].filter((n) => !order.includes(n)),
+    ];
+    tables.push({
+      title: "Where the time goes — the example server's main thread under sustained load (CPU profile)",
+      description: `Method: the example server (its own process, as in the sustained runs) started with \`node --cpu-prof --cpu-prof-interval=500\`; after a 20-batch warm-up the load client posts ${profiles.map((p) => `${p.batches} batches (${p.label})`).join(", ")} with 2 in flight; only the samples taken during those posts count. Each sample's time (the gap since the previous sample, so a wait in fsync lands on the commit) goes to the innermost frame a rule recognises by source file (\`KIT_FRAMES\` in this bench): the router's form reading vs decoding, signature, parser, keys and policy, the store, Express and the example's middleware, the dispatcher. GC and "(program)" are V8's own buckets; idle is the event loop waiting (for the socket or, on PostgreSQL, for the server). Milliseconds per batch of the main thread's wall time; the profiler slows the server a little, so read the shares, not the speed.`,
+      headers: ["stage", ...profiles.flatMap((p) => [`${p.label} ms/batch`, `${p.label} share`])],
+      rows: names.map((n) => [
+        n,
+        ...profiles.flatMap((p) => {
+          const ms = p.stages.get(n) ?? 0;
+          return [fmt(ms / p.batches, 2), `${fmt((ms / p.totalMs) * 100, 0)}%`];
+        }),
+      ]),
+      notes: profiles.map(
+        (p) =>
+          `${p.label}: ${fmt(p.eventsPerSec, 0)} events/s while profiled; ${fmt(p.totalMs / p.batches, 1)} ms of main-thread time per batch, ${fmt(((p.totalMs - (p.stages.get("idle") ?? 0)) / p.totalMs) * 100, 0)}% of it busy.`,
+      ),
+    });
+    if (pgFull !== undefined) {
+      const pgCommit = mean(t.pgFull.wall) - mean(t.pgAsync.wall);
+      tables.push({
+        title: "Where the time goes — the store step on PostgreSQL",
+        description:
+          "The same batches' inputs, ingested into a PostgreSQL store (local server, fresh schema) alternately through sessions with synchronous_commit on (shipped) and off (the commit does not wait for the WAL flush); commit = the difference of the means. Wall time in this process; most of the work is in the server's backend.",
+        headers: ["step", "median ms", "mean ms", "CPU ms here"],
+        rows: [
+          [
+            "SQL (synchronous_commit=off)",
+            fmt(summarize(t.pgAsync.wall).median, 2),
+            fmt(mean(t.pgAsync.wall), 2),
+            fmt(mean(t.pgAsync.cpu), 2),
+          ],
+          ["commit: WAL flush", "", fmt(pgCommit, 2), ""],
+          [
+            "as shipped (synchronous_commit=on)",
+            fmt(summarize(t.pgFull.wall).median, 2),
+            fmt(mean(t.pgFull.wall), 2),
+            fmt(mean(t.pgFull.cpu), 2),
+          ],
+        ],
+        notes: [],
+      });
+    }
+    return tables;
+  } finally {
+    await sqlite.close();
+    await pgFull?.close();
+    await pgAsync?.close();
+    rmSync(dir, { recursive: true, force: true });
+    if (pgDown === undefined)
+      await withClient(url, (c) => c.query(`DROP SCHEMA IF EXISTS "${schema}" CASCADE`)).catch(
+        () => undefined,
+      );
+  }
+}
