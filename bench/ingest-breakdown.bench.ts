@@ -40,7 +40,7 @@ import { signWebhook } from "@mandrill-kit/webhooks/testing";
 import express from "express";
 import { type FrameRule, splitProfile } from "./lib/cpu-profile.js";
 import { realisticBatch } from "./lib/events.js";
-import { databaseUrl, postgresUnavailable, withClient, withParam } from "./lib/postgres.js";
+import { databaseUrl, dropSchemas, postgresUnavailable, withParam } from "./lib/postgres.js";
 import type { Table } from "./lib/report.js";
 import {
   ask,
@@ -489,9 +489,6 @@ export async function runIngestBreakdown(reference: BreakdownReference = {}): Pr
     await pgFull?.close();
     await pgAsync?.close();
     rmSync(dir, { recursive: true, force: true });
-    if (pgDown === undefined)
-      await withClient(url, (c) => c.query(`DROP SCHEMA IF EXISTS "${schema}" CASCADE`)).catch(
-        () => undefined,
-      );
+    if (pgDown === undefined) await dropSchemas(url, [schema, `${schema}_prof`]);
   }
 }

@@ -20,7 +20,14 @@ import { loadavg, tmpdir } from "node:os";
 import { join } from "node:path";
 import { pathToFileURL } from "node:url";
 import { runIngestBreakdown } from "./ingest-breakdown.bench.js";
-import { databaseUrl, describeTarget, postgresUnavailable, withClient, withParam } from "./lib/postgres.js";
+import {
+  databaseUrl,
+  describeTarget,
+  dropSchemas,
+  postgresUnavailable,
+  withClient,
+  withParam,
+} from "./lib/postgres.js";
 import {
   cpuBetween,
   machineCpuMs,
@@ -237,10 +244,7 @@ export async function runIngestSustainedBenches(): Promise<SustainedResult> {
     }
     for (const s of started.reverse()) await s.stop().catch(() => undefined);
     rmSync(dir, { recursive: true, force: true });
-    if (pgDown === undefined)
-      await withClient(url, (c) => c.query(`DROP SCHEMA IF EXISTS "${schema}" CASCADE`)).catch(
-        () => undefined,
-      );
+    if (pgDown === undefined) await dropSchemas(url, [schema]);
   }
 }
 

@@ -10,7 +10,7 @@ import { resolveSuppressionPolicy, type Store } from "@mandrill-kit/core";
 import { openPostgresStore } from "@mandrill-kit/postgres";
 import { openSqliteStore } from "@mandrill-kit/sqlite";
 import { realisticBatch, toInboxInputs } from "./lib/events.js";
-import { databaseUrl, describeTarget, postgresUnavailable, withClient } from "./lib/postgres.js";
+import { databaseUrl, describeTarget, dropSchemas, postgresUnavailable, withClient } from "./lib/postgres.js";
 import type { Table } from "./lib/report.js";
 import { fmt, sampleRow, summarize } from "./lib/stats.js";
 
@@ -192,9 +192,6 @@ export async function runPostgresBenches(): Promise<Table[]> {
     return [ingest, await checkBench(url, checkSchema, dir)];
   } finally {
     rmSync(dir, { recursive: true, force: true });
-    await withClient(url, async (client) => {
-      await client.query(`DROP SCHEMA IF EXISTS "${ingestSchema}" CASCADE`);
-      await client.query(`DROP SCHEMA IF EXISTS "${checkSchema}" CASCADE`);
-    }).catch(() => undefined);
+    await dropSchemas(url, [ingestSchema, checkSchema]);
   }
 }

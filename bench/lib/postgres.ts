@@ -28,7 +28,7 @@ export function withParam(url: string, name: string, value: string): string {
 }
 
 export async function withClient<T>(url: string, fn: (client: Client) => Promise<T>): Promise<T> {
-  const client = new Client({ connectionString: url, connectionTimeoutMillis: 2000 });
+  const client = new Client({ connectionString: url, connectionTimeoutMillis: 10_000 });
   client.on("error", () => undefined);
   await client.connect();
   try {
@@ -45,5 +45,18 @@ export async function postgresUnavailable(url: string): Promise<string | undefin
     return undefined;
   } catch (error) {
     return (error as Error).message || String(error);
+  }
+}
+
+/** Drops the benchmark's schemas; a failure is reported on stderr (never silently left behind). */
+export async function dropSchemas(url: string, schemas: readonly string[]): Promise<void> {
+  try {
+    await withClient(url, async (client) => {
+      for (const schema of schemas) await client.query(`DROP SCHEMA IF EXISTS "${schema}" CASCADE`);
+    });
+  } catch (error) {
+    process.stderr.write(
+      `Could not drop the benchmark schemas ${schemas.join(", ")}: ${(error as Error).message}\n`,
+    );
   }
 }
