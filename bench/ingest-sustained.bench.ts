@@ -16,7 +16,7 @@
  */
 import type { ChildProcess } from "node:child_process";
 import { mkdtempSync, rmSync } from "node:fs";
-import { loadavg, tmpdir } from "node:os";
+import { cpus, loadavg, tmpdir } from "node:os";
 import { join } from "node:path";
 import { pathToFileURL } from "node:url";
 import { runIngestBreakdown } from "./ingest-breakdown.bench.js";
@@ -418,10 +418,19 @@ function report(
 }
 
 /** The section of BENCHMARKS.md: the sustained tables and the cost breakdown. */
-export function renderSustainedSection(sustained: Table[], breakdown: Table[]): string {
-  return [SUSTAINED_SECTION, "", ...sustained.map(renderMarkdown), ...breakdown.map(renderMarkdown)].join(
-    "\n",
-  );
+export function renderSustainedSection(sustained: Table[], breakdown: Table[], alone = false): string {
+  const cpu = cpus();
+  const intro = alone
+    ? `Measured on ${new Date().toISOString().slice(0, 10)} by \`pnpm tsx bench/ingest-sustained.bench.ts\` (this section alone; \`pnpm bench\` runs it with the rest), on ${cpu[0]?.model ?? "?"} × ${cpu.length} cores, Node ${process.version}.`
+    : "Part of this `pnpm bench` run; `pnpm tsx bench/ingest-sustained.bench.ts` runs this section alone and rewrites it here.";
+  return [
+    SUSTAINED_SECTION,
+    "",
+    intro,
+    "",
+    ...sustained.map(renderMarkdown),
+    ...breakdown.map(renderMarkdown),
+  ].join("\n");
 }
 
 if (process.argv[1] !== undefined && import.meta.url === pathToFileURL(process.argv[1]).href) {
@@ -432,7 +441,7 @@ if (process.argv[1] !== undefined && import.meta.url === pathToFileURL(process.a
   replaceSection(
     new URL("../BENCHMARKS.md", import.meta.url),
     SUSTAINED_SECTION,
-    renderSustainedSection(sustained, breakdown),
+    renderSustainedSection(sustained, breakdown, true),
     "## Webhooks (`@mandrill-kit/webhooks`)",
   );
   process.stdout.write("\nRewrote the sustained-ingest section of BENCHMARKS.md\n");
