@@ -44,6 +44,7 @@ import { databaseUrl, dropSchemas, postgresUnavailable, withParam } from "./lib/
 import type { Table } from "./lib/report.js";
 import {
   ask,
+  KIT_ACCOUNT,
   KIT_CALLBACK_URL,
   KIT_PATH,
   KIT_WEBHOOK_KEY,
@@ -52,9 +53,6 @@ import {
 } from "./lib/server-process.js";
 import { fmt, summarize } from "./lib/stats.js";
 
-const ACCOUNT = "acme";
-const URL_SIGNED = "https://hooks.example.com/webhooks/mandrill/acme";
-const KEY = "whk-bench-breakdown-0123456789abcdef";
 const CONTENT_TYPE = "application/x-www-form-urlencoded";
 
 /** The router's stages, as functions of the previous stage's output (adapt here when the router moves). */
@@ -64,12 +62,12 @@ const STAGES = {
     return decodeFormBody(body);
   },
   verify: (fields: Record<string, string>, signature: string) =>
-    matchSignature([KEY], URL_SIGNED, fields, signature),
+    matchSignature([KIT_WEBHOOK_KEY], KIT_CALLBACK_URL, fields, signature),
   parse: (text: string) => parseMandrillEvents(text),
   inputs: (events: readonly MandrillEvent[], receivedAt: number) =>
     inboxInputs(events, policy, receivedAt, (type) => WANTED.has(type)),
   ingest: (store: Store, events: InboxEventInput[], receivedAt: number) =>
-    store.inbox.ingest({ account: ACCOUNT, receivedAt, events }),
+    store.inbox.ingest({ account: KIT_ACCOUNT, receivedAt, events }),
 };
 const policy = resolveSuppressionPolicy();
 /** The example server's handlers: these events are queued, the rest stored as done. */
@@ -232,7 +230,7 @@ async function measureHttp(batches: number): Promise<{ read: Timer; route: Timer
   try {
     const run = (n: number, seed: number) =>
       ask(client, {
-        run: { port, path: "/webhooks/mandrill/acme", batches: n, seed, key: KEY, url: URL_SIGNED },
+        run: { port, path: KIT_PATH, batches: n, seed, key: KIT_WEBHOOK_KEY, url: KIT_CALLBACK_URL },
       });
     await run(5, 900_000_000);
     for (const t of [read, route, response]) {
@@ -293,8 +291,8 @@ export async function runIngestBreakdown(reference: BreakdownReference = {}): Pr
     }
     const bodies = Array.from({ length: warmup + reps }, (_, i) => {
       const signed = signWebhook({
-        key: KEY,
-        url: URL_SIGNED,
+        key: KIT_WEBHOOK_KEY,
+        url: KIT_CALLBACK_URL,
         events: realisticBatch(2_000_000_000 + i * 1000),
       });
       return { body: Buffer.from(signed.body), signature: signed.signature };
