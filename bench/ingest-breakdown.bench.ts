@@ -28,14 +28,16 @@ import {
   eventKey,
   type InboxEventInput,
   type MandrillEvent,
+  mandrillSignature,
   parseMandrillEvents,
   resolveSuppressionPolicy,
   type Store,
   suppressionEffects,
+  type WebhookForm,
 } from "@mandrill-kit/core";
 import { openPostgresStore } from "@mandrill-kit/postgres";
 import { openSqliteStore } from "@mandrill-kit/sqlite";
-import { checkFormContentType, decodeFormBody, inboxInputs, matchSignature } from "@mandrill-kit/webhooks";
+import { inboxInputs, verifyRequest } from "@mandrill-kit/webhooks";
 import { signWebhook } from "@mandrill-kit/webhooks/testing";
 import express from "express";
 import { type FrameRule, splitProfile } from "./lib/cpu-profile.js";
@@ -57,74 +59,73 @@ const CONTENT_TYPE = "application/x-www-form-urlencoded";
 
 /** The router's stages, as functions of the previous stage's output (adapt here when the router moves). */
 const STAGES = {
-  decode: (body: Buffer) => {
-    checkFormContentType(CONTENT_TYPE);
-    return decodeFormBody(body);
-  },
-  verify: (fields: Record<string, string>, signature: string) =>
-    matchSignature([KIT_WEBHOOK_KEY], KIT_CALLBACK_URL, fields, signature),
+  /** Content type, form decoding and the signature, as the Express route calls it. */
+  verify: (body: Buffer, signature: string) =>
+    verifyRequest({
+      method: "POST",
+      headers: { "content-type": CONTENT_TYPE, "x-mandrill-signature": signature },
+      body,
+      account: KIT_ACCOUNT,
+      callbackUrl: KIT_CALLBACK_URL,
+      keys: [KIT_WEBHOOK_KEY],
+    }),
+  /** The HMAC alone (verifyRequest computes it once for one key), to split verify from decode. */
+  hmac: (form: WebhookForm) => mandrillSignature(KIT_WEBHOOK_KEY, KIT_CALLBACK_URL, form),
   parse: (text: string) => parseMandrillEvents(text),
   inputs: (events: readonly MandrillEvent[], receivedAt: number) =>
-    inboxInputs(events, policy, receivedAt, (type) => WANTED.has(type)),
+    inboxInputs(events, policy, receivedAt, SKIP_HANDLERS_FOR),
   ingest: (store: Store, events: InboxEventInput[], receivedAt: number) =>
     store.inbox.ingest({ account: KIT_ACCOUNT, receivedAt, events }),
 };
 const policy = resolveSuppressionPolicy();
-/** The example server's handlers: these events are queued, the rest stored as done. */
-const WANTED = new Set(["hard_bounce", "spam", "unsub", "reject"]);
+/** The example server lists no skipHandlersFor: every event is queued for the dispatcher. */
+const SKIP_HANDLERS_FOR: ReadonlySet<string> = new Set();
+
+/** Functions of the router's body reader (the rest of its old form.ts decoded). */
+const FORM_READ = new Set(["readRawBody", "onData", "onEnd", "onError", "onAborted", "onTimeout", "finish"]);
+
+/** Source files of the kit, by the stage their frames belong to (old and new router layouts). */
+const FILE_STAGES: [RegExp, string][] = [
+  [/\/webhooks\/src\/(read-body|form)\.ts$/, "read-or-decode"],
+  [/\/webhooks\/src\/form-body\.ts$/, "decode"],
+  [
+    /\/webhooks\/src\/(verify-request|signature|diagnose|mismatch-diagnoses)\.ts$|\/core\/src\/webhook-signature\.ts$/,
+    "verify",
+  ],
+  [/\/core\/src\/parse-events\.ts$/, "parse"],
+  [
+    /\/core\/src\/(event-key|suppression-policy)\.ts$|\/webhooks\/src\/ingest(-events)?\.ts$/,
+    "keys + policy",
+  ],
+  [/better-sqlite3\/lib\/methods\/transaction/, "commit (BEGIN/COMMIT: fsync, checkpoints)"],
+  [
+    /\/(sqlite|postgres)\/src\/|\/core\/src\/(adapter\/|store\/|store-rules\.ts)|node_modules\/(\.pnpm\/)?(pg|pg-protocol|pg-pool)[@/]/,
+    "SQL (statements, driver)",
+  ],
+  [/\/webhooks\/src\//, "router (other)"],
+  [/express\/lib\/response|^node:_http_outgoing/, "response"],
+  [
+    /node_modules\/(\.pnpm\/)?(express|router|helmet|serve-static|send|finalhandler|body-parser)[@/]|\/(credentials|sender)\/src\//,
+    "Express + middleware",
+  ],
+  [/^node:(_http|net|internal\/stream|stream)/, "read (HTTP, socket, body chunks)"],
+];
+
+/** The dispatcher's files: everything under them (its claims and completes in the store too) is its own. */
+const DISPATCHER =
+  /\/webhooks\/src\/(dispatcher|dispatch-options|event-runner|handler-run|handler-registry)\.ts$/;
+const DISPATCH_STAGE = "handlers (dispatcher: claims, completes, runs)";
+const KIT_CONTEXT: FrameRule = (url) => (DISPATCHER.test(url) ? DISPATCH_STAGE : undefined);
 
 /**
  * The stage of a frame in the example server's CPU profile, by the file it is in (innermost recognised
- * frame wins; adapt when the router's or the stores' files move).
+ * frame wins; adapt FILE_STAGES when the router's or the stores' files move).
  */
-const KIT_FRAMES: FrameRule = (url) => {
-  if (url.includes("/webhooks/src/form.ts")) return undefined; // read or decode: decided by name below
-  if (url.includes("/webhooks/src/signature.ts") || url.includes("/webhooks/src/diagnose.ts"))
-    return "verify";
-  if (url.includes("/core/src/parse-events.ts")) return "parse";
-  if (
-    url.includes("/core/src/event-key.ts") ||
-    url.includes("/core/src/suppression-policy.ts") ||
-    url.includes("/webhooks/src/ingest.ts")
-  )
-    return "keys + policy";
-  if (url.includes("better-sqlite3/lib/methods/transaction"))
-    return "commit (BEGIN/COMMIT: fsync, checkpoints)";
-  if (
-    url.includes("/sqlite/src/") ||
-    url.includes("/postgres/src/") ||
-    url.includes("/core/src/store-rules.ts") ||
-    /node_modules\/(\.pnpm\/)?(pg|pg-protocol|pg-pool)[@/]/.test(url)
-  )
-    return "SQL (statements, driver)";
-  if (url.includes("/webhooks/src/dispatcher.ts")) return "handlers (dispatcher)";
-  if (url.includes("/webhooks/src/")) return "router (other)";
-  if (url.includes("express/lib/response") || url.startsWith("node:_http_outgoing")) return "response";
-  if (
-    /node_modules\/(\.pnpm\/)?(express|router|helmet|serve-static|send|finalhandler|body-parser)[@/]/.test(
-      url,
-    ) ||
-    url.includes("/credentials/src/") ||
-    url.includes("/sender/src/")
-  )
-    return "Express + middleware";
-  if (
-    url.startsWith("node:_http") ||
-    url.startsWith("node:net") ||
-    url.startsWith("node:internal/stream") ||
-    url.startsWith("node:stream")
-  )
-    return "read (HTTP, socket, body chunks)";
-  return undefined;
+const KIT_FRAMES: FrameRule = (url, name) => {
+  const stage = FILE_STAGES.find(([pattern]) => pattern.test(url))?.[1];
+  if (stage !== "read-or-decode") return stage;
+  return FORM_READ.has(name) ? "read (HTTP, socket, body chunks)" : "decode";
 };
-const FORM_READ = new Set(["readRawBody", "onData", "onEnd", "onError", "onAborted", "finish"]);
-const kitFrames: FrameRule = (url, name) =>
-  url.includes("/webhooks/src/form.ts")
-    ? FORM_READ.has(name)
-      ? "read (HTTP, socket, body chunks)"
-      : "decode"
-    : KIT_FRAMES(url, name);
-
 /** The stages of the example server's main thread under sustained load, from `node --cpu-prof`. */
 async function profileKit(
   dir: string,
@@ -165,7 +166,11 @@ async function profileKit(
   }
   const file = readdirSync(profDir).find((f) => f.endsWith(".cpuprofile"));
   if (file === undefined) throw new Error("the example server wrote no CPU profile");
-  return { ...splitProfile(join(profDir, file), kitFrames, window[0], window[1]), batches, eventsPerSec };
+  return {
+    ...splitProfile(join(profDir, file), KIT_FRAMES, window[0], window[1], KIT_CONTEXT),
+    batches,
+    eventsPerSec,
+  };
 }
 
 interface Timer {
@@ -299,8 +304,8 @@ export async function runIngestBreakdown(reference: BreakdownReference = {}): Pr
     });
 
     const t = {
-      decode: timer(),
       verify: timer(),
+      hmac: timer(),
       parse: timer(),
       inputs: timer(),
       keys: timer(),
@@ -319,10 +324,10 @@ export async function runIngestBreakdown(reference: BreakdownReference = {}): Pr
       const on = (x: Timer) => (measured ? x : undefined);
       if (i === warmup) gc.observe({ entryTypes: ["gc"] });
       const { body, signature } = bodies[i] as { body: Buffer; signature: string };
-      const fields = await timed(on(t.decode), () => STAGES.decode(body));
-      const matched = await timed(on(t.verify), () => STAGES.verify(fields, signature));
-      if (matched !== 0) throw new Error("the breakdown's signature did not verify");
-      const parsed = await timed(on(t.parse), () => STAGES.parse(fields.mandrill_events ?? ""));
+      const verified = await timed(on(t.verify), () => STAGES.verify(body, signature));
+      if (!verified.ok || verified.kind !== "batch") throw new Error("the breakdown's batch did not verify");
+      await timed(on(t.hmac), () => STAGES.hmac(verified.form));
+      const parsed = await timed(on(t.parse), () => STAGES.parse(verified.mandrillEvents));
       if (!parsed.ok) throw new Error(parsed.message);
       const receivedAt = Date.now();
       const inputs = await timed(on(t.inputs), () => STAGES.inputs(parsed.events, receivedAt));
@@ -362,8 +367,7 @@ export async function runIngestBreakdown(reference: BreakdownReference = {}): Pr
     const cpuStages = [
       stage("read", "body over loopback, request → end (HTTP parser, chunks, concat)", http.read),
       stage("route", "Express: request event → the route handler", http.route),
-      stage("decode", "checkFormContentType + decodeFormBody", t.decode),
-      stage("verify", "matchSignature: HMAC-SHA1 over URL + fields, 1 key", t.verify),
+      stage("decode + verify", "verifyRequest: content type, form decoding, HMAC-SHA1 (1 key)", t.verify),
       stage("parse", "parseMandrillEvents (JSON.parse + exact source text + shapes)", t.parse),
       stage("keys + policy", "inboxInputs (eventKey, suppressionEffects, input objects)", t.inputs),
       stage("SQL", "store.inbox.ingest, SQLite, synchronous=OFF", t.sqlOff),
@@ -387,10 +391,20 @@ export async function runIngestBreakdown(reference: BreakdownReference = {}): Pr
       fmt(mean(x.wall), 2),
     ];
     const rows = [
-      ...cpuStages.slice(0, 6).map(row),
+      ...cpuStages.slice(0, 3).map(row),
+      sub("  of which verify", "mandrillSignature alone: HMAC-SHA1 over URL + fields", t.hmac),
+      [
+        "  of which decode",
+        "the rest of verifyRequest (content type, form decoding)",
+        fmt(mean(t.verify.cpu) - mean(t.hmac.cpu), 2),
+        "",
+        fmt(summarize(t.verify.wall).median - summarize(t.hmac.wall).median, 2),
+        fmt(mean(t.verify.wall) - mean(t.hmac.wall), 2),
+      ],
+      ...cpuStages.slice(3, 5).map(row),
       sub("  of which keys", "eventKey for every event", t.keys),
       sub("  of which policy", "suppressionEffects for every event", t.policy),
-      row(cpuStages[6] as (typeof cpuStages)[number]),
+      row(cpuStages[5] as (typeof cpuStages)[number]),
       [
         "commit/fsync",
         "ingest with synchronous=FULL minus OFF: a wait, not CPU",
@@ -399,7 +413,7 @@ export async function runIngestBreakdown(reference: BreakdownReference = {}): Pr
         fmt(commitMedian, 2),
         fmt(commitMean, 2),
       ],
-      row(cpuStages[7] as (typeof cpuStages)[number]),
+      row(cpuStages[6] as (typeof cpuStages)[number]),
       [
         "sum",
         "",
@@ -417,13 +431,13 @@ export async function runIngestBreakdown(reference: BreakdownReference = {}): Pr
       ...(reference.kitServerCpuMsPerBatch === undefined
         ? []
         : [
-            `The example server process used ${fmt(reference.kitServerCpuMsPerBatch, 1)} ms of CPU per batch in the sustained runs above${reference.kitMainThreadCpuMsPerBatch === undefined ? "" : ` (${fmt(reference.kitMainThreadCpuMsPerBatch, 1)} ms on its main thread)`}; these stages sum to ${fmt(totalCpu, 1)} ms. ${totalCpu < reference.kitServerCpuMsPerBatch ? `The other ${fmt(reference.kitServerCpuMsPerBatch - totalCpu, 1)} ms are what this harness does not run: the example's middleware (helmet, kit context, sessions), the webhook dispatcher's claims and handler runs for the 2% queued events, two requests in flight instead of one, and a larger heap to collect.` : "The stages alone sum to as much or more: the two were measured at different times, and CPU time per operation grows too on a busy machine (shared caches, a core's sibling busy), so compare shares, not sums."}`,
+            `The example server process used ${fmt(reference.kitServerCpuMsPerBatch, 1)} ms of CPU per batch in the sustained runs above${reference.kitMainThreadCpuMsPerBatch === undefined ? "" : ` (${fmt(reference.kitMainThreadCpuMsPerBatch, 1)} ms on its main thread)`}; these stages sum to ${fmt(totalCpu, 1)} ms. ${totalCpu < reference.kitServerCpuMsPerBatch ? `The other ${fmt(reference.kitServerCpuMsPerBatch - totalCpu, 1)} ms are what this harness does not run: the example's middleware (helmet, kit context, sessions), the dispatcher's claims and completes (the example lists no skipHandlersFor, so every event is queued and then completed by it) and its handler runs, two requests in flight instead of one, and a larger heap to collect.` : "The stages alone sum to as much or more: the two were measured at different times, and CPU time per operation grows too on a busy machine (shared caches, a core's sibling busy), so compare shares, not sums."}`,
           ]),
     ];
     const tables: Table[] = [
       {
         title: "Where the time goes — one 1,000-event batch, stage by stage (SQLite)",
-        description: `Method: a harness (\`bench/ingest-breakdown.bench.ts\`) calls the functions the webhook router calls, in its order, on ${reps} signed 1,000-event batches (after ${warmup} warm-ups), every batch new: decode, verify, parse and keys + policy on each body, then \`store.inbox.ingest\` on a SQLite store opened as the kit opens it, alternately with synchronous=FULL (shipped) and OFF; commit/fsync is the difference. Read, route and response come from a loopback Express route in the harness fed by the load client in its own process, 1 in flight. CPU ms per stage (mean; process.cpuUsage, all threads of the harness, so GC helper threads count) and its share of the CPU sum; wall ms (median, mean).`,
+        description: `Method: a harness (\`bench/ingest-breakdown.bench.ts\`) calls the functions the webhook router calls, in its order, on ${reps} signed 1,000-event batches (after ${warmup} warm-ups), every batch new: verifyRequest (decode + verify), parse and keys + policy on each body, then \`store.inbox.ingest\` on a SQLite store opened as the kit opens it, alternately with synchronous=FULL (shipped) and OFF; commit/fsync is the difference. Read, route and response come from a loopback Express route in the harness fed by the load client in its own process, 1 in flight. CPU ms per stage (mean; process.cpuUsage, all threads of the harness, so GC helper threads count) and its share of the CPU sum; wall ms (median, mean).`,
         headers: ["stage", "what runs", "CPU ms", "share of CPU", "wall median ms", "wall mean ms"],
         rows,
         notes,
@@ -440,7 +454,7 @@ export async function runIngestBreakdown(reference: BreakdownReference = {}): Pr
       "commit (BEGIN/COMMIT: fsync, checkpoints)",
       "response",
       "router (other)",
-      "handlers (dispatcher)",
+      DISPATCH_STAGE,
       "GC",
       "V8/native (program)",
       "other",
@@ -452,7 +466,7 @@ export async function runIngestBreakdown(reference: BreakdownReference = {}): Pr
     ];
     tables.push({
       title: "Where the time goes — the example server's main thread under sustained load (CPU profile)",
-      description: `Method: the example server (its own process, as in the sustained runs) started with \`node --cpu-prof --cpu-prof-interval=500\`; after a 20-batch warm-up the load client posts ${profiles.map((p) => `${p.batches} batches (${p.label})`).join(", ")} with 2 in flight; only the samples taken during those posts count. Each sample's time (the gap since the previous sample, so a wait in fsync lands on the commit) goes to the innermost frame a rule recognises by source file (\`KIT_FRAMES\` in this bench): the router's form reading vs decoding, signature, parser, keys and policy, the store, Express and the example's middleware, the dispatcher. GC and "(program)" are V8's own buckets; idle is the event loop waiting (for the socket or, on PostgreSQL, for the server). Milliseconds per batch of the main thread's wall time; the profiler slows the server a little, so read the shares, not the speed.`,
+      description: `Method: the example server (its own process, as in the sustained runs) started with \`node --cpu-prof --cpu-prof-interval=500\`; after a 20-batch warm-up the load client posts ${profiles.map((p) => `${p.batches} batches (${p.label})`).join(", ")} with 2 in flight; only the samples taken during those posts count. Each sample's time (the gap since the previous sample, so a wait in fsync lands on the commit) goes to the innermost frame a rule recognises by source file (\`KIT_FRAMES\` in this bench): the router's form reading vs decoding, signature, parser, keys and policy, the store, Express and the example's middleware, and the dispatcher with every store call it makes (its claims and completes). GC and "(program)" are V8's own buckets; idle is the event loop waiting (for the socket or, on PostgreSQL, for the server). Milliseconds per batch of the main thread's wall time; the profiler slows the server a little, so read the shares, not the speed.`,
       headers: ["stage", ...profiles.flatMap((p) => [`${p.label} ms/batch`, `${p.label} share`])],
       rows: names.map((n) => [
         n,

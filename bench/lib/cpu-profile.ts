@@ -25,18 +25,34 @@ export type FrameRule = (url: string, functionName: string) => string | undefine
 /**
  * Milliseconds per stage for the samples taken between `fromUs` and `toUs` (the monotonic clock of
  * `process.hrtime`, in µs, which V8's profiler timestamps use too). "(idle)", "(garbage collector)" and
- * "(program)" are V8's own; frames no rule recognises up to the root count as "other".
+ * "(program)" are V8's own; frames no rule recognises up to the root count as "other". A `context`
+ * rule recognises callers whose whole subtree is theirs (the outermost match wins over `rule`), e.g.
+ * the store calls a background dispatcher makes.
  */
 export function splitProfile(
   file: string,
   rule: FrameRule,
   fromUs: number,
   toUs: number,
+  context: FrameRule = () => undefined,
 ): { stages: Map<string, number>; totalMs: number } {
   const profile = JSON.parse(readFileSync(file, "utf8")) as CpuProfile;
   const byId = new Map(profile.nodes.map((n) => [n.id, n]));
   const parent = new Map<number, number>();
   for (const n of profile.nodes) for (const c of n.children ?? []) parent.set(c, n.id);
+  const contextOf = new Map<number, string | null>();
+  const contextStage = (id: number): string | null => {
+    const known = contextOf.get(id);
+    if (known !== undefined) return known;
+    const node = byId.get(id);
+    const p = parent.get(id);
+    const outer = p === undefined ? null : contextStage(p);
+    const stage =
+      outer ??
+      (node === undefined ? null : (context(node.callFrame.url, node.callFrame.functionName) ?? null));
+    contextOf.set(id, stage);
+    return stage;
+  };
   const stageOf = new Map<number, string>();
   const classify = (id: number): string => {
     const known = stageOf.get(id);
@@ -46,7 +62,9 @@ export function splitProfile(
     if (node === undefined) stage = "other";
     else {
       const { functionName, url } = node.callFrame;
-      if (functionName === "(idle)") stage = "idle";
+      const outer = contextStage(id);
+      if (outer !== null) stage = outer;
+      else if (functionName === "(idle)") stage = "idle";
       else if (functionName === "(garbage collector)") stage = "GC";
       else if (functionName === "(program)") stage = "V8/native (program)";
       else {
