@@ -75,7 +75,10 @@ interface Measured {
   pgAllMs: number;
   /** Machine busy time not accounted for by the above (other helpers' work), in cores. */
   otherCores: number;
+  /** The posts plus the drain: the window the CPU figures cover. */
   wallMs: number;
+  /** How long the servers (and PostgreSQL) stayed busy after the last answer. */
+  drainMs: number;
 }
 
 interface Contender {
@@ -85,6 +88,22 @@ interface Contender {
   /** Body set: "a" for every contender on its own database, "b" for the second run on the PostgreSQL schema. */
   slot: "a" | "b";
   pgApp?: string;
+}
+
+/**
+ * Waits until the processes are idle (under 10% of a core over two 200 ms windows in a row, 60 s at
+ * most) and resolves with how long that took.
+ */
+async function settle(pids: readonly number[]): Promise<number> {
+  const start = performance.now();
+  let quiet = 0;
+  while (quiet < 2 && performance.now() - start < 60_000) {
+    const before = snapshotCpu(pids);
+    await new Promise((r) => setTimeout(r, 200));
+    quiet = cpuBetween(before, snapshotCpu(pids)) < 20 ? quiet + 1 : 0;
+  }
+  // The two quiet windows are not work: do not count them.
+  return Math.max(0, performance.now() - start - 400);
 }
 
 function envNumber(name: string, fallback: number, min: number): number {
@@ -185,6 +204,12 @@ export async function runIngestSustainedBenches(): Promise<SustainedResult> {
           inFlight: IN_FLIGHT,
         },
       });
+      // Work the server still does after its last answer (the dispatcher catching up with the queue)
+      // belongs to this contender: wait until it and PostgreSQL are idle before reading the CPU.
+      const drainMs = await settle([
+        ...serverPids,
+        ...(contender.pgApp === undefined ? [] : await backendPids(url, contender.pgApp)),
+      ]);
       const machine = machineCpuMs();
       const serverCpuMs = cpuBetween(before.server, snapshotCpu(serverPids));
       const mainCpuMs = mainThreads() - before.main;
@@ -204,8 +229,11 @@ export async function runIngestSustainedBenches(): Promise<SustainedResult> {
         clientCpuMs,
         pgOursMs,
         pgAllMs,
-        otherCores: (busy - serverCpuMs - clientCpuMs - (contender.pgApp === undefined ? 0 : pgAllMs)) / r.ms,
-        wallMs: r.ms,
+        otherCores:
+          (busy - serverCpuMs - clientCpuMs - (contender.pgApp === undefined ? 0 : pgAllMs)) /
+          (r.ms + drainMs),
+        wallMs: r.ms + drainMs,
+        drainMs,
       };
     };
 
@@ -369,6 +397,7 @@ function report(
       pg ? fmt(mean(m.map((x) => x.pgAllMs / x.wallMs)), 2) : "—",
       fmt(mean(m.map((x) => (x.serverCpuMs + x.clientCpuMs + (pg ? x.pgAllMs : 0)) / x.wallMs)), 2),
       fmt(mean(m.map((x) => x.otherCores)), 2),
+      fmt(mean(m.map((x) => x.drainMs)), 0),
     ];
   });
 
@@ -393,7 +422,7 @@ function report(
     {
       title: "Sustained ingest — CPU per batch (from /proc/<pid>/stat)",
       description:
-        "User + system CPU of each process over each run, from /proc/<pid>/stat (10 ms ticks; all threads), divided by the batches posted; “main thread” from /proc/<pid>/task/<pid>/stat (the JavaScript thread; the rest is GC, compiler and libuv threads). PostgreSQL “ours”: the backends whose application_name is this bench's (found in pg_stat_activity before and after each run); “all”: every process named postgres (WAL writer, checkpointer and other sessions on this server included), also as cores busy on average. “Cores, ours”: server(s) + client + PostgreSQL (all), averaged over the run. “Other load”: the machine's busy time (/proc/stat) minus those, in cores — work of other processes sharing this 2-core machine, the noise of the run.",
+        "User + system CPU of each process over each run, from /proc/<pid>/stat (10 ms ticks; all threads), divided by the batches posted; each window runs from the first post until the server(s) and PostgreSQL are idle again (“drain”: how long they kept working after the last answer, e.g. a dispatcher catching up with its queue — that work is counted); “main thread” from /proc/<pid>/task/<pid>/stat (the JavaScript thread; the rest is GC, compiler and libuv threads). PostgreSQL “ours”: the backends whose application_name is this bench's (found in pg_stat_activity before and after each run); “all”: every process named postgres (WAL writer, checkpointer and other sessions on this server included), also as cores busy on average. “Cores, ours”: server(s) + client + PostgreSQL (all), averaged over the run. “Other load”: the machine's busy time (/proc/stat) minus those, in cores — work of other processes sharing this 2-core machine, the noise of the run.",
       headers: [
         "",
         "server ms/batch",
@@ -404,6 +433,7 @@ function report(
         "PostgreSQL cores",
         "cores, ours",
         "other load (cores)",
+        "drain ms",
       ],
       rows: cpuRows,
       notes: [
