@@ -127,6 +127,12 @@ export const ERROR_CODES = {
     advice:
       "If `retryable` is true the kit already retried; check the network, a firewall or an ISP blocking SMTP ports (try 2525 or 465). If the request may have reached Mandrill, recipients come back as `unknown` and are never re-sent blindly.",
   },
+  ERR_MK_NETWORK_REFUSED: {
+    summary:
+      "The kit refused to connect: the host is (or resolves to) a loopback, private, link-local or other non-public address, or the SMTP port is not allowed.",
+    advice:
+      "Use smtp.mandrillapp.com on port 587, 2525, 25 or 465. If the host operator really runs a relay or simulator on a private network, allow it with the `network` option (`allow: [host or CIDR]`, `ports`), never from account settings.",
+  },
   ERR_MK_SEND_REJECTED: {
     summary:
       "Mandrill rejected every recipient of a send (`result` holds each recipient's status and reason).",
@@ -143,6 +149,11 @@ export const ERROR_CODES = {
       "A JSON request reached `mandrillSettings()` after another middleware had read its body without parsing it as JSON, so the settings in it are gone.",
     advice:
       'Mount `mandrillSettings()` before the middleware that reads the body (a parser configured for every content type, such as `express.urlencoded({ type: "*/*" })`, or one that reads the stream itself), or mount `express.json()` before it. The router reads its own JSON otherwise.',
+  },
+  ERR_MK_UNSUBSCRIBE_EXPIRED: {
+    summary: "An unsubscribe link is older than the accepted window (`maxAgeMs`, one year by default).",
+    advice:
+      "Nothing to fix on the server: the person can use the link in a recent email, or reply to unsubscribe. Raise `maxAgeMs` of mandrillUnsubscribe() if old links must keep working.",
   },
   ERR_MK_FORBIDDEN: {
     summary: "The host's authorisation hook refused this request.",

@@ -87,6 +87,21 @@ export {
   type SendResult,
   type TemplateContent,
 } from "./message.js";
+export {
+  type AddressRange,
+  addressRange,
+  checkAddress,
+  checkHostName,
+  checkPort,
+  type HostLookup,
+  isAllowedHost,
+  MandrillKitNetworkError,
+  type NetworkPolicy,
+  type NetworkPolicyOptions,
+  normalizeHost,
+  parseIpLiteral,
+  resolveNetworkPolicy,
+} from "./network.js";
 export { checkOptions, didYouMean } from "./options.js";
 export {
   type EventProblem,

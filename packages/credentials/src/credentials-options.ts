@@ -3,6 +3,9 @@ import {
   checkOptions,
   type Logger,
   MandrillKitConfigError,
+  type NetworkPolicy,
+  type NetworkPolicyOptions,
+  resolveNetworkPolicy,
   type Store,
   silentLogger,
   systemClock,
@@ -38,6 +41,11 @@ export interface CredentialsOptions {
   clock?: Clock;
   /** @default silentLogger */
   logger?: Logger;
+  /**
+   * Where saved SMTP hosts and ports may point: private/loopback hosts and ports other than
+   * Mandrill's are refused at save (422). Pass the sender's `network` policy. @default public hosts only
+   */
+  network?: NetworkPolicyOptions;
 }
 
 /** The option names of {@link CredentialsOptions}; `mandrillKit()` accepts these and its own. */
@@ -50,6 +58,7 @@ export const CREDENTIALS_OPTION_NAMES = [
   "cacheTtlMs",
   "clock",
   "logger",
+  "network",
 ] as const;
 
 /** {@link CredentialsOptions} checked, with defaults applied. */
@@ -63,6 +72,7 @@ export interface ResolvedCredentialsOptions {
   cacheTtlMs: number;
   clock: Clock;
   logger: Logger;
+  network: NetworkPolicy;
 }
 
 const DEFAULT_WEBHOOK_PATH = "/webhooks/mandrill/:account";
@@ -191,10 +201,11 @@ export function resolveCredentialsOptions(
   }
   const clock = resolveClock(factory, o.clock);
   const logger = resolveLogger(factory, o.logger);
+  const network = resolveNetworkPolicy(o.network, factory);
   // Last: a bad key set fails here, at start, with a message that contains no key material.
   const keys = checkKeySet(o.keys, o.activeKid as string | undefined);
   return {
-    resolved: { store, keys, publicUrl, webhookPath, cacheTtlMs: ttl, clock, logger },
+    resolved: { store, keys, publicUrl, webhookPath, cacheTtlMs: ttl, clock, logger, network },
     given: o,
   };
 }

@@ -64,7 +64,7 @@ export function createCredentials(options: CredentialsOptions): CredentialsServi
 
 /** The service for options already checked (by `createCredentials()` or `mandrillKit()`). */
 export function credentialsFromResolved(options: ResolvedCredentialsOptions): CredentialsService {
-  const { store, keys, publicUrl, webhookPath, cacheTtlMs, clock, logger } = options;
+  const { store, keys, publicUrl, webhookPath, cacheTtlMs, clock, logger, network } = options;
   const log = componentLogger(logger, { component: "credentials" });
   const ringPromise: Promise<KeyRing> = createKeyRing(keys);
   ringPromise.catch(() => {}); // surfaced by every call (and by ready())
@@ -118,7 +118,7 @@ export function credentialsFromResolved(options: ResolvedCredentialsOptions): Cr
         ? undefined
         : { settings: storedSettings(record), hasApiKey: record.secrets[API_KEY_FIELD] !== undefined };
     const now = clock.now();
-    const change = validateSettingsInput(input, previous, newKeyId, now);
+    const change = validateSettingsInput(input, previous, newKeyId, now, network);
     const secrets = await applySecretChange(ring, account, record?.secrets, change);
     const saved = await store.credentials.put(
       account,

@@ -1,9 +1,13 @@
 import {
+  checkHostName,
+  checkPort,
   type FieldError,
   MANDRILL_SMTP_HOST,
   MandrillKitValidationError,
   type MandrillTransport,
+  type NetworkPolicy,
   normalizeEmail,
+  resolveNetworkPolicy,
   type UnsubscribeMode,
   type VerificationResult,
 } from "@mandrill-kit/core";
@@ -92,16 +96,21 @@ function str(value: unknown): string | undefined {
   return typeof value === "string" ? value.trim() : undefined;
 }
 
+const DEFAULT_NETWORK = resolveNetworkPolicy({}, "createCredentials");
+
 /**
  * Validates `input` against the stored settings (`previous`, absent for a new account) and returns
  * the change, or throws `MandrillKitValidationError` (`ERR_MK_VALIDATION_FAILED`) listing every
- * problem by field, in plain words. Never echoes a secret.
+ * problem by field, in plain words. Never echoes a secret. `network` is the operator's policy: an SMTP
+ * host that is a private/loopback/link-local address (in any spelling) or `localhost`, and a port
+ * outside its ports, are refused here; the sender checks resolved addresses again at connect time.
  */
 export function validateSettingsInput(
   input: unknown,
   previous: { settings: StoredSettings; hasApiKey: boolean } | undefined,
   newKeyId: () => string,
   now: number,
+  network: NetworkPolicy = DEFAULT_NETWORK,
 ): SettingsChange {
   const errors: FieldError[] = [];
   const fail = (field: string, message: string) => errors.push({ field, message });
@@ -142,6 +151,13 @@ export function validateSettingsInput(
     if (!Number.isInteger(n) || n < 1 || n > 65_535)
       fail("port", "must be a whole number from 1 to 65535 (Mandrill uses 587, 2525, 25, or 465 for TLS)");
     else port = n;
+  }
+  // Tenant input must not reach the host's own network (SSRF): checked whenever it changes.
+  if (has("host") || has("port") || has("transport")) {
+    if (!errors.some((e) => e.field === "host") && checkHostName(network, host) !== undefined)
+      fail("host", "must be a public mail server such as smtp.mandrillapp.com, not a private, loopback or link-local address");
+    if (!errors.some((e) => e.field === "port") && checkPort(network, host, port) !== undefined)
+      fail("port", `must be one of the SMTP ports ${network.ports.join(", ")} (Mandrill uses 587, 2525, 25, or 465 for TLS)`);
   }
 
   let username = prev?.username ?? "";
