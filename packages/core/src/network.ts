@@ -155,7 +155,11 @@ export function resolveNetworkPolicy(options: unknown, factory: string): Network
     }
   }
   if (o.allowPrivate !== undefined && typeof o.allowPrivate !== "boolean")
-    throw configError(factory, "network.allowPrivate", `must be true or false; received ${typeof o.allowPrivate}.`);
+    throw configError(
+      factory,
+      "network.allowPrivate",
+      `must be true or false; received ${typeof o.allowPrivate}.`,
+    );
   const hosts = new Set<string>();
   const ranges: [ipaddr.IPv4 | ipaddr.IPv6, number][] = [];
   if (o.allow !== undefined) {
@@ -163,11 +167,19 @@ export function resolveNetworkPolicy(options: unknown, factory: string): Network
       throw configError(factory, "network.allow", "must be a list of host names and CIDR ranges.");
     for (const entry of o.allow as unknown[]) {
       if (typeof entry !== "string" || entry.trim() === "")
-        throw configError(factory, "network.allow", `entries must be host names or CIDRs; received ${JSON.stringify(entry)}.`);
+        throw configError(
+          factory,
+          "network.allow",
+          `entries must be host names or CIDRs; received ${JSON.stringify(entry)}.`,
+        );
       const text = entry.trim();
       if (text.includes("/")) {
         if (!ipaddr.isValidCIDR(text))
-          throw configError(factory, "network.allow", `entry ${JSON.stringify(text)} is not a CIDR range such as "10.0.0.0/8".`);
+          throw configError(
+            factory,
+            "network.allow",
+            `entry ${JSON.stringify(text)} is not a CIDR range such as "10.0.0.0/8".`,
+          );
         ranges.push(ipaddr.parseCIDR(text));
         continue;
       }
@@ -183,11 +195,19 @@ export function resolveNetworkPolicy(options: unknown, factory: string): Network
       o.ports.length === 0 ||
       !o.ports.every((p) => Number.isInteger(p) && p >= 1 && p <= 65_535)
     )
-      throw configError(factory, "network.ports", `must be a non-empty list of port numbers; received ${JSON.stringify(o.ports)}.`);
+      throw configError(
+        factory,
+        "network.ports",
+        `must be a non-empty list of port numbers; received ${JSON.stringify(o.ports)}.`,
+      );
     ports = [...(o.ports as number[])];
   }
   if (o.lookup !== undefined && typeof o.lookup !== "function")
-    throw configError(factory, "network.lookup", "must be a function (hostname) => Promise<{ address, family }[]>.");
+    throw configError(
+      factory,
+      "network.lookup",
+      "must be a function (hostname) => Promise<{ address, family }[]>.",
+    );
   return {
     allowPrivate: o.allowPrivate === true,
     hosts,
@@ -201,7 +221,8 @@ function inRanges(policy: NetworkPolicy, ip: ipaddr.IPv4 | ipaddr.IPv6): boolean
   return policy.ranges.some(([base, bits]) => {
     if (ip.kind() === base.kind()) return ip.match(base, bits);
     // An IPv4 range also covers that address written as IPv4-mapped IPv6, and the reverse.
-    const other = ip.kind() === "ipv6" ? embeddedIPv4(ip as ipaddr.IPv6, (ip as ipaddr.IPv6).range()) : undefined;
+    const other =
+      ip.kind() === "ipv6" ? embeddedIPv4(ip as ipaddr.IPv6, (ip as ipaddr.IPv6).range()) : undefined;
     return other !== undefined && other.kind() === base.kind() && other.match(base, bits);
   });
 }
@@ -245,13 +266,21 @@ export function checkHostName(policy: NetworkPolicy, host: string): MandrillKitN
   const ip = parseIpLiteral(host);
   if (ip !== undefined) return checkAddress(policy, host, ip);
   const name = normalizeHost(host);
-  if ((name === "localhost" || name.endsWith(".localhost")) && !policy.allowPrivate && !isAllowedHost(policy, name))
+  if (
+    (name === "localhost" || name.endsWith(".localhost")) &&
+    !policy.allowPrivate &&
+    !isAllowedHost(policy, name)
+  )
     return addressRefusal(host, "loopback");
   return undefined;
 }
 
 /** Checks an SMTP port against the policy's ports. */
-export function checkPort(policy: NetworkPolicy, host: string, port: number): MandrillKitNetworkError | undefined {
+export function checkPort(
+  policy: NetworkPolicy,
+  host: string,
+  port: number,
+): MandrillKitNetworkError | undefined {
   if (policy.ports.includes(port)) return undefined;
   return new MandrillKitNetworkError(
     host,

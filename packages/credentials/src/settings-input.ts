@@ -155,9 +155,15 @@ export function validateSettingsInput(
   // Tenant input must not reach the host's own network (SSRF): checked whenever it changes.
   if (has("host") || has("port") || has("transport")) {
     if (!errors.some((e) => e.field === "host") && checkHostName(network, host) !== undefined)
-      fail("host", "must be a public mail server such as smtp.mandrillapp.com, not a private, loopback or link-local address");
+      fail(
+        "host",
+        "must be a public mail server such as smtp.mandrillapp.com, not a private, loopback or link-local address",
+      );
     if (!errors.some((e) => e.field === "port") && checkPort(network, host, port) !== undefined)
-      fail("port", `must be one of the SMTP ports ${network.ports.join(", ")} (Mandrill uses 587, 2525, 25, or 465 for TLS)`);
+      fail(
+        "port",
+        `must be one of the SMTP ports ${network.ports.join(", ")} (Mandrill uses 587, 2525, 25, or 465 for TLS)`,
+      );
   }
 
   let username = prev?.username ?? "";

@@ -1,6 +1,12 @@
-import { MandrillKitApiError, MandrillKitTransportError } from "@mandrill-kit/core";
+import {
+  MandrillKitApiError,
+  MandrillKitNetworkError,
+  MandrillKitTransportError,
+  resolveNetworkPolicy,
+} from "@mandrill-kit/core";
 import { Pool } from "undici";
 import { hintFor } from "./api-hints.js";
+import { createNetworkGuard, type NetworkGuard } from "./network-guard.js";
 
 /** Timeouts and retries of the API client (all per instance; nothing process-wide). */
 export interface ApiClientOptions {
@@ -63,8 +69,14 @@ function retryAfterMs(header: string | string[] | undefined): number | undefined
   return Number.isFinite(date) ? Math.max(0, date - Date.now()) : undefined;
 }
 
-/** Creates a client with its own connection pool and timeouts. */
-export function createApiClient(options: ApiClientOptions = {}): ApiClient {
+/**
+ * Creates a client with its own connection pool and timeouts. Its connections go through `guard`
+ * (the sender's network policy; by default public addresses only).
+ */
+export function createApiClient(
+  options: ApiClientOptions = {},
+  guard: NetworkGuard = createNetworkGuard(resolveNetworkPolicy({}, "createApiClient")),
+): ApiClient {
   const base = new URL(options.baseUrl ?? "https://mandrillapp.com/api/1.0/");
   const prefix = base.pathname.endsWith("/") ? base.pathname : `${base.pathname}/`;
   const connectTimeoutMs = options.connectTimeoutMs ?? 10_000;
@@ -75,7 +87,7 @@ export function createApiClient(options: ApiClientOptions = {}): ApiClient {
   const maxRetryAfterMs = options.maxRetryAfterMs ?? 30_000;
   const pool = new Pool(base.origin, {
     connections: options.connections ?? 8,
-    connect: { timeout: connectTimeoutMs },
+    connect: guard.connector(connectTimeoutMs),
     headersTimeout: requestTimeoutMs,
     bodyTimeout: requestTimeoutMs,
     keepAliveTimeout: 30_000,
@@ -95,6 +107,8 @@ export function createApiClient(options: ApiClientOptions = {}): ApiClient {
       });
     } catch (thrown) {
       const error = thrown as Error & { code?: string };
+      // The network policy refused the address: nothing left this machine, and retrying cannot help.
+      if (error instanceof MandrillKitNetworkError) return { ok: false, retryable: false, error };
       // Only failures before the request could reach Mandrill are safe to retry (no idempotency key exists).
       if (error.code !== undefined && CONNECT_CODES.has(error.code)) {
         return {

@@ -33,3 +33,23 @@ export function hintFor(name: string): string {
     `Mandrill reported "${name}". See Mandrill's API logs (Settings → API Logs) for the full request and answer.`
   );
 }
+
+/** Plain-language advice for a sender-side reject reason. */
+export function senderSideAdvice(reason: string | null): string {
+  switch (reason) {
+    case "unsigned":
+      return "the From domain is not verified in Mandrill, or lacks DKIM/SPF. Add and verify it under Mandrill → Settings → Domains.";
+    case "invalid-sender":
+      return "Mandrill does not accept this From address. Use an address on a verified sending domain.";
+    case "test-mode-limit":
+      return "the account is in test mode or over its test limit. Use a production API key.";
+    case "recipient-domain-mismatch":
+      return "a trial/demo Mandrill account can only send to its own verified domain. Upgrade the account or send to that domain.";
+    case "rule":
+      return "a Mandrill rule rejected the message. Check Mandrill → Settings → Rules.";
+    case "custom":
+      return "the address is on the account's manual denylist in Mandrill.";
+    default:
+      return "see Mandrill's activity log for this message.";
+  }
+}

@@ -1,8 +1,9 @@
-import { findKitContext, MandrillKitConfigError, type SendResult } from "@mandrill-kit/core";
+import { findKitContext, type SendResult } from "@mandrill-kit/core";
 import type { NextFunction, Request, Response } from "express";
 import type { Diagnosis } from "./diagnose.js";
 import type { SendMessage } from "./message.js";
-import { createSender, type Sender, type SenderOptions } from "./sender.js";
+import { resolveSenderOptions, type SenderOptions } from "./options.js";
+import { type Sender, startSender } from "./sender.js";
 import type { TestEmailResult } from "./test-email.js";
 
 /** What `mandrillSender()` puts on every request as `req.mandrill`. */
@@ -32,21 +33,32 @@ export interface MandrillSenderMiddleware {
   close(): Promise<void>;
 }
 
+const OPTION_NAMES = [
+  "store",
+  "credentials",
+  "logger",
+  "suppression",
+  "api",
+  "smtp",
+  "unsubscribe",
+  "network",
+  "clock",
+] as const;
+
 /**
  * Express sugar: `app.use(mandrillSender())` after `mandrillKit()`, then in any route
  * `await req.mandrill.send(account, { to, subject, html })`. Options are those of `createSender`
- * (all optional with the kit mounted).
+ * (all optional with the kit mounted), checked now: a typo fails at boot. The sender is created at
+ * the first request (from the kit's context), or at once when `store` and `credentials` are given;
+ * when it cannot be (the kit is not mounted) the request goes to `next(error)`, so the host's
+ * error handler and APM see it.
  */
 export function mandrillSender(options: Omit<SenderOptions, "context"> = {}): MandrillSenderMiddleware {
-  if (typeof options === "function" || (options as { headers?: unknown }).headers !== undefined) {
-    throw new MandrillKitConfigError(
-      "ERR_MK_CONFIG_INVALID",
-      "options",
-      "Did you pass a factory without calling it? Write app.use(mandrillSender()), not app.use(mandrillSender).",
-    );
-  }
+  const config = resolveSenderOptions("mandrillSender", options, OPTION_NAMES);
   let sender: Sender | undefined =
-    options.store !== undefined && options.credentials !== undefined ? createSender(options) : undefined;
+    options.store !== undefined && options.credentials !== undefined
+      ? startSender(config, undefined)
+      : undefined;
   let api: MandrillRequestApi | undefined;
   const middleware = function mandrillSenderMiddleware(
     req: Request,
@@ -54,9 +66,8 @@ export function mandrillSender(options: Omit<SenderOptions, "context"> = {}): Ma
     next: NextFunction,
   ): void {
     if (sender === undefined) {
-      const context = findKitContext(req);
       try {
-        sender = createSender({ ...options, ...(context === undefined ? {} : { context }) });
+        sender = startSender(config, findKitContext(req));
       } catch (error) {
         next(error);
         return;

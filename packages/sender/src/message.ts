@@ -113,6 +113,37 @@ export function resolveRecipients(message: SendMessage): ResolvedRecipient[] {
   return out;
 }
 
+// RFC 5322 field names: printable ASCII without ":" or space.
+const HEADER_NAME = /^[!-9;-~]{1,200}$/;
+// CR or LF would end the header and start another (header injection); NUL is never valid.
+const HEADER_BREAK = /[\r\n\0]/;
+
+/**
+ * Refuses extra headers that could inject others: a name that is not an RFC 5322 field name, or a
+ * name or value containing CR, LF or NUL. Both transports call it before anything is sent, so the
+ * API refuses what SMTP would otherwise quietly fold. Throws `ERR_MK_VALIDATION_FAILED`.
+ */
+export function checkHeaders(headers: SendMessage["headers"]): void {
+  const errors: { field: string; message: string }[] = [];
+  for (const [name, value] of Object.entries(headers ?? {})) {
+    const field = `headers[${JSON.stringify(name.replace(/[^\x20-\x7e]/g, "?"))}]`;
+    if (!HEADER_NAME.test(name))
+      errors.push({
+        field,
+        message: "is not a valid header name (printable ASCII, no colon, no spaces or line breaks)",
+      });
+    else if (typeof value !== "string" || HEADER_BREAK.test(value))
+      errors.push({ field, message: "must be text on one line (no CR, LF or NUL)" });
+  }
+  if (errors.length > 0) {
+    throw new MandrillKitValidationError(
+      "ERR_MK_VALIDATION_FAILED",
+      `The message's headers are not valid: ${errors.map((e) => `${e.field} ${e.message}`).join("; ")}.`,
+      errors,
+    );
+  }
+}
+
 function base64(content: Attachment["content"]): string {
   return typeof content === "string" ? content : Buffer.from(content).toString("base64");
 }

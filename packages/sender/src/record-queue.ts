@@ -25,12 +25,20 @@ export interface RecordQueueOptions {
   windowMs?: number;
   /** Records queued before `add` waits for the store. @default 10000 */
   maxPending?: number;
+  /** Runs `fn` after `ms` (tests pass a manual one instead of waiting real windows). @default setTimeout */
+  schedule?: (fn: () => void, ms: number) => void;
 }
 
+// Not unref'd: a process that ends without close() still writes the last records first.
+const realTimer = (fn: () => void, ms: number) => {
+  setTimeout(fn, ms);
+};
+
+/** Creates the queue of a sender (see {@link RecordQueue}). */
 export function createRecordQueue(
   store: Store,
   log: ComponentLogger,
-  { windowMs = 5, maxPending = 10_000 }: RecordQueueOptions = {},
+  { windowMs = 5, maxPending = 10_000, schedule: timer = realTimer }: RecordQueueOptions = {},
 ): RecordQueue {
   let queue: SendRecordInput[] = [];
   let writing: Promise<void> | undefined;
@@ -70,8 +78,7 @@ export function createRecordQueue(
   function schedule(): void {
     if (scheduled) return;
     scheduled = true;
-    // Not unref'd: a process that ends without close() still writes the last records first.
-    setTimeout(() => {
+    timer(() => {
       scheduled = false;
       // A write in progress takes whatever was queued meanwhile before it ends.
       void start();

@@ -1,12 +1,17 @@
 import {
+  type ComponentLogger,
+  type CredentialsReader,
   isMandrillKitError,
   MandrillKitApiError,
+  MandrillKitSendError,
   type MandrillSettings,
+  requireAccountId,
   requireEmail,
   type SendResult,
 } from "@mandrill-kit/core";
 import type { Diagnosis } from "./diagnose.js";
 import type { SendMessage } from "./message.js";
+import { requireSettings } from "./require-settings.js";
 
 /** What "Send a test email" reports. */
 export interface TestEmailResult {
@@ -94,4 +99,71 @@ export function describeFailure(error: unknown): TestEmailResult["error"] {
 /** Validates the test recipient. */
 export function testRecipient(to: unknown): string {
   return requireEmail(to, "to");
+}
+
+/** What {@link runTestEmail} uses of the sender. */
+export interface TestEmailDeps {
+  credentials: CredentialsReader;
+  log: ComponentLogger;
+  send(account: string, message: SendMessage): Promise<SendResult>;
+  diagnose(account: string): Promise<Diagnosis>;
+  /** Writes pending send records. */
+  flush(): Promise<void>;
+  now(): number;
+}
+
+/** The report of a test send that threw (a Mandrill, network or settings problem). */
+function failedReport(
+  error: unknown,
+  account: string,
+  to: string,
+  transport: TestEmailResult["transport"],
+): TestEmailResult {
+  const failure = describeFailure(error);
+  const sent = error instanceof MandrillKitSendError ? error.result : null;
+  return {
+    ok: false,
+    account,
+    to,
+    transport,
+    summary: sent !== null ? summarizeTest(sent, to).summary : (failure?.message ?? "The test email failed."),
+    result: sent,
+    error: failure,
+    diagnosis: null,
+  };
+}
+
+/**
+ * "Send a test email": never throws for Mandrill or network failures; a failed test carries the
+ * diagnosis; the outcome is kept with the settings and its send record is written before it resolves.
+ */
+export async function runTestEmail(
+  deps: TestEmailDeps,
+  account: string,
+  to: string,
+): Promise<TestEmailResult> {
+  const recipient = testRecipient(to);
+  const settings = await deps.credentials.get(requireAccountId(account));
+  let report: TestEmailResult;
+  try {
+    const s = await requireSettings(deps.credentials, account);
+    const sent = await deps.send(account, testMessage(s, recipient, new Date(deps.now())));
+    const { ok, summary } = summarizeTest(sent, recipient);
+    const transport = s.transport;
+    report = { ok, account, to: recipient, transport, summary, result: sent, error: null, diagnosis: null };
+  } catch (error) {
+    report = failedReport(error, account, recipient, settings?.transport ?? null);
+  }
+  if (!report.ok) report.diagnosis = await deps.diagnose(account).catch(() => null);
+  if (settings !== undefined) {
+    await deps.credentials
+      .recordVerification(account, { at: deps.now(), ok: report.ok, summary: report.summary })
+      .catch((error: unknown) => {
+        deps.log.warn({ account, err: error }, "could not record the test email outcome");
+      });
+  }
+  deps.log.info({ account, ok: report.ok, transport: report.transport }, `test email: ${report.summary}`);
+  // The settings page shows the test send at once: its record is in the store when this resolves.
+  await deps.flush();
+  return report;
 }

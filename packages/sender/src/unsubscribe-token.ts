@@ -1,5 +1,19 @@
 import { createHmac, timingSafeEqual } from "node:crypto";
-import { isAccountId, MandrillKitError, normalizeEmail } from "@mandrill-kit/core";
+import { type Clock, isAccountId, MandrillKitError, normalizeEmail, systemClock } from "@mandrill-kit/core";
+
+/** How long an unsubscribe link works after it was sent, by default: one year. */
+export const DEFAULT_UNSUBSCRIBE_MAX_AGE_MS = 365 * 24 * 60 * 60 * 1000;
+
+// Links issued by an instance whose clock runs a little ahead still work.
+const CLOCK_SKEW_MS = 60 * 60 * 1000;
+
+/** Options of {@link verifyUnsubscribeToken}. */
+export interface VerifyUnsubscribeOptions {
+  /** Oldest link accepted, from its issue time. @default one year */
+  maxAgeMs?: number;
+  /** @default systemClock */
+  clock?: Clock;
+}
 
 /** What an unsubscribe token proves: this address asked to leave this account's mail. */
 export interface UnsubscribeClaim {
@@ -31,8 +45,23 @@ function invalid(): MandrillKitError {
   );
 }
 
-/** Verifies a token (constant time) and returns its claim; throws `ERR_MK_UNSUBSCRIBE_INVALID`. */
-export function verifyUnsubscribeToken(secret: string, token: string): UnsubscribeClaim {
+function expired(): MandrillKitError {
+  return new MandrillKitError(
+    "ERR_MK_UNSUBSCRIBE_EXPIRED",
+    "This unsubscribe link has expired. Use the link in a recent email, or reply to it to unsubscribe.",
+  );
+}
+
+/**
+ * Verifies a token (constant time) and returns its claim. Throws `ERR_MK_UNSUBSCRIBE_INVALID` for a
+ * forged, altered or cut token, and `ERR_MK_UNSUBSCRIBE_EXPIRED` when it was issued more than
+ * `maxAgeMs` ago.
+ */
+export function verifyUnsubscribeToken(
+  secret: string,
+  token: string,
+  options: VerifyUnsubscribeOptions = {},
+): UnsubscribeClaim {
   if (typeof token !== "string" || token.length > 2048) throw invalid();
   const dot = token.indexOf(".");
   if (dot <= 0) throw invalid();
@@ -53,8 +82,13 @@ export function verifyUnsubscribeToken(secret: string, token: string): Unsubscri
     !isAccountId(account) ||
     normalized === undefined ||
     (correlationId !== null && typeof correlationId !== "string") ||
-    typeof iat !== "number"
+    typeof iat !== "number" ||
+    !Number.isFinite(iat)
   )
     throw invalid();
+  const maxAgeMs = options.maxAgeMs ?? DEFAULT_UNSUBSCRIBE_MAX_AGE_MS;
+  const now = (options.clock ?? systemClock).now();
+  if (iat * 1000 > now + CLOCK_SKEW_MS) throw invalid();
+  if (now - iat * 1000 > maxAgeMs) throw expired();
   return { account, email: normalized, correlationId: correlationId as string | null, iat };
 }

@@ -27,6 +27,7 @@ import {
   deepFreeze,
   eventually,
   FAST_API,
+  LOCAL_NETWORK,
   newKit,
   outboxRecipients,
   PUBLIC_URL,
@@ -46,7 +47,7 @@ const extraSenders: Sender[] = [];
 
 /** A sender for the same kit with other API options (closed in afterAll). */
 function senderWith(api: ApiClientOptions): Sender {
-  const s = createSender({ context: kit.context, api });
+  const s = createSender({ context: kit.context, api, network: LOCAL_NETWORK });
   extraSenders.push(s);
   return s;
 }
@@ -73,7 +74,11 @@ beforeAll(async () => {
     fromEmail: "hello@example.com",
     fromName: "Acme",
   });
-  sender = createSender({ context: kit.context, api: { baseUrl: sim.apiUrl, ...FAST_API } });
+  sender = createSender({
+    context: kit.context,
+    api: { baseUrl: sim.apiUrl, ...FAST_API },
+    network: LOCAL_NETWORK,
+  });
 });
 
 afterEach(() => {

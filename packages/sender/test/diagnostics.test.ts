@@ -3,7 +3,7 @@ import type { MandrillKitMiddleware } from "@mandrill-kit/credentials";
 import { createSender, type Diagnosis, type DiagnosticCheck, type Sender } from "@mandrill-kit/sender";
 import { DEMO_ACCOUNT, DEMO_KEYS, type Simulator, startSimulator } from "@mandrill-kit/simulator";
 import { afterAll, afterEach, beforeAll, describe, expect, it } from "vitest";
-import { closedPort, FAST_API, newKit, simulatorRoute, uniqueEmail } from "./helpers.js";
+import { closedPort, FAST_API, LOCAL_NETWORK, newKit, simulatorRoute, uniqueEmail } from "./helpers.js";
 
 const BAD_KEY = "md-unknown-key-0000000001";
 const LOW_REP_KEY = "sim-low-reputation-key-001";
@@ -47,6 +47,7 @@ beforeAll(async () => {
   await save("hooked", { ...API, apiKey: DEMO_KEYS.valid, webhookKey: WEBHOOK_KEY });
   const toSimulator = simulatorRoute(sim);
   sender = createSender({
+    network: LOCAL_NETWORK,
     context: kit.context,
     api: { baseUrl: sim.apiUrl, ...FAST_API },
     smtp: {

@@ -9,7 +9,7 @@ import { openSqliteStore } from "@mandrill-kit/sqlite";
 import express, { type ErrorRequestHandler, type Express, type RequestHandler } from "express";
 import request from "supertest";
 import { afterAll, afterEach, beforeAll, describe, expect, it } from "vitest";
-import { FAST_API, newKit, sendsOf, uniqueEmail } from "./helpers.js";
+import { FAST_API, LOCAL_NETWORK, newKit, sendsOf, uniqueEmail } from "./helpers.js";
 
 const tmp = mkdtempSync(join(tmpdir(), "mk-sender-express-"));
 
@@ -34,7 +34,7 @@ function tracked(middleware: MandrillSenderMiddleware): MandrillSenderMiddleware
 /** A host app: the kit, the sender with zero or given options, and `routes`. */
 function hostApp(
   routes: (app: Express) => void,
-  sender = tracked(mandrillSender({ api: { baseUrl: sim.apiUrl, ...FAST_API } })),
+  sender = tracked(mandrillSender({ api: { baseUrl: sim.apiUrl, ...FAST_API }, network: LOCAL_NETWORK })),
 ): Express {
   const app = express();
   app.use(express.json());
@@ -105,7 +105,9 @@ describe("mandrillSender()", () => {
       });
       res.json(result);
     };
-    const middleware = tracked(mandrillSender({ api: { baseUrl: sim.apiUrl, ...FAST_API } }));
+    const middleware = tracked(
+      mandrillSender({ api: { baseUrl: sim.apiUrl, ...FAST_API }, network: LOCAL_NETWORK }),
+    );
     const app = hostApp((a) => a.post("/invite", send), middleware);
     const alice = uniqueEmail("alice");
 
@@ -167,7 +169,9 @@ describe("mandrillSender()", () => {
   });
 
   it("creates one sender per app, shared by every request", async () => {
-    const middleware = tracked(mandrillSender({ api: { baseUrl: sim.apiUrl, ...FAST_API } }));
+    const middleware = tracked(
+      mandrillSender({ api: { baseUrl: sim.apiUrl, ...FAST_API }, network: LOCAL_NETWORK }),
+    );
     const seen: unknown[] = [];
     const app = hostApp((a) => {
       a.get("/who", (req, res) => {

@@ -1,5 +1,10 @@
 import { createServer } from "node:net";
-import { createMemoryStore, type SendRecord, type Store } from "@mandrill-kit/core";
+import {
+  createMemoryStore,
+  type NetworkPolicyOptions,
+  type SendRecord,
+  type Store,
+} from "@mandrill-kit/core";
 import { addKey, type MandrillKitMiddleware, mandrillKit } from "@mandrill-kit/credentials";
 import type { SmtpOptions } from "@mandrill-kit/sender";
 import type { ApiLogEntry, Simulator } from "@mandrill-kit/simulator";
@@ -76,3 +81,9 @@ export async function sendsOf(
 export function outboxRecipients(sim: Simulator): string[] {
   return sim.inspect.outbox().flatMap((m) => m.recipients.map((r) => r.email));
 }
+
+/**
+ * The operator's opt-out every test against the local simulator needs: the sender refuses loopback
+ * addresses by default (tenant settings must not reach the host's network).
+ */
+export const LOCAL_NETWORK = { allow: ["127.0.0.1"] } as const satisfies NetworkPolicyOptions;

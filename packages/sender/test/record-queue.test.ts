@@ -9,7 +9,7 @@ import { createSender, type Sender } from "@mandrill-kit/sender";
 import { DEMO_KEYS, type Simulator, startSimulator } from "@mandrill-kit/simulator";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { createRecordQueue } from "../src/record-queue.js";
-import { FAST_API, newKit, uniqueEmail } from "./helpers.js";
+import { FAST_API, LOCAL_NETWORK, newKit, uniqueEmail } from "./helpers.js";
 
 /** A store whose `sends.record` calls are counted, and can be held or made to fail. */
 function instrumented(base: Store = createMemoryStore()) {
@@ -177,7 +177,11 @@ describe("the sender's send records (against the simulator)", () => {
       apiKey: DEMO_KEYS.valid,
       fromEmail: "hello@example.com",
     });
-    sender = createSender({ context: kit.context, api: { baseUrl: sim.apiUrl, ...FAST_API } });
+    sender = createSender({
+      context: kit.context,
+      api: { baseUrl: sim.apiUrl, ...FAST_API },
+      network: LOCAL_NETWORK,
+    });
   });
   afterAll(async () => {
     await sim?.close();

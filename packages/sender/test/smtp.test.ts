@@ -11,6 +11,7 @@ import { afterAll, afterEach, beforeAll, describe, expect, it } from "vitest";
 import {
   eventually,
   FAST_API,
+  LOCAL_NETWORK,
   newKit,
   outboxRecipients,
   sendsOf,
@@ -36,7 +37,12 @@ let sender: Sender;
 const extraSenders: Sender[] = [];
 
 function senderWith(options: Omit<SenderOptions, "context">): Sender {
-  const s = createSender({ context: kit.context, api: { baseUrl: sim.apiUrl, ...FAST_API }, ...options });
+  const s = createSender({
+    context: kit.context,
+    api: { baseUrl: sim.apiUrl, ...FAST_API },
+    network: LOCAL_NETWORK,
+    ...options,
+  });
   extraSenders.push(s);
   return s;
 }
@@ -65,6 +71,7 @@ beforeAll(async () => {
   kit = newKit(store);
   await kit.credentials.save(MAILER, SMTP_SETTINGS);
   sender = createSender({
+    network: LOCAL_NETWORK,
     context: kit.context,
     api: { baseUrl: sim.apiUrl, ...FAST_API },
     smtp: { route: simulatorRoute(sim), connectionTimeoutMs: 2000, socketTimeoutMs: 2000 },
