@@ -90,6 +90,7 @@ export async function runSenderBenches(): Promise<Table[]> {
     const maxConnections = 4;
     const sender = createSender({
       context: kit.context,
+      network: { allow: ["127.0.0.1"] }, // the simulator process on loopback
       api: { baseUrl: sim.apiUrl, connections: 16 },
       smtp: {
         maxConnections,

@@ -30,6 +30,7 @@ beforeAll(async () => {
   await store.suppressions.add({ account: ACME, email: SUPPRESSED, reason: "hard-bounce", source: "manual" });
   sender = createSender({
     context: kit.context,
+    network: { allow: ["127.0.0.1"] }, // the local simulator (the sender refuses loopback by default)
     // requestTimeoutMs well under the latency fault: the answer comes after the sender gave up.
     api: {
       baseUrl: sim.apiUrl,

@@ -140,7 +140,12 @@ beforeAll(async () => {
   expect(report.failed).toEqual([]);
   haystacks.push({ where: "rotation report", text: JSON.stringify(report) });
   await kit2.credentials.save(ACCOUNT, { apiKey: API_KEY_2, webhookKey: WEBHOOK_KEY_2 });
-  const sender2 = createSender({ context: kit2.context, api: { baseUrl: sim.apiUrl }, logger });
+  const sender2 = createSender({
+    context: kit2.context,
+    api: { baseUrl: sim.apiUrl },
+    network: { allow: ["127.0.0.1"] }, // the local simulator
+    logger,
+  });
   const sent = await sender2.send(ACCOUNT, { to: "after-rotation@example.org", subject: "x", text: "x" });
   expect(sent.recipients[0]?.status).toBe("sent");
   await sender2.close();

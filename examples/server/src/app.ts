@@ -4,6 +4,8 @@ import {
   type Logger,
   MANDRILL_SMTP_HOST,
   type MandrillSettings,
+  type NetworkPolicyOptions,
+  parseIpLiteral,
   type Store,
   silentLogger,
 } from "@mandrill-kit/core";
@@ -93,6 +95,17 @@ function smtpRoute(target: MandrillTarget): ((settings: MandrillSettings) => Smt
 }
 
 /**
+ * The operator's network opt-out: the Mandrill endpoint this server was configured with (the
+ * in-process simulator, or a MANDRILL_API_URL on this machine) may be a loopback or private address.
+ * Only those exact addresses are allowed, and only on Mandrill's SMTP ports for tenant hosts;
+ * tenants still cannot save such an address (the credentials keep the default policy).
+ */
+function operatorNetwork(target: MandrillTarget): NetworkPolicyOptions {
+  const hosts = [new URL(target.apiUrl).hostname, ...(target.kind === "simulator" ? [target.smtp.host] : [])];
+  return { allow: [...new Set(hosts.filter((h) => parseIpLiteral(h) !== undefined))] };
+}
+
+/**
  * Builds the example's Express 5 app: helmet with a strict CSP, the kit (store + encrypted
  * credentials), the webhook router, the sender, one-click unsubscribe, the JSON API under `/api` and
  * the admin pages. Nothing listens here: `main.ts` (or a test) does.
@@ -154,6 +167,7 @@ export function createApp(options: AppOptions): ExampleApp {
     logger,
     suppression: kit.context.suppressionPolicy,
     api: { baseUrl: options.mandrill.apiUrl },
+    network: operatorNetwork(options.mandrill),
     ...(route === undefined ? {} : { smtp: { route } }),
     unsubscribe: { secret: options.unsubscribeSecret },
   });

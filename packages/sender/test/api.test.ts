@@ -515,6 +515,19 @@ describe("templates", () => {
 });
 
 describe("the caller's message", () => {
+  it.each([
+    ["a value with CR/LF (header injection)", { "X-Campaign": "spring\r\nBcc: victim@example.org" }],
+    ["a value with a bare LF", { "X-Campaign": "spring\nBcc: victim@example.org" }],
+    ["a name with CR/LF", { "X-Campaign\r\nBcc": "victim@example.org" }],
+    ["a name with a colon", { "Bcc: victim@example.org\r\nX": "y" }],
+  ])("refuses headers with %s before anything is sent (ERR_MK_VALIDATION_FAILED)", async (_what, headers) => {
+    const error = await rejection(sender.send(ACME, { to: uniqueEmail("h"), text: "x", headers }));
+    expect(error).toBeInstanceOf(MandrillKitValidationError);
+    expect(error).toMatchObject({ code: "ERR_MK_VALIDATION_FAILED" });
+    expect((error as MandrillKitValidationError).fields[0]?.field).toMatch(/^headers\[/);
+    expect(apiCalls(sim, "messages/send")).toHaveLength(0);
+  });
+
   it("is never mutated (deep-frozen message, every field)", async () => {
     const alice = uniqueEmail("alice");
     const gone = uniqueEmail("gone");

@@ -74,40 +74,61 @@ const record = (n: number, account = "acme"): SendRecordInput => ({
 });
 
 const WINDOW_MS = 20;
-/** Longer than the queue's window: its write has started. */
-const pastWindow = () => new Promise<void>((resolve) => setTimeout(resolve, WINDOW_MS * 3));
 const tick = () => new Promise<void>((resolve) => setImmediate(resolve));
+
+/** The queue's window timer, run by hand: `fire()` is "the window has passed". */
+function manualTimer() {
+  const due: { fn: () => void; ms: number }[] = [];
+  return {
+    schedule: (fn: () => void, ms: number) => {
+      due.push({ fn, ms });
+    },
+    /** Windows started and not yet fired, with their lengths. */
+    windows: () => due.map((d) => d.ms),
+    fire() {
+      for (const { fn } of due.splice(0)) fn();
+    },
+  };
+}
+
+function queueWith(s: ReturnType<typeof instrumented>, options: { maxPending?: number } = {}) {
+  const timer = manualTimer();
+  const queue = createRecordQueue(s.store, componentLogger(capture(), { component: "sender" }), {
+    windowMs: WINDOW_MS,
+    schedule: timer.schedule,
+    ...options,
+  });
+  return { queue, timer };
+}
 
 describe("createRecordQueue", () => {
   it("writes everything added within its window in one store call, once the window has passed", async () => {
     const s = instrumented();
-    const queue = createRecordQueue(s.store, componentLogger(capture(), { component: "sender" }), {
-      windowMs: WINDOW_MS,
-    });
+    const { queue, timer } = queueWith(s);
     await queue.add([record(0)]);
     for (let i = 1; i < 16; i++) {
       await tick();
       await queue.add([record(i)]);
     }
+    expect(timer.windows()).toEqual([WINDOW_MS]);
     expect(s.calls).toEqual([]);
     expect(queue.pending).toBe(16);
-    await pastWindow();
+    timer.fire();
     expect(s.calls).toEqual([16]);
     expect(queue.pending).toBe(0);
+    await queue.flush();
     expect((await s.store.sends.list("acme", { limit: 100 })).items).toHaveLength(16);
   });
 
   it("takes what arrives during a write into the next write, and flush waits for both", async () => {
     const s = instrumented();
-    const queue = createRecordQueue(s.store, componentLogger(capture(), { component: "sender" }), {
-      windowMs: WINDOW_MS,
-    });
+    const { queue, timer } = queueWith(s);
     const release = s.hold();
     await queue.add([record(1)]);
-    await pastWindow();
+    timer.fire();
     expect(s.calls).toEqual([1]);
     await queue.add([record(2), record(3)]);
-    await pastWindow();
+    timer.fire();
     // Still one write in flight: the new records wait for it instead of starting a second one.
     expect(s.calls).toEqual([1]);
     let flushed = false;
@@ -124,19 +145,17 @@ describe("createRecordQueue", () => {
 
   it("makes add wait once maxPending records are queued behind a slow store (bounded memory)", async () => {
     const s = instrumented();
-    const queue = createRecordQueue(s.store, componentLogger(capture(), { component: "sender" }), {
-      windowMs: WINDOW_MS,
-      maxPending: 4,
-    });
+    const { queue, timer } = queueWith(s, { maxPending: 4 });
     const release = s.hold();
     await queue.add([record(1)]);
-    await pastWindow();
+    timer.fire();
     await queue.add([record(2), record(3)]);
     let added = false;
     const adding = queue.add([record(4), record(5)]).then(() => {
       added = true;
     });
-    await pastWindow();
+    timer.fire();
+    await tick();
     expect(added).toBe(false);
     expect(queue.pending).toBe(4);
     release();

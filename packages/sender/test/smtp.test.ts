@@ -257,6 +257,18 @@ describe("SMTP transport (STARTTLS + AUTH against the simulator)", () => {
     expect(smtp?.raw).not.toContain(hidden);
   });
 
+  it("refuses a header value with CR/LF, as the API transport does, and sends nothing", async () => {
+    const error = await rejection(
+      sender.send(MAILER, {
+        to: uniqueEmail("h"),
+        text: "x",
+        headers: { "X-Campaign": "spring\r\nBcc: victim@example.org" },
+      }),
+    );
+    expect(error).toMatchObject({ code: "ERR_MK_VALIDATION_FAILED" });
+    expect(sim.inspect.outbox()).toHaveLength(0);
+  });
+
   it("opens no SMTP session when every recipient is suppressed", async () => {
     const gone = uniqueEmail("gone");
     await store.suppressions.add({ account: MAILER, email: gone, reason: "unsub", source: "manual" });

@@ -1,4 +1,5 @@
 import { createMemoryStore, isAccountId, normalizeEmail, type Store } from "@mandrill-kit/core";
+import { type ManualClock, manualClock } from "@mandrill-kit/core/testing";
 import type { MandrillKitMiddleware } from "@mandrill-kit/credentials";
 import {
   createSender,
@@ -249,6 +250,136 @@ describe("mandrillUnsubscribe()", () => {
       expect(await store.suppressions.count("news")).toBe(before);
       expect(await store.suppressions.count("other")).toBe(0);
     });
+  });
+});
+
+describe("the link's age (issued-at window)", () => {
+  const DAY = 24 * 60 * 60 * 1000;
+
+  /** A sender and an unsubscribe router that read the time from `clock`. */
+  function withClock(clock: ManualClock, maxAgeMs?: number) {
+    const s = createSender({
+      context: kit.context,
+      network: LOCAL_NETWORK,
+      api: { baseUrl: sim.apiUrl, ...FAST_API },
+      unsubscribe: { secret: SECRET, publicUrl: LINKS_URL, mailto: MAILTO },
+      clock,
+    });
+    const router = express();
+    router.use(kit);
+    router.use(
+      mandrillUnsubscribe({ secret: SECRET, clock, ...(maxAgeMs === undefined ? {} : { maxAgeMs }) }),
+    );
+    return { sender: s, app: router };
+  }
+
+  it("keeps a link working for a year, then answers 410 Link expired and suppresses nobody", async () => {
+    const clock = manualClock();
+    const { sender: s, app: site } = withClock(clock);
+    const gina = uniqueEmail("gina");
+    try {
+      await s.send("news", { to: gina, text: "Hello" });
+      const { token } = linkOf(sim.inspect.lastMessage()?.headers);
+
+      clock.advance(364 * DAY);
+      expect((await request(site).get(`/unsubscribe/mandrill/${token}`)).status).toBe(200);
+
+      clock.advance(2 * DAY);
+      const get = await request(site).get(`/unsubscribe/mandrill/${token}`);
+      expect(get.status).toBe(410);
+      expect(get.text).toContain("expired");
+      expect(get.text).not.toContain("<form");
+      const post = await request(site)
+        .post(`/unsubscribe/mandrill/${token}`)
+        .type("form")
+        .send("List-Unsubscribe=One-Click");
+      expect(post.status).toBe(410);
+      expect(await store.suppressions.get("news", gina)).toBeUndefined();
+    } finally {
+      await s.close();
+    }
+  });
+
+  it("honours a shorter maxAgeMs", async () => {
+    const clock = manualClock();
+    const { sender: s, app: site } = withClock(clock, 60 * 60 * 1000);
+    try {
+      const hal = uniqueEmail("hal");
+      await s.send("news", { to: hal, text: "Hello" });
+      const { token } = linkOf(sim.inspect.lastMessage()?.headers);
+      clock.advance(59 * 60 * 1000);
+      expect((await request(site).get(`/unsubscribe/mandrill/${token}`)).status).toBe(200);
+      clock.advance(2 * 60 * 1000);
+      expect((await request(site).get(`/unsubscribe/mandrill/${token}`)).status).toBe(410);
+      expect(() => verifyUnsubscribeToken(SECRET, token, { maxAgeMs: 60 * 60 * 1000, clock })).toThrow(
+        expect.objectContaining({ code: "ERR_MK_UNSUBSCRIBE_EXPIRED" }),
+      );
+    } finally {
+      await s.close();
+    }
+  });
+
+  it("refuses a link issued in the future (beyond clock skew) as not valid", () => {
+    const clock = manualClock();
+    const token = signUnsubscribeToken(SECRET, {
+      account: "news",
+      email: "ida@example.org",
+      correlationId: null,
+      iat: Math.floor(clock.now() / 1000) + 2 * 24 * 60 * 60,
+    });
+    expect(() => verifyUnsubscribeToken(SECRET, token, { clock })).toThrow(
+      expect.objectContaining({ code: "ERR_MK_UNSUBSCRIBE_INVALID" }),
+    );
+  });
+
+  it.each([0, -1, Number.NaN, "1y"])("refuses maxAgeMs %s when the router is created", (maxAgeMs) => {
+    expect(() => mandrillUnsubscribe({ secret: SECRET, maxAgeMs: maxAgeMs as number })).toThrow(/maxAgeMs/);
+  });
+});
+
+describe("server-side failures reach the host's error handler (next(err))", () => {
+  /** A host app whose error handler records what it was given. */
+  function hostWith(router: express.Router, seen: unknown[], before?: express.RequestHandler) {
+    const host = express();
+    if (before !== undefined) host.use(before);
+    host.use(router);
+    host.use(((error, _req, res, _next) => {
+      seen.push(error);
+      res.status(503).send("host error page");
+    }) as express.ErrorRequestHandler);
+    return host;
+  }
+
+  it("passes a failing store's error to next, and the host answers", async () => {
+    const failing = {
+      ...store,
+      suppressions: {
+        ...store.suppressions,
+        add: async () => {
+          throw new Error("database is locked");
+        },
+      },
+    } as Store;
+    const seen: unknown[] = [];
+    const host = hostWith(mandrillUnsubscribe({ secret: SECRET, store: failing }), seen);
+    const res = await request(host)
+      .post(`/unsubscribe/mandrill/${tokenFor("news", "jane@example.org")}`)
+      .type("form")
+      .send("List-Unsubscribe=One-Click");
+    expect(res.status).toBe(503);
+    expect(res.text).toBe("host error page");
+    expect(seen).toEqual([expect.objectContaining({ message: "database is locked" })]);
+  });
+
+  it("passes ERR_MK_KIT_NOT_MOUNTED to next when there is no store", async () => {
+    const seen: unknown[] = [];
+    const host = hostWith(mandrillUnsubscribe({ secret: SECRET }), seen);
+    const res = await request(host)
+      .post(`/unsubscribe/mandrill/${tokenFor("news", "jane@example.org")}`)
+      .type("form")
+      .send("List-Unsubscribe=One-Click");
+    expect(res.status).toBe(503);
+    expect(seen).toEqual([expect.objectContaining({ code: "ERR_MK_KIT_NOT_MOUNTED" })]);
   });
 });
 
