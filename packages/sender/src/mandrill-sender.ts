@@ -2,7 +2,7 @@ import { findKitContext, type SendResult } from "@mandrill-kit/core";
 import type { NextFunction, Request, Response } from "express";
 import type { Diagnosis } from "./diagnose.js";
 import type { SendMessage } from "./message.js";
-import { resolveSenderOptions, type SenderOptions } from "./options.js";
+import { resolveSenderOptions, SENDER_OPTION_NAMES, type SenderOptions } from "./options.js";
 import { type Sender, startSender } from "./sender.js";
 import type { TestEmailResult } from "./test-email.js";
 
@@ -33,17 +33,7 @@ export interface MandrillSenderMiddleware {
   close(): Promise<void>;
 }
 
-const OPTION_NAMES = [
-  "store",
-  "credentials",
-  "logger",
-  "suppression",
-  "api",
-  "smtp",
-  "unsubscribe",
-  "network",
-  "clock",
-] as const;
+const OPTION_NAMES = SENDER_OPTION_NAMES.filter((name) => name !== "context");
 
 /**
  * Express sugar: `app.use(mandrillSender())` after `mandrillKit()`, then in any route

@@ -41,6 +41,11 @@ function page(title: string, body: string): string {
   return `<!doctype html><html lang="en"><head><meta charset="utf-8"><meta name="viewport" content="width=device-width, initial-scale=1"><title>${title}</title></head><body><main><h1>${title}</h1>${body}</main></body></html>`;
 }
 
+/** Answers with one of the router's pages (never cached: each is about one person's address). */
+function sendPage(res: Response, status: number, title: string, body: string): void {
+  res.status(status).set("Cache-Control", "no-store").type("html").send(page(title, body));
+}
+
 function escapeHtml(text: string): string {
   return text.replace(/[&<>"']/g, (c) => `&#${c.charCodeAt(0)};`);
 }
@@ -48,26 +53,12 @@ function escapeHtml(text: string): string {
 /** The page for a link that does not verify: 410 when it expired, 400 when forged or cut. */
 function refusedLink(res: Response, error: unknown, changed: string): void {
   if (isMandrillKitError(error, "ERR_MK_UNSUBSCRIBE_EXPIRED")) {
-    res
-      .status(410)
-      .type("html")
-      .send(
-        page(
-          "Link expired",
-          `<p>This unsubscribe link has expired.${changed} Use the link in a recent email, or reply to the email to unsubscribe.</p>`,
-        ),
-      );
+    const body = `<p>This unsubscribe link has expired.${changed} Use the link in a recent email, or reply to the email to unsubscribe.</p>`;
+    sendPage(res, 410, "Link expired", body);
     return;
   }
-  res
-    .status(400)
-    .type("html")
-    .send(
-      page(
-        "Link not valid",
-        `<p>This unsubscribe link is not valid (it may have been cut short).${changed} Reply to the email to unsubscribe.</p>`,
-      ),
-    );
+  const body = `<p>This unsubscribe link is not valid (it may have been cut short).${changed} Reply to the email to unsubscribe.</p>`;
+  sendPage(res, 400, "Link not valid", body);
 }
 
 function checkRouterOptions(options: MandrillUnsubscribeOptions): MandrillUnsubscribeOptions {
@@ -118,16 +109,12 @@ export function mandrillUnsubscribe(options: MandrillUnsubscribeOptions): Router
       refusedLink(res, error, "");
       return;
     }
-    res
-      .status(200)
-      .set("Cache-Control", "no-store")
-      .type("html")
-      .send(
-        page(
-          "Unsubscribe",
-          `<p>Stop emails from ${name} to <strong>${escapeHtml(claim.email)}</strong>?</p><form method="post"><input type="hidden" name="List-Unsubscribe" value="One-Click"><button type="submit">Unsubscribe</button></form>`,
-        ),
-      );
+    sendPage(
+      res,
+      200,
+      "Unsubscribe",
+      `<p>Stop emails from ${name} to <strong>${escapeHtml(claim.email)}</strong>?</p><form method="post"><input type="hidden" name="List-Unsubscribe" value="One-Click"><button type="submit">Unsubscribe</button></form>`,
+    );
   });
 
   router.post(`${path}/:token`, form, (req: Request, res: Response, next: NextFunction) => {
@@ -159,16 +146,12 @@ export function mandrillUnsubscribe(options: MandrillUnsubscribeOptions): Router
       .add({ account: claim.account, email: claim.email, reason: "unsub", source: "one-click", detail })
       .then(() => {
         log.info({ account: claim.account }, "one-click unsubscribe recorded");
-        res
-          .status(200)
-          .set("Cache-Control", "no-store")
-          .type("html")
-          .send(
-            page(
-              "You are unsubscribed",
-              `<p><strong>${escapeHtml(claim.email)}</strong> will not get these emails from ${name} any more.</p>`,
-            ),
-          );
+        sendPage(
+          res,
+          200,
+          "You are unsubscribed",
+          `<p><strong>${escapeHtml(claim.email)}</strong> will not get these emails from ${name} any more.</p>`,
+        );
       })
       .catch((error: unknown) => {
         log.error(

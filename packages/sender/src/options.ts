@@ -70,7 +70,8 @@ export interface SenderConfig {
   clock: Clock;
 }
 
-const OPTION_NAMES = [
+/** Every option of `createSender` (`mandrillSender` takes all but `context`). */
+export const SENDER_OPTION_NAMES = [
   "context",
   "store",
   "credentials",
@@ -270,7 +271,7 @@ function checkUnsubscribe(factory: string, check: Check, value: unknown): Sender
 export function resolveSenderOptions(
   factory: string,
   options: unknown,
-  names: readonly string[] = OPTION_NAMES,
+  names: readonly string[] = SENDER_OPTION_NAMES,
 ): SenderConfig {
   const o = checkOptions(factory, options, names) as SenderOptions;
   const check = checker(factory);
