@@ -98,6 +98,100 @@ function str(value: unknown): string | undefined {
 
 const DEFAULT_NETWORK = resolveNetworkPolicy({}, "createCredentials");
 
+/** The input being read, and the problems found so far. */
+interface Reading {
+  given: Record<string, unknown>;
+  has(name: string): boolean;
+  fail(field: string, message: string): void;
+  failed(field: string): boolean;
+}
+
+/** Transport, host and port; the host and port must not point into the host's own network (SSRF). */
+function readConnection(r: Reading, prev: StoredSettings | undefined, network: NetworkPolicy) {
+  const { given, has, fail, failed } = r;
+  let transport: MandrillTransport = prev?.transport ?? "smtp";
+  if (has("transport")) {
+    if (given.transport === "smtp" || given.transport === "api") transport = given.transport;
+    else fail("transport", 'must be "smtp" or "api"');
+  }
+  let host = prev?.host ?? MANDRILL_SMTP_HOST;
+  if (has("host")) {
+    const h = str(given.host);
+    if (h === undefined || !HOST.test(h)) fail("host", "must be a host name such as smtp.mandrillapp.com");
+    else host = h.toLowerCase();
+  }
+  let port = prev?.port ?? 587;
+  if (has("port")) {
+    const raw = given.port;
+    const n =
+      typeof raw === "number"
+        ? raw
+        : typeof raw === "string" && /^\s*\d+\s*$/.test(raw)
+          ? Number(raw)
+          : Number.NaN;
+    if (!Number.isInteger(n) || n < 1 || n > 65_535)
+      fail("port", "must be a whole number from 1 to 65535 (Mandrill uses 587, 2525, 25, or 465 for TLS)");
+    else port = n;
+  }
+  // Tenant input must not reach the host's own network: checked whenever any of the three changes.
+  if (has("host") || has("port") || has("transport")) {
+    if (!failed("host") && checkHostName(network, host) !== undefined)
+      fail(
+        "host",
+        "must be a public mail server such as smtp.mandrillapp.com, not a private, loopback or link-local address",
+      );
+    if (!failed("port") && checkPort(network, host, port) !== undefined)
+      fail(
+        "port",
+        `must be one of the SMTP ports ${network.ports.join(", ")} (Mandrill uses 587, 2525, 25, or 465 for TLS)`,
+      );
+  }
+  return { transport, host, port };
+}
+
+/** Webhook keys removed and the new current one (the previous ones stay accepted until removed). */
+function readWebhookKeys(r: Reading, prev: StoredSettings | undefined, newKeyId: () => string, now: number) {
+  const { given, has, fail } = r;
+  let webhookKeys = [...(prev?.webhookKeys ?? [])];
+  const removed: string[] = [];
+  if (has("removeWebhookKeys")) {
+    const ids = given.removeWebhookKeys;
+    if (!Array.isArray(ids) || !ids.every((id) => typeof id === "string"))
+      fail("removeWebhookKeys", "must be a list of webhook key ids");
+    else {
+      for (const id of ids as string[]) {
+        if (!webhookKeys.some((k) => k.id === id))
+          // Quote only what looks like an id: someone may have pasted the key itself here.
+          fail(
+            "removeWebhookKeys",
+            WEBHOOK_KEY_ID.test(id)
+              ? `has no webhook key with id "${id}"`
+              : "names a webhook key id that does not exist",
+          );
+        else removed.push(id);
+      }
+      webhookKeys = webhookKeys.filter((k) => !removed.includes(k.id));
+    }
+  }
+  let webhookKey: string | undefined;
+  if (has("webhookKey")) {
+    const w = str(given.webhookKey);
+    if (w === undefined) fail("webhookKey", "must be text");
+    else if (w !== "" && !SECRET_TEXT.test(w))
+      fail(
+        "webhookKey",
+        "must be 1–256 visible characters without spaces (copy it from Mandrill: Settings → Webhooks → key)",
+      );
+    else if (w !== "") {
+      webhookKey = w;
+      webhookKeys = [{ id: newKeyId(), addedAt: now }, ...webhookKeys];
+      if (webhookKeys.length > MAX_WEBHOOK_KEYS)
+        fail("webhookKey", `would make more than ${MAX_WEBHOOK_KEYS} webhook keys; remove an old one first`);
+    }
+  }
+  return { webhookKeys, webhookKey, removed };
+}
+
 /**
  * Validates `input` against the stored settings (`previous`, absent for a new account) and returns
  * the change, or throws `MandrillKitValidationError` (`ERR_MK_VALIDATION_FAILED`) listing every
@@ -125,46 +219,8 @@ export function validateSettingsInput(
   }
   const prev = previous?.settings;
   const has = (name: string) => given[name] !== undefined;
-
-  let transport: MandrillTransport = prev?.transport ?? "smtp";
-  if (has("transport")) {
-    if (given.transport === "smtp" || given.transport === "api") transport = given.transport;
-    else fail("transport", 'must be "smtp" or "api"');
-  }
-
-  let host = prev?.host ?? MANDRILL_SMTP_HOST;
-  if (has("host")) {
-    const h = str(given.host);
-    if (h === undefined || !HOST.test(h)) fail("host", "must be a host name such as smtp.mandrillapp.com");
-    else host = h.toLowerCase();
-  }
-
-  let port = prev?.port ?? 587;
-  if (has("port")) {
-    const raw = given.port;
-    const n =
-      typeof raw === "number"
-        ? raw
-        : typeof raw === "string" && /^\s*\d+\s*$/.test(raw)
-          ? Number(raw)
-          : Number.NaN;
-    if (!Number.isInteger(n) || n < 1 || n > 65_535)
-      fail("port", "must be a whole number from 1 to 65535 (Mandrill uses 587, 2525, 25, or 465 for TLS)");
-    else port = n;
-  }
-  // Tenant input must not reach the host's own network (SSRF): checked whenever it changes.
-  if (has("host") || has("port") || has("transport")) {
-    if (!errors.some((e) => e.field === "host") && checkHostName(network, host) !== undefined)
-      fail(
-        "host",
-        "must be a public mail server such as smtp.mandrillapp.com, not a private, loopback or link-local address",
-      );
-    if (!errors.some((e) => e.field === "port") && checkPort(network, host, port) !== undefined)
-      fail(
-        "port",
-        `must be one of the SMTP ports ${network.ports.join(", ")} (Mandrill uses 587, 2525, 25, or 465 for TLS)`,
-      );
-  }
+  const reading: Reading = { given, has, fail, failed: (field) => errors.some((e) => e.field === field) };
+  const { transport, host, port } = readConnection(reading, prev, network);
 
   let username = prev?.username ?? "";
   if (has("username")) {
@@ -233,43 +289,7 @@ export function validateSettingsInput(
     else fail("unsubscribeMode", 'must be "mandrill", "one-click" or "none"');
   }
 
-  let webhookKeys = [...(prev?.webhookKeys ?? [])];
-  const removed: string[] = [];
-  if (has("removeWebhookKeys")) {
-    const ids = given.removeWebhookKeys;
-    if (!Array.isArray(ids) || !ids.every((id) => typeof id === "string"))
-      fail("removeWebhookKeys", "must be a list of webhook key ids");
-    else {
-      for (const id of ids as string[]) {
-        if (!webhookKeys.some((k) => k.id === id))
-          // Quote only what looks like an id: someone may have pasted the key itself here.
-          fail(
-            "removeWebhookKeys",
-            WEBHOOK_KEY_ID.test(id)
-              ? `has no webhook key with id "${id}"`
-              : "names a webhook key id that does not exist",
-          );
-        else removed.push(id);
-      }
-      webhookKeys = webhookKeys.filter((k) => !removed.includes(k.id));
-    }
-  }
-  let webhookKey: string | undefined;
-  if (has("webhookKey")) {
-    const w = str(given.webhookKey);
-    if (w === undefined) fail("webhookKey", "must be text");
-    else if (w !== "" && !SECRET_TEXT.test(w))
-      fail(
-        "webhookKey",
-        "must be 1–256 visible characters without spaces (copy it from Mandrill: Settings → Webhooks → key)",
-      );
-    else if (w !== "") {
-      webhookKey = w;
-      webhookKeys = [{ id: newKeyId(), addedAt: now }, ...webhookKeys];
-      if (webhookKeys.length > MAX_WEBHOOK_KEYS)
-        fail("webhookKey", `would make more than ${MAX_WEBHOOK_KEYS} webhook keys; remove an old one first`);
-    }
-  }
+  const { webhookKeys, webhookKey, removed } = readWebhookKeys(reading, prev, newKeyId, now);
 
   // A key pasted into a plain-text field would be stored unencrypted: refuse it.
   if (typeof apiKey === "string" && apiKey.length >= 8) {

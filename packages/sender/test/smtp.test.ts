@@ -66,7 +66,7 @@ async function rejection(promise: Promise<unknown>): Promise<unknown> {
 }
 
 beforeAll(async () => {
-  sim = await startSimulator({ flushIntervalMs: 0 });
+  sim = await startSimulator({ flushIntervalMs: 0, smtpsPort: 0 });
   store = createMemoryStore();
   kit = newKit(store);
   await kit.credentials.save(MAILER, SMTP_SETTINGS);
@@ -286,6 +286,32 @@ describe("SMTP transport (STARTTLS + AUTH against the simulator)", () => {
     expect((error as Error).message).toMatch(/login/);
     expect((error as Error).message).not.toContain(key);
     expect(sim.inspect.outbox()).toHaveLength(0);
+  });
+});
+
+describe("implicit TLS (port 465)", () => {
+  it("sends over TLS from the first byte through the sender's own socket, the certificate checked", async () => {
+    const tls = senderWith({
+      smtp: {
+        route: () => ({
+          host: sim.smtp.host,
+          port: sim.smtp.securePort ?? 0,
+          secure: true,
+          tls: { ca: sim.smtp.ca },
+        }),
+      },
+    });
+    const account = await freshAccount({ port: 465 });
+    const ken = uniqueEmail("ken");
+    const result = await tls.send(account, { to: ken, text: "x" });
+    expect(result.recipients[0]).toMatchObject({ email: ken, status: "sent" });
+    expect(outboxRecipients(sim)).toEqual([ken]);
+
+    const untrusting = senderWith({
+      smtp: { route: () => ({ host: sim.smtp.host, port: sim.smtp.securePort ?? 0, secure: true }) },
+    });
+    const error = await rejection(untrusting.send(account, { to: uniqueEmail("tls"), text: "x" }));
+    expect((error as Error).message).toMatch(/certificate/i);
   });
 });
 
