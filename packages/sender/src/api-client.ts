@@ -159,7 +159,7 @@ export function createApiClient(
     if (json !== null && typeof json === "object" && (json as { status?: unknown }).status === "error") {
       const { name, message } = json as { name?: unknown; message?: unknown };
       const mandrillName = typeof name === "string" ? name : "GeneralError";
-      // Switch on Mandrill's name, never the status: legacy Mandrill answers 500 for Invalid_Key too (spec §2.5).
+      // Switch on Mandrill's name, never the status: legacy Mandrill answers 500 for Invalid_Key too (docs/mandrill.md#api-errors).
       const retryable =
         mandrillName === "ServiceUnavailable" ||
         mandrillName === "RequestLimitExceeded" ||

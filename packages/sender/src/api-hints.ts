@@ -1,5 +1,5 @@
 /**
- * Plain-language meaning of Mandrill's error names (spec §2.5, §6) — what the admin should do.
+ * Plain-language meaning of Mandrill's error names (docs/mandrill.md#api-errors and docs/mandrill.md#troubleshooting) — what the admin should do.
  */
 const HINTS: Record<string, string> = {
   Invalid_Key:

@@ -25,7 +25,7 @@ export type MergeLanguage = "mailchimp" | "handlebars";
 
 /**
  * What a host route sends. The From address, From name and Reply-To default to the account's
- * settings; everything else maps to Mandrill's `message` fields (spec §2.3). Never mutated.
+ * settings; everything else maps to Mandrill's `message` fields (docs/mandrill.md#send-request). Never mutated.
  */
 export interface SendMessage {
   to: Recipient | readonly Recipient[];

@@ -74,7 +74,7 @@ function personalise(
 /**
  * One-click unsubscribe as a decorator of a transport: for accounts in `"one-click"` mode, each
  * recipient gets their own copy with a signed, account-bound link (List-Unsubscribe cannot carry
- * merge tags, spec §1.3), at most `concurrency` copies in flight. Other sends pass through unchanged.
+ * merge tags, docs/mandrill.md#x-mc-headers), at most `concurrency` copies in flight. Other sends pass through unchanged.
  * A copy that fails stops the copies not yet started, and the send rejects with that error.
  */
 export function withOneClickUnsubscribe(transport: Transport, config: OneClickConfig): Transport {

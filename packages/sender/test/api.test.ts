@@ -193,7 +193,7 @@ describe("per-recipient results over the API", () => {
 
   it("reports Mandrill's invalid status as a recipient-side problem and suppresses the address", async () => {
     // The simulator shares the kit's address check, so no address the kit accepts comes back
-    // `invalid` from it; a one-route stand-in answers like Mandrill does (spec §2.4).
+    // `invalid` from it; a one-route stand-in answers like Mandrill does (docs/mandrill.md#send-response).
     const odd = uniqueEmail("odd");
     const good = uniqueEmail("good");
     const stub = createServer((req, res) => {

@@ -174,7 +174,7 @@ describe("SMTP transport (STARTTLS + AUTH against the simulator)", () => {
     expect(mergeVars).toContainEqual({ _rcpt: alice, FNAME: "Alice" });
     expect(mergeVars).toContainEqual({ _rcpt: bob, FNAME: "Bob" });
 
-    // What Mandrill makes of those headers (spec §1.2–1.3).
+    // What Mandrill makes of those headers (docs/mandrill.md#how-mandrill-handles-smtp-mail and docs/mandrill.md#x-mc-headers).
     expect(out?.tags).toEqual(["receipt", "shop"]);
     expect(out?.metadata).toEqual({ order_id: "A1001", mk_correlation_id: result.correlationId });
     expect(out?.subaccount).toBe("customer-123");

@@ -139,7 +139,7 @@ export function describeSmtpProblem(
 }
 
 /**
- * Classifies a nodemailer failure (spec §1.2: Mandrill accepts DATA, then reports per recipient
+ * Classifies a nodemailer failure (docs/mandrill.md#how-mandrill-handles-smtp-mail: Mandrill accepts DATA, then reports per recipient
  * later). The rule that matters: only a failure *before* the message was handed over may be called
  * retryable; a missing answer after DATA is `unknown` and must not be sent again.
  */

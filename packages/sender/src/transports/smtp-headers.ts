@@ -1,7 +1,7 @@
 import type { MandrillSettings } from "@mandrill-kit/core";
 import { mandrillTime, type ResolvedRecipient, type SendMessage } from "../message.js";
 
-/** The Mandrill `X-MC-*` headers for a message (spec §1.3). */
+/** The Mandrill `X-MC-*` headers for a message (docs/mandrill.md#x-mc-headers). */
 export function mandrillSmtpHeaders(
   message: SendMessage,
   settings: MandrillSettings,

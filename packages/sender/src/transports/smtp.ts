@@ -170,7 +170,7 @@ export function createSmtpTransport(
       const address = (a: Address) => normalizeEmail(typeof a === "string" ? a : a.address);
       const rejected = new Set((info.rejected ?? []).map(address));
       // Over SMTP, "sent" means Mandrill accepted the message for delivery (250 after DATA); Mandrill's
-      // own per-recipient verdicts (denylist, unsigned…) arrive later as webhooks (spec §1.2).
+      // own per-recipient verdicts (denylist, unsigned…) arrive later as webhooks (docs/mandrill.md#how-mandrill-handles-smtp-mail).
       return recipients.map((r) =>
         rejected.has(r.normalized)
           ? recipientResult(r.email, "rejected", { rejectReason: "smtp-refused", rejectSide: "unknown" })
