@@ -1,7 +1,7 @@
 import { type InboxEventInput, parseMandrillEvents, resolveSuppressionPolicy } from "@mandrill-kit/core";
 import { inboxInputs } from "@mandrill-kit/webhooks";
 /**
- * Realistic Mandrill webhook events (shapes of mandrill-spec.md §3.5, about 700 bytes each as
+ * Realistic Mandrill webhook events (shapes of docs/mandrill.md#message-events, about 700 bytes each as
  * Mandrill serialises them, with `\/`-escaped slashes) for benchmarks.
  */
 
@@ -131,7 +131,7 @@ export function realisticEvent(seed: number, mix: EventMix = TYPICAL_MIX): Recor
   return event;
 }
 
-/** Mandrill's JSON: compact, with `/` escaped as `\/` (spec §3.3). */
+/** Mandrill's JSON: compact, with `/` escaped as `\/` (docs/mandrill.md#webhook-wire-format). */
 export function mandrillJson(value: unknown): string {
   return JSON.stringify(value).replace(/\//g, "\\/");
 }

@@ -72,7 +72,7 @@ function webhookState(): string {
   ]);
 }
 
-/** Error entries other than the quarantine notices DESIGN.md asks for ("the error is visible"). */
+/** Error entries other than the quarantine notices docs/design.md#failure-semantics asks for ("the error is visible"). */
 function unexpectedErrors(): unknown[] {
   return logger.entries.filter(
     (e) => e.level === "error" && !e.msg.startsWith("signed webhook body quarantined"),

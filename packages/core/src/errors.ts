@@ -120,7 +120,7 @@ export class MandrillKitNotFoundError extends MandrillKitError {
   }
 }
 
-/** Mandrill answered with an error body `{status:"error", code, name, message}` (spec §2.5). */
+/** Mandrill answered with an error body `{status:"error", code, name, message}` (docs/mandrill.md#api-errors). */
 export class MandrillKitApiError extends MandrillKitError {
   /** Mandrill's error name (`Invalid_Key`, `ValidationError`, `ServiceUnavailable`…): switch on this, not on `status`. */
   readonly mandrillName: string;

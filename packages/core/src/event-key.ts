@@ -36,12 +36,12 @@ function timePrefix(ts: number | null): string {
 
 /**
  * A stable identity for one event, used to dedupe redelivered batches (Mandrill has no event id and
- * re-sends whole batches on retry, spec §3.4).
+ * re-sends whole batches on retry, docs/mandrill.md#webhook-retries).
  *
  * Every key starts with the event time (`ts`, 10 digits), so keys of new events sort after older
  * ones: a store's unique index then grows at its end instead of at random places, which keeps
  * ingest write-amplification low. Then:
- * - message events: `<ts>:<type>:<_id>` (spec §3.4 suggests `(_id, event, ts)`; two `open`s of one
+ * - message events: `<ts>:<type>:<_id>` (docs/mandrill.md#webhook-retries suggests `(_id, event, ts)`; two `open`s of one
  *   message in the same second are one event), plus a digest of the URL for `click` (two clicks on
  *   different links in the same second are two events);
  * - sync events: `<ts>:<type>:<action>:<digest of email and entry>` (no address in the key: keys

@@ -1,13 +1,13 @@
 /**
- * The Mandrill webhook event model (mandrill-spec.md §3.5–3.7).
+ * The Mandrill webhook event model (docs/mandrill.md#message-events, docs/mandrill.md#sync-events and docs/mandrill.md#inbound-events).
  *
  * Each parsed event is an envelope with a kit-computed discriminant `type` and a few checked
  * convenience fields, plus `payload`: the event object exactly as Mandrill sent it, with every key
- * kept (Mandrill adds keys without notice, spec §3.3). Mandrill's own field names are used as
+ * kept (Mandrill adds keys without notice, docs/mandrill.md#webhook-wire-format). Mandrill's own field names are used as
  * Mandrill spells them.
  */
 
-/** Message events, in Mandrill's spelling (spec §3.5). */
+/** Message events, in Mandrill's spelling (docs/mandrill.md#message-events). */
 export const MESSAGE_EVENT_TYPES = [
   "send",
   "delivered",
@@ -24,7 +24,7 @@ export const MESSAGE_EVENT_TYPES = [
 /** A message event name. */
 export type MessageEventType = (typeof MESSAGE_EVENT_TYPES)[number];
 
-/** Sync event types (spec §3.6); the wire still says blacklist/whitelist. */
+/** Sync event types (docs/mandrill.md#sync-events); the wire still says blacklist/whitelist. */
 export const SYNC_EVENT_TYPES = ["blacklist", "whitelist"] as const;
 
 /** A sync event type. */
@@ -39,7 +39,7 @@ export type WhitelistAction = "add" | "remove";
 /** Every event type the kit dispatches on, including `"unknown"` for anything else. */
 export type MandrillEventType = MessageEventType | SyncEventType | "inbound" | "unknown";
 
-/** `msg.state` values seen on message events (spec §3.5). Other strings may appear. */
+/** `msg.state` values seen on message events (docs/mandrill.md#message-events). Other strings may appear. */
 export type MessageState =
   | "sent"
   | "rejected"
@@ -134,7 +134,7 @@ export interface SyncEventPayload<T extends SyncEventType = SyncEventType> {
   [key: string]: unknown;
 }
 
-/** The inbound message of an `inbound` event (spec §3.7). */
+/** The inbound message of an `inbound` event (docs/mandrill.md#inbound-events). */
 export interface InboundMessage {
   raw_msg?: string;
   headers?: Record<string, string | string[]>;
@@ -247,7 +247,7 @@ export type EventOfType<T extends MandrillEventType> = T extends MessageEventTyp
         ? InboundEvent
         : UnknownEvent;
 
-/** True for the message event names of spec §3.5. */
+/** True for the message event names of docs/mandrill.md#message-events. */
 export function isMessageEventType(name: unknown): name is MessageEventType {
   return typeof name === "string" && (MESSAGE_EVENT_TYPES as readonly string[]).includes(name);
 }

@@ -1,6 +1,6 @@
 /**
- * The Mandrill send model: the `message` object of `messages/send` (spec §2.3) and the per-recipient
- * results (spec §2.4), plus the kit's own `suppressed` and `unknown` statuses.
+ * The Mandrill send model: the `message` object of `messages/send` (docs/mandrill.md#send-request) and the per-recipient
+ * results (docs/mandrill.md#send-response), plus the kit's own `suppressed` and `unknown` statuses.
  */
 
 /** A recipient of a Mandrill message. */
@@ -93,7 +93,7 @@ export interface MandrillSendTemplateRequest extends MandrillSendRequest {
   template_content: TemplateContent[];
 }
 
-/** Statuses Mandrill returns per recipient (spec §2.4). */
+/** Statuses Mandrill returns per recipient (docs/mandrill.md#send-response). */
 export const MANDRILL_SEND_STATUSES = ["sent", "queued", "scheduled", "rejected", "invalid"] as const;
 
 /** A status Mandrill returns per recipient. */
@@ -107,7 +107,7 @@ export type MandrillSendStatus = (typeof MANDRILL_SEND_STATUSES)[number];
  */
 export type RecipientStatus = MandrillSendStatus | "suppressed" | "unknown";
 
-/** `reject_reason` values (spec §2.4, plus the observed `recipient-domain-mismatch`). */
+/** `reject_reason` values (docs/mandrill.md#send-response, plus the observed `recipient-domain-mismatch`). */
 export const REJECT_REASONS = [
   "hard-bounce",
   "soft-bounce",
@@ -125,7 +125,7 @@ export const REJECT_REASONS = [
 /** A known `reject_reason`. Other strings may appear and are kept. */
 export type RejectReason = (typeof REJECT_REASONS)[number];
 
-/** `queued_reason` values (spec §2.4). */
+/** `queued_reason` values (docs/mandrill.md#send-response). */
 export const QUEUED_REASONS = [
   "attachments",
   "multiple-recipients",
@@ -152,7 +152,7 @@ export interface MandrillSendResponseItem {
 
 /**
  * Reasons that say something about the *recipient's mailbox*: the address should not be mailed again
- * (DESIGN.md suppression policy).
+ * (docs/design.md#suppression-policy).
  */
 export const RECIPIENT_SIDE_REJECT_REASONS = [
   "hard-bounce",

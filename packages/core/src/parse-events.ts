@@ -266,7 +266,7 @@ function classify(item: unknown, index: number, rawJson: string, problems: Event
 /**
  * Reads the `mandrill_events` form value of a webhook POST into typed events.
  *
- * Lenient by design (spec §3.3: "new keys may be added without notice"): it never throws, keeps every
+ * Lenient by design (docs/mandrill.md#webhook-wire-format: "new keys may be added without notice"): it never throws, keeps every
  * key of every event, turns anything unrecognised into an `"unknown"` event rather than dropping it,
  * and lists shape problems per event in `problems`. Only text that is not JSON, or JSON that is not
  * an array, is unreadable (`ok: false`). Each event also carries its exact source text (`rawJson`).

@@ -54,5 +54,5 @@ export interface MandrillSettings {
 /** The Mandrill SMTP host every account uses. */
 export const MANDRILL_SMTP_HOST = "smtp.mandrillapp.com";
 
-/** SMTP ports Mandrill accepts (spec §1.1): STARTTLS on 25, 587, 2525; implicit TLS on 465. */
+/** SMTP ports Mandrill accepts (docs/mandrill.md#smtp-connection-and-authentication): STARTTLS on 25, 587, 2525; implicit TLS on 465. */
 export const MANDRILL_SMTP_PORTS = [25, 587, 2525, 465] as const;

@@ -6,7 +6,7 @@ import type { SuppressionEffect, SuppressionReason, SuppressionSource } from "./
 
 const DAY = 24 * 60 * 60 * 1000;
 
-/** What the kit does with each signal (DESIGN.md "Suppression policy"). Every threshold is configurable. */
+/** What the kit does with each signal (docs/design.md#suppression-policy). Every threshold is configurable. */
 export interface SuppressionPolicy {
   /** How long a hard bounce suppresses. `null` = forever. @default null */
   hardBounceForMs: number | null;
@@ -22,7 +22,7 @@ export interface SuppressionPolicy {
   mirrorSync: boolean;
 }
 
-/** The defaults of DESIGN.md: hard bounce, spam, unsub forever; 3 soft bounces in 7 days → 7 days. */
+/** The defaults of docs/design.md#suppression-policy: hard bounce, spam, unsub forever; 3 soft bounces in 7 days → 7 days. */
 export const DEFAULT_SUPPRESSION_POLICY: Readonly<SuppressionPolicy> = Object.freeze({
   hardBounceForMs: null,
   softBounce: Object.freeze({ threshold: 3, windowMs: 7 * DAY, suppressForMs: 7 * DAY }),
@@ -182,7 +182,7 @@ function text(value: unknown, max = 500): string | null {
 }
 
 /**
- * The suppression changes an event calls for under `policy` (DESIGN.md table). `receivedAt` is used
+ * The suppression changes an event calls for under `policy` (docs/design.md#suppression-policy). `receivedAt` is used
  * when the event has no usable `ts`. Events without a valid address call for nothing.
  */
 export function suppressionEffects(

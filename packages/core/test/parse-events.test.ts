@@ -196,7 +196,7 @@ describe("parseMandrillEvents: any input", () => {
   });
 });
 
-describe("parseMandrillEvents: the samples of the Mandrill spec", () => {
+describe("parseMandrillEvents: the samples of docs/mandrill.md#webhooks", () => {
   const messageIdSuffix: Record<keyof typeof MESSAGE_EVENT_SAMPLES, string> = {
     send: "",
     deferral: "1",
@@ -247,7 +247,7 @@ describe("parseMandrillEvents: the samples of the Mandrill spec", () => {
     expect(event.payload).toEqual(JSON.parse(text));
   });
 
-  it("reads the sync sample array as printed in the spec", () => {
+  it("reads the sync sample array as printed in docs/mandrill.md#sync-events", () => {
     const batch = parsed(SYNC_SAMPLE_ARRAY);
     expect(batch.problems).toEqual([]);
     expect(batch.events.map((e) => [e.type, "action" in e ? e.action : undefined, e.email])).toEqual([

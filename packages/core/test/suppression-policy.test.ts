@@ -39,7 +39,7 @@ function sample(
   return JSON.parse(MESSAGE_EVENT_SAMPLES[name]);
 }
 
-/** A blacklist sync event as Mandrill sends it (spec §3.6), with the given entry fields. */
+/** A blacklist sync event as Mandrill sends it (docs/mandrill.md#sync-events), with the given entry fields. */
 function blacklist(action: string, reject: Record<string, unknown>, ts = 1438785792) {
   return {
     type: "blacklist",

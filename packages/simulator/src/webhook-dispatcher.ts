@@ -9,7 +9,7 @@ import type { WebhookDelivery } from "./records.js";
 export interface WebhookState {
   id: number;
   account: AccountState;
-  /** The URL exactly as registered: what is signed (spec §4.1). */
+  /** The URL exactly as registered: what is signed (docs/mandrill.md#signature-algorithm). */
   url: string;
   description: string;
   authKey: string;
@@ -34,9 +34,9 @@ export interface WebhookDispatcher {
   enqueue(hook: WebhookState, payload: Record<string, unknown>): void;
   /** Posts everything pending now (failed batches get one more attempt) and waits for the answers. */
   flush(): Promise<void>;
-  /** Drops `hook`'s failed batch so later events flow again (spec §3.4). True if there was one. */
+  /** Drops `hook`'s failed batch so later events flow again (docs/mandrill.md#webhook-retries). True if there was one. */
   giveUp(hook: WebhookState): boolean;
-  /** Checks a URL like Mandrill: HEAD must answer 200, else a `[]` POST signed with `test-webhook` (spec §3.2). */
+  /** Checks a URL like Mandrill: HEAD must answer 200, else a `[]` POST signed with `test-webhook` (docs/mandrill.md#webhook-url-validation). */
   validate(url: string): Promise<void>;
   /** Stops delivering to a deleted webhook. */
   remove(hook: WebhookState): void;
@@ -45,7 +45,7 @@ export interface WebhookDispatcher {
 }
 
 /**
- * Mandrill's webhook JSON (spec §3.3): compact, `/` escaped as `\/` (`mandrillJson` of the webhooks
+ * Mandrill's webhook JSON (docs/mandrill.md#webhook-wire-format): compact, `/` escaped as `\/` (`mandrillJson` of the webhooks
  * package), and — assumed, like PHP's json_encode — non-ASCII as lower-case `\uXXXX`.
  */
 export function webhookEventsJson(events: unknown, escapeUnicode: boolean): string {
