@@ -151,8 +151,9 @@ export interface MandrillSendResponseItem {
 }
 
 /**
- * Reasons that say something about the *recipient's mailbox*: the address should not be mailed again
- * (docs/design.md#suppression-policy).
+ * Reasons that say something about the *recipient*: the address should not be mailed again
+ * (docs/design.md#suppression-policy). `custom` is an entry of the account's own manual denylist
+ * (docs/mandrill.md#rejection-denylist): the account asked not to mail that address.
  */
 export const RECIPIENT_SIDE_REJECT_REASONS = [
   "hard-bounce",
@@ -160,6 +161,7 @@ export const RECIPIENT_SIDE_REJECT_REASONS = [
   "spam",
   "unsub",
   "invalid",
+  "custom",
 ] as const;
 
 /**
@@ -171,7 +173,6 @@ export const SENDER_SIDE_REJECT_REASONS = [
   "invalid-sender",
   "test-mode-limit",
   "rule",
-  "custom",
   "recipient-domain-mismatch",
 ] as const;
 

@@ -123,7 +123,8 @@ function until(at: number, forMs: number | null): number | null {
 
 /**
  * The suppression for a recipient-side reject reason (`hard-bounce`, `soft-bounce`, `spam`, `unsub`,
- * `invalid`), or `undefined` for sender-side and unknown reasons, which never suppress the recipient.
+ * `invalid`, `custom`), or `undefined` for sender-side and unknown reasons, which never suppress the
+ * recipient. `custom` (the account's manual denylist) lasts for ever, as Mandrill's manual entries do.
  */
 export function rejectSuppression(
   email: string,
@@ -142,6 +143,7 @@ export function rejectSuppression(
     spam: policy.spamForMs,
     unsub: policy.unsubForMs,
     invalid: policy.invalidForMs,
+    custom: null,
   };
   return { op: "suppress", email, reason, source, detail, expiresAt: until(at, forMs[reason] ?? null) };
 }

@@ -139,6 +139,29 @@ describe("suppressionEffects with the default policy", () => {
     expect(effects(soft)).toMatchObject([{ reason: "soft-bounce", expiresAt: SAMPLE_AT + 7 * DAY }]);
   });
 
+  it("suppresses forever on a reject event for custom (the account's own manual denylist)", () => {
+    const reject = sample("reject");
+    reject.msg.reject = { reason: "custom", detail: "added by hand" };
+    expect(effects(reject)).toEqual([
+      {
+        op: "suppress",
+        email: RECIPIENT,
+        reason: "custom",
+        source: "webhook",
+        detail: "added by hand",
+        expiresAt: null,
+      },
+    ]);
+  });
+
+  it.each(["unsigned", "invalid-sender", "test-mode-limit", "rule", "recipient-domain-mismatch"])(
+    "lists %s as a sender-side reason",
+    (reason) => {
+      expect(SENDER_SIDE_REJECT_REASONS as readonly string[]).toContain(reason);
+      expect(RECIPIENT_SIDE_REJECT_REASONS as readonly string[]).not.toContain(reason);
+    },
+  );
+
   it.each(SENDER_SIDE_REJECT_REASONS)(
     "never suppresses the recipient on a reject with the sender-side reason %s",
     (reason) => {
@@ -405,6 +428,7 @@ describe("rejectSuppression", () => {
     ["spam", null],
     ["unsub", null],
     ["invalid", null],
+    ["custom", null],
   ] as const)("suppresses for the recipient-side reason %s", (reason, forMs) => {
     expect(
       rejectSuppression("a@example.com", reason, "send-result", 1000, DEFAULT_SUPPRESSION_POLICY, "why"),
@@ -448,7 +472,7 @@ describe("rejectReasonSide", () => {
     spam: "recipient",
     unsub: "recipient",
     invalid: "recipient",
-    custom: "sender",
+    custom: "recipient",
     "invalid-sender": "sender",
     "test-mode-limit": "sender",
     unsigned: "sender",

@@ -406,17 +406,22 @@ describe("suppressions", () => {
     expect(await store.suppressions.get(ACME, erin)).toMatchObject({ reason: "spam", source: "send-result" });
   });
 
-  it("reports a sender-side reject (manual denylist, custom) without suppressing the recipient", async () => {
+  it("suppresses a recipient on the account's manual denylist (custom) with reason custom, for ever", async () => {
     const manual = uniqueEmail("manual");
     const fine = uniqueEmail("fine");
-    sim.control.addReject({ email: manual });
+    sim.control.addReject({ email: manual, detail: "asked" });
     const result = await sender.send(ACME, { to: [manual, fine], subject: "Hi", text: "x" });
     expect(result.recipients[0]).toMatchObject({
       status: "rejected",
       rejectReason: "custom",
-      rejectSide: "sender",
+      rejectSide: "recipient",
     });
-    expect(await store.suppressions.get(ACME, manual)).toBeUndefined();
+    expect(await store.suppressions.get(ACME, manual)).toMatchObject({
+      reason: "custom",
+      source: "send-result",
+      expiresAt: null,
+    });
+    expect(await store.suppressions.get(ACME, fine)).toBeUndefined();
   });
 
   it("reports unsigned (From on an unverified domain) as a sender-side reject and suppresses nobody", async () => {
