@@ -1,4 +1,5 @@
 import type { Logger } from "./logger.js";
+import type { NetworkPolicy } from "./network.js";
 import type { Secret } from "./redact.js";
 import type { MandrillSettings, VerificationResult } from "./settings.js";
 import type { Store } from "./store.js";
@@ -29,6 +30,12 @@ export interface KitContext {
   publicUrl: string;
   /** Route of the webhook router, with `:account`, e.g. `/webhooks/mandrill/:account`. */
   webhookPath: string;
+  /**
+   * The operator's network policy given to `mandrillKit({ network })`: settings are checked against
+   * it at save, and a sender without its own `network` option connects by it. Absent: the default
+   * policy (public addresses and Mandrill's SMTP ports only).
+   */
+  network?: NetworkPolicy;
 }
 
 const KIT_CONTEXT = Symbol.for("mandrill-kit.context");

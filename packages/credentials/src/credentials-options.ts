@@ -11,6 +11,7 @@ import {
   systemClock,
 } from "@mandrill-kit/core";
 import { checkKeySet } from "./key-ring.js";
+import { DEFAULT_CACHE_MAX_ENTRIES } from "./settings-cache.js";
 
 /** Options of {@link createCredentials}. */
 export interface CredentialsOptions {
@@ -34,6 +35,12 @@ export interface CredentialsOptions {
    */
   cacheTtlMs?: number;
   /**
+   * At most this many accounts' settings are cached (least recently used dropped first). Webhook
+   * requests name any account id without authentication, so the cache is bounded; an account that
+   * has no settings is remembered for at most 5 s. @default 10000
+   */
+  cacheMaxEntries?: number;
+  /**
    * Where the service reads the time: cache expiry and the `createdAt` / `updatedAt` / `addedAt`
    * stamps of saves. Tests pass `manualClock()` from `@mandrill-kit/core/testing`.
    * @default systemClock
@@ -56,6 +63,7 @@ export const CREDENTIALS_OPTION_NAMES = [
   "publicUrl",
   "webhookPath",
   "cacheTtlMs",
+  "cacheMaxEntries",
   "clock",
   "logger",
   "network",
@@ -70,6 +78,7 @@ export interface ResolvedCredentialsOptions {
   publicUrl: string;
   webhookPath: string;
   cacheTtlMs: number;
+  cacheMaxEntries: number;
   clock: Clock;
   logger: Logger;
   network: NetworkPolicy;
@@ -193,6 +202,13 @@ export function resolveCredentialsOptions(
       `${factory}() cacheTtlMs must be a non-negative number of milliseconds (0 disables the cache); received ${show(ttl)}.`,
     );
   }
+  const maxEntries = o.cacheMaxEntries ?? DEFAULT_CACHE_MAX_ENTRIES;
+  if (typeof maxEntries !== "number" || !Number.isInteger(maxEntries) || maxEntries < 1) {
+    throw invalid(
+      "cacheMaxEntries",
+      `${factory}() cacheMaxEntries must be a whole number ≥ 1 (cacheTtlMs: 0 disables the cache); received ${show(maxEntries)}.`,
+    );
+  }
   if (o.activeKid !== undefined && typeof o.activeKid !== "string") {
     throw invalid(
       "activeKid",
@@ -205,7 +221,17 @@ export function resolveCredentialsOptions(
   // Last: a bad key set fails here, at start, with a message that contains no key material.
   const keys = checkKeySet(o.keys, o.activeKid as string | undefined);
   return {
-    resolved: { store, keys, publicUrl, webhookPath, cacheTtlMs: ttl, clock, logger, network },
+    resolved: {
+      store,
+      keys,
+      publicUrl,
+      webhookPath,
+      cacheTtlMs: ttl,
+      cacheMaxEntries: maxEntries,
+      clock,
+      logger,
+      network,
+    },
     given: o,
   };
 }

@@ -64,11 +64,12 @@ export function createCredentials(options: CredentialsOptions): CredentialsServi
 
 /** The service for options already checked (by `createCredentials()` or `mandrillKit()`). */
 export function credentialsFromResolved(options: ResolvedCredentialsOptions): CredentialsService {
-  const { store, keys, publicUrl, webhookPath, cacheTtlMs, clock, logger, network } = options;
+  const { store, keys, publicUrl, webhookPath, cacheTtlMs, cacheMaxEntries, clock, logger, network } =
+    options;
   const log = componentLogger(logger, { component: "credentials" });
   const ringPromise: Promise<KeyRing> = createKeyRing(keys);
   ringPromise.catch(() => {}); // surfaced by every call (and by ready())
-  const cache = createSettingsCache(cacheTtlMs, clock);
+  const cache = createSettingsCache({ ttlMs: cacheTtlMs, maxEntries: cacheMaxEntries }, clock);
 
   async function load(account: string): Promise<MandrillSettings | undefined> {
     const record = await store.credentials.get(account);

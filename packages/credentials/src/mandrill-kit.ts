@@ -50,6 +50,7 @@ export function mandrillKit(options: MandrillKitOptions): MandrillKitMiddleware 
     suppressionPolicy,
     publicUrl: resolved.publicUrl,
     webhookPath: resolved.webhookPath,
+    network: resolved.network,
   };
   const middleware = function mandrillKitMiddleware(req: Request, _res: Response, next: NextFunction): void {
     attachKitContext(req, context);

@@ -51,6 +51,7 @@ export interface SenderOptions {
    * Where the sender may connect (SMTP hosts and the API base URL). By default only public addresses
    * and Mandrill's SMTP ports: settings are tenant input. The host operator's opt-out, e.g.
    * `{ allow: ["127.0.0.1"] }` for a local simulator; never fill it from account settings.
+   * @default the `network` given to `mandrillKit()` (the kit context's), else public hosts only
    */
   network?: NetworkPolicyOptions;
   /** Where the sender reads the time (unsubscribe links' issue time). @default systemClock */
@@ -66,8 +67,11 @@ export interface SenderConfig {
     Pick<UnsubscribeOptions, "publicUrl" | "mailto">;
   /** `false` when no `unsubscribe` option was given (one-click mode then adds nothing). */
   oneClick: boolean;
-  network: NetworkPolicy;
+  /** The `network` option, checked; `undefined` when not given (the kit context's policy, else the default). */
+  network: NetworkPolicy | undefined;
   clock: Clock;
+  /** The factory's name, for messages. */
+  factory: string;
 }
 
 /** Every option of `createSender` (`mandrillSender` takes all but `context`). */
@@ -176,7 +180,31 @@ function isHttpUrl(value: unknown): boolean {
   }
 }
 
-function checkApi(factory: string, check: Check, value: unknown, network: NetworkPolicy): ApiClientOptions {
+/**
+ * Refuses an API base URL that is an IP literal the policy refuses (it would fail every call): said
+ * when the factory is called, or when the sender starts if its policy comes from the kit context.
+ */
+export function checkApiBaseUrl(factory: string, baseUrl: string | undefined, network: NetworkPolicy): void {
+  if (baseUrl === undefined) return;
+  const host = new URL(baseUrl).hostname;
+  const ip = parseIpLiteral(host);
+  if (ip !== undefined && checkAddress(network, host, ip) !== undefined) {
+    throw new MandrillKitConfigError(
+      "ERR_MK_CONFIG_INVALID",
+      "api.baseUrl",
+      `${factory}() api.baseUrl points at ${host}, which is not a public address, and the sender refuses to connect there. For a local simulator or relay pass network: { allow: [${JSON.stringify(host)}] } (to the sender or to mandrillKit()).`,
+    );
+  }
+}
+
+/** The policy a sender connects by: its own `network` option, else the kit context's, else the default. */
+export function senderNetwork(config: SenderConfig, context: KitContext | undefined): NetworkPolicy {
+  return config.network ?? context?.network ?? DEFAULT_NETWORK;
+}
+
+const DEFAULT_NETWORK = resolveNetworkPolicy(undefined, "createSender");
+
+function checkApi(factory: string, check: Check, value: unknown): ApiClientOptions {
   const api = section(factory, "api", value, API_OPTIONS);
   check(
     "api.baseUrl",
@@ -191,18 +219,6 @@ function checkApi(factory: string, check: Check, value: unknown, network: Networ
     ["maxAttempts", "connections"],
     ["connectTimeoutMs", "requestTimeoutMs", "retryBaseMs", "retryMaxMs", "maxRetryAfterMs"],
   );
-  if (typeof api.baseUrl === "string") {
-    // A literal address the policy refuses would fail every call: say so now, with the fix.
-    const host = new URL(api.baseUrl).hostname;
-    const ip = parseIpLiteral(host);
-    if (ip !== undefined && checkAddress(network, host, ip) !== undefined) {
-      throw new MandrillKitConfigError(
-        "ERR_MK_CONFIG_INVALID",
-        "api.baseUrl",
-        `${factory}() api.baseUrl points at ${host}, which is not a public address, and the sender refuses to connect there. For a local simulator or relay pass network: { allow: [${JSON.stringify(host)}] }.`,
-      );
-    }
-  }
   return api as ApiClientOptions;
 }
 
@@ -289,14 +305,20 @@ export function resolveSenderOptions(
     "an object with now()",
     o.clock,
   );
-  const network = resolveNetworkPolicy(o.network, factory);
-  return {
+  const network = o.network === undefined ? undefined : resolveNetworkPolicy(o.network, factory);
+  const config: SenderConfig = {
     options: o,
-    api: checkApi(factory, check, o.api, network),
+    api: checkApi(factory, check, o.api),
     smtp: checkSmtp(factory, check, o.smtp),
     unsubscribe: checkUnsubscribe(factory, check, o.unsubscribe),
     oneClick: o.unsubscribe !== undefined,
     network,
     clock: o.clock ?? systemClock,
+    factory,
   };
+  // A literal address the policy refuses would fail every call: say so now, with the fix. When the
+  // policy may come from a kit context not known yet, startSender() checks it.
+  if (network !== undefined || o.context !== undefined)
+    checkApiBaseUrl(factory, config.api.baseUrl, senderNetwork(config, o.context));
+  return config;
 }

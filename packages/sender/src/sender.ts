@@ -19,7 +19,13 @@ import { type Diagnosis, diagnose } from "./diagnose.js";
 import { checkHeaders, resolveRecipients, type SendMessage } from "./message.js";
 import { createNetworkGuard } from "./network-guard.js";
 import { withOneClickUnsubscribe } from "./one-click.js";
-import { resolveSenderOptions, type SenderConfig, type SenderOptions } from "./options.js";
+import {
+  checkApiBaseUrl,
+  resolveSenderOptions,
+  type SenderConfig,
+  type SenderOptions,
+  senderNetwork,
+} from "./options.js";
 import { createRecordQueue } from "./record-queue.js";
 import { requireSettings } from "./require-settings.js";
 import { runTestEmail, type TestEmailResult } from "./test-email.js";
@@ -106,9 +112,12 @@ function everyAttemptRefused(result: SendResult): MandrillKitSendError | undefin
  * `context`. Throws `ERR_MK_KIT_NOT_MOUNTED` when there is no store or credentials.
  */
 export function startSender(config: SenderConfig, context: KitContext | undefined): Sender {
-  const deps = resolveDeps(config, context ?? config.options.context);
+  const kit = context ?? config.options.context;
+  const deps = resolveDeps(config, kit);
   const { store, credentials, log } = deps;
-  const guard = createNetworkGuard(config.network);
+  const network = senderNetwork(config, kit);
+  checkApiBaseUrl(config.factory, config.api.baseUrl, network);
+  const guard = createNetworkGuard(network);
   const api = createApiClient(config.api, guard);
   const records = createRecordQueue(store, log);
   const oneClick = (transport: Transport) =>
