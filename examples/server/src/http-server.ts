@@ -1,4 +1,5 @@
-import { createServer, type RequestListener, type Server } from "node:http";
+import { createServer, type IncomingMessage, type RequestListener, type Server } from "node:http";
+import type { Socket } from "node:net";
 
 /** How long a client may take: the whole request, its headers (also a new connection's first bytes), idle. */
 export interface HttpTimeouts {
@@ -32,6 +33,15 @@ export function createHttpServer(timeouts: Partial<HttpTimeouts> = {}, listener?
     connectionsCheckingInterval: Math.max(50, Math.min(1000, Math.floor(headersTimeout / 4))),
   });
   server.keepAliveTimeout = t.keepAliveTimeoutMs;
+  // Node starts the headers deadline at a request's first byte: a connection that never sends one was
+  // kept for ever (slowloris without the trickle). It gets the headers deadline as an idle timeout until
+  // its first request arrives (then requestTimeout, and keepAliveTimeout between requests, apply).
+  server.on("connection", (socket: Socket) => {
+    socket.setTimeout(headersTimeout);
+  });
+  server.on("request", (req: IncomingMessage) => {
+    req.socket.setTimeout(0);
+  });
   if (listener !== undefined) server.on("request", listener);
   return server;
 }

@@ -138,6 +138,32 @@ describe("slowloris: slow headers and slow bodies", () => {
     expect((await request(t.url).get("/healthz")).status).toBe(200);
   });
 
+  it("closes a connection that sends nothing at the headers deadline, and an idle keep-alive one after keepAliveTimeoutMs", async () => {
+    const t = await start({
+      http: { requestTimeoutMs: 5000, headersTimeoutMs: 500, keepAliveTimeoutMs: 300 },
+    });
+    const port = Number(new URL(t.url).port);
+    const silent = connect(port, "127.0.0.1");
+    let silentClosed = false;
+    silent.on("close", () => {
+      silentClosed = true;
+    });
+    silent.on("error", () => undefined);
+    const idle = connect(port, "127.0.0.1");
+    let idleClosed = false;
+    let answered = "";
+    idle.on("data", (d: Buffer) => {
+      answered += d.toString();
+    });
+    idle.on("close", () => {
+      idleClosed = true;
+    });
+    idle.on("error", () => undefined);
+    idle.write("GET /healthz HTTP/1.1\r\nHost: x\r\nConnection: keep-alive\r\n\r\n");
+    await eventually(() => silentClosed && idleClosed, 15_000);
+    expect(answered).toMatch(/^HTTP\/1\.1 200/);
+  });
+
   it("cuts off headers trickled a byte at a time at the headers deadline (408)", async () => {
     const t = await start({ http: { requestTimeoutMs: 5000, headersTimeoutMs: 500 } });
     const c = trickle(Number(new URL(t.url).port), "GET /login HTTP/1.1\r\nHost: x\r\nX-Slow: ", "a");
