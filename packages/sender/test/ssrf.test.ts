@@ -355,3 +355,71 @@ describe("what a tenant sees of the peer (opt-out on: a real SSH server on loopb
     expect(ssh.connections).toBeGreaterThanOrEqual(3);
   });
 });
+
+describe("what a tenant sees of a hostile peer: plain words, never its bytes (opt-out on, real servers on loopback)", () => {
+  const MARKER = "INTERNAL-SERVICE-7f3a";
+  const servers: Server[] = [];
+  const open = new Set<Socket>();
+
+  /** A loopback TCP server running `onSocket` for each connection; resolves its port. */
+  async function serve(onSocket: (socket: Socket) => void): Promise<number> {
+    const server = createServer((socket) => {
+      open.add(socket);
+      socket.on("close", () => open.delete(socket));
+      socket.on("error", () => {});
+      onSocket(socket);
+    });
+    servers.push(server);
+    await new Promise<void>((resolve) => server.listen(0, "127.0.0.1", resolve));
+    return (server.address() as { port: number }).port;
+  }
+
+  afterAll(async () => {
+    for (const socket of open) socket.destroy();
+    for (const server of servers) {
+      await new Promise<void>((resolve) => server.close(() => resolve()));
+    }
+  });
+
+  async function tenantSees(port: number): Promise<{ error: Error; seen: string[] }> {
+    const logger = recordingLogger();
+    const sender = senderWith({
+      credentials: savedSettings({ host: "127.0.0.1", port }),
+      network: { allowPrivate: true, ports: [port] },
+      smtp: { connectionTimeoutMs: 500 },
+      logger,
+    });
+    const error = await rejection(sender.send("tenant", { to: "alice@example.org", text: "x" }));
+    const report = await sender.sendTestEmail("tenant", "admin@example.org");
+    return { error, seen: [inspect(error, { depth: 10 }), JSON.stringify(report), logger.text()] };
+  }
+
+  it("a closed port: 'connection refused'", async () => {
+    const port = await serve(() => {});
+    const server = servers.pop() as Server;
+    await new Promise<void>((resolve) => server.close(() => resolve()));
+    const { error } = await tenantSees(port);
+    expect(error.message).toContain("connection refused");
+  });
+
+  it("a server that accepts and never speaks: 'timed out'", async () => {
+    const port = await serve(() => {});
+    const { error } = await tenantSees(port);
+    expect(error.message).toContain("timed out");
+  });
+
+  it("an SMTP-speaking internal service without STARTTLS: 'TLS failed', none of its greeting or EHLO text", async () => {
+    const port = await serve((socket) => {
+      socket.write(`220 ${MARKER} ESMTP ready\r\n`);
+      socket.on("data", (data: Buffer) => {
+        const line = data.toString();
+        if (/^(EHLO|HELO)/i.test(line)) socket.write(`250-${MARKER} hello\r\n250 AUTH PLAIN LOGIN\r\n`);
+        else if (/^QUIT/i.test(line)) socket.end(`221 ${MARKER} bye\r\n`);
+        else socket.write(`502 ${MARKER} unknown\r\n`);
+      });
+    });
+    const { error, seen } = await tenantSees(port);
+    expect(error.message).toContain("TLS failed");
+    for (const text of seen) expect(text).not.toContain(MARKER);
+  });
+});
