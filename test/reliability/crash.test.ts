@@ -1,45 +1,73 @@
-import { spawn } from "node:child_process";
 import { mkdtemp, rm } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { fileURLToPath } from "node:url";
 import { openSqliteStore } from "@mandrill-kit/sqlite";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { type Ack, startWebhookLoad } from "./fixtures/webhook-load.js";
 import {
   ACCOUNT,
   ADMIN_TOKEN,
+  bundleServer,
+  eventually,
   killChildren,
+  type PreparedServer,
+  prepareServer,
+  type ServerProcess,
   saveSettings,
-  spawnServer,
-  track,
   WEBHOOK_KEY,
 } from "./helpers.js";
 import { figure, SLICE, sizes } from "./sizes.js";
 
-const loadScript = fileURLToPath(new URL("./fixtures/webhook-load.ts", import.meta.url));
 // A fixed public URL: the Callback URL (and so the signatures) stay the same across restarts on new ports.
 const PUBLIC_URL = "https://hooks.example.test";
 const CALLBACK_URL = `${PUBLIC_URL}/webhooks/mandrill/${ACCOUNT}`;
 
 let dataDir: string;
+let bundle: string;
+/** Server processes prepared for the next starts, next first (see {@link nextServer}). */
+const prepared: Promise<PreparedServer>[] = [];
+/** Starts still to prepare: one per kill, and the last restart. */
+let toPrepare = sizes.crashKills + 1;
+/** How many processes are prepared ahead. */
+const AHEAD = 3;
+/** Resolves once the last process prepared has loaded its modules. */
+let loading: Promise<unknown> = Promise.resolve();
+
+/**
+ * Prepares processes up to {@link AHEAD}, one after the other: each starts loading its modules once the
+ * one before it has (several loading at once would only share the CPU, and delay the next start).
+ */
+function prepareAhead(): void {
+  while (prepared.length < AHEAD && toPrepare > 0) {
+    toPrepare -= 1;
+    const next = loading.then(() => prepareServer(bundle, { dataDir, publicUrl: PUBLIC_URL }));
+    prepared.push(next);
+    loading = next.then((p) => p.loaded);
+    // A process that failed fails the start that awaits it; the chain itself is never awaited.
+    loading.catch(() => {});
+  }
+}
 
 beforeAll(async () => {
   dataDir = await mkdtemp(join(tmpdir(), "mk-reliability-crash-"));
+  bundle = await bundleServer(dataDir);
+  prepareAhead();
+  // The first start's module loading is setup, like the bundle.
+  await (await prepared[0])?.loaded;
 });
 afterAll(async () => {
   killChildren();
   await rm(dataDir, { recursive: true, force: true });
 });
 
-/** Starts examples/server/src/main.ts on a free port and resolves once it prints its start banner. */
-function startServer() {
-  return spawnServer({ dataDir, publicUrl: PUBLIC_URL });
-}
-
-interface Ack {
-  batch: string;
-  keys: string[];
-  bounced: string;
+/**
+ * Starts examples/server/src/main.ts on a free port in a process prepared while earlier rounds ran, so
+ * a restart is the server's own start, not Node loading its modules; then prepares another.
+ */
+async function nextServer(): Promise<ServerProcess> {
+  const server = await (prepared.shift() as Promise<PreparedServer>);
+  prepareAhead();
+  return server.start();
 }
 
 describe(`crash under webhook load (${SLICE}: ${sizes.crashKills} SIGKILLs)`, () => {
@@ -48,43 +76,27 @@ describe(`crash under webhook load (${SLICE}: ${sizes.crashKills} SIGKILLs)`, ()
     let unacknowledgedFailures = 0;
     const started = Date.now();
     for (let round = 0; round < sizes.crashKills; round++) {
-      const server = await startServer();
+      const server = await nextServer();
       const url = `http://127.0.0.1:${server.port}`;
       if (round === 0) await saveSettings(url);
 
-      const load = spawn(process.execPath, ["--import", "tsx", loadScript], {
-        env: {
-          ...process.env,
-          LOAD_URL: `${url}/webhooks/mandrill/${ACCOUNT}`,
-          LOAD_CALLBACK_URL: CALLBACK_URL,
-          LOAD_KEY: WEBHOOK_KEY,
-          LOAD_PREFIX: `r${round}`,
-          LOAD_BATCH: "50",
-          LOAD_CONCURRENCY: "4",
-        },
-        stdio: ["ignore", "pipe", "pipe"],
+      const load = startWebhookLoad({
+        url: `${url}/webhooks/mandrill/${ACCOUNT}`,
+        callbackUrl: CALLBACK_URL,
+        key: WEBHOOK_KEY,
+        prefix: `r${round}`,
+        batchSize: 50,
+        concurrency: 4,
       });
-      const l = track(load);
       // Kill at a random moment once the load is flowing (the first acknowledgement is in).
-      const until = Date.now() + 30_000;
-      while (!l.out().includes("\n") && Date.now() < until && load.exitCode === null) {
-        await new Promise((r) => setTimeout(r, 10));
-      }
+      await eventually(() => load.acks.length > 0 || load.done(), 30_000);
       await new Promise((r) => setTimeout(r, Math.floor(Math.random() * 700)));
       server.child.kill("SIGKILL");
       await server.exited;
-      expect(await l.exited, l.err()).toBe(0);
-
-      const lines = l
-        .out()
-        .split("\n")
-        .filter((line) => line !== "")
-        .map((line) => JSON.parse(line) as Ack | { stopped: string[]; failures: number });
-      const roundAcks = lines.filter((x): x is Ack => "keys" in x);
-      const summary = lines.find((x) => "stopped" in x) as { failures: number } | undefined;
-      unacknowledgedFailures += summary?.failures ?? 0;
-      expect(roundAcks.length, `round ${round}: no batch acknowledged`).toBeGreaterThan(0);
-      acked.push(...roundAcks);
+      const summary = await load.stopped;
+      unacknowledgedFailures += summary.failures;
+      expect(load.acks.length, `round ${round}: no batch acknowledged`).toBeGreaterThan(0);
+      acked.push(...load.acks);
 
       // The server is dead: open its file like the restart will, and check everything acknowledged so far.
       const store = openSqliteStore({ filename: join(dataDir, "mandrill.db") });
@@ -110,7 +122,7 @@ describe(`crash under webhook load (${SLICE}: ${sizes.crashKills} SIGKILLs)`, ()
     }
 
     // A last restart: the server comes up on the file and reports the same events through its API.
-    const server = await startServer();
+    const server = await nextServer();
     try {
       const response = await fetch(`http://127.0.0.1:${server.port}/api/accounts/${ACCOUNT}/events?limit=1`, {
         headers: { authorization: `Bearer ${ADMIN_TOKEN}` },
