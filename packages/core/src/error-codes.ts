@@ -65,6 +65,11 @@ export const ERROR_CODES = {
     advice:
       "Pass `context.signal` to fetch() and database calls so a stuck call stops, make the handler faster, or raise `handlerTimeoutMs`.",
   },
+  ERR_MK_WEBHOOK_HANDLER_FAILED: {
+    summary:
+      "A webhook handler threw (or rejected with) a value that is not an Error; the kit wraps it in this error, the run counts as failed and is retried.",
+    advice: "Throw Error objects from handlers, so the failure keeps its stack and cause.",
+  },
   ERR_MK_STORE_CONFLICT: {
     summary: "A record was changed by someone else between reading and writing it (optimistic concurrency).",
     advice: "Read the record again and retry the change.",
@@ -162,6 +167,12 @@ export const ERROR_CODES = {
   ERR_MK_INTERNAL: {
     summary: "An unexpected error inside a kit router; the response hides its details.",
     advice: "Read the server log (the kit logs the error with its account) and report it if it persists.",
+  },
+  ERR_MK_TESTING_TIMEOUT: {
+    summary:
+      "`eventually()` from `@mandrill-kit/core/testing` gave up: its condition did not hold within the timeout.",
+    advice:
+      "The message names the condition (`what`). Look for why the outcome never happened; raise `timeoutMs` only for a slow machine.",
   },
   ERR_MK_NOT_FOUND: {
     summary: "The account, record or event named does not exist.",

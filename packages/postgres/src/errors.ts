@@ -6,7 +6,11 @@ import { storeFailed } from "@mandrill-kit/core/adapter";
 export const MAX_ATTEMPTS = 5;
 
 /** Thrown inside a transaction when a concurrent writer won a race; the transaction is run again. */
-export class RaceLost extends Error {}
+export class RaceLost extends MandrillKitStoreError {
+  constructor(message: string) {
+    super("ERR_MK_STORE_CONFLICT", message);
+  }
+}
 
 const CONNECTION_CODES = new Set([
   "ECONNREFUSED",

@@ -1,3 +1,5 @@
+import { MandrillKitError } from "@mandrill-kit/core";
+
 /**
  * Mandrill's API errors (docs/mandrill.md#api-errors): the names the simulator answers with, the `code` it puts in the
  * body, and the HTTP status in each `errorStatus` mode.
@@ -55,8 +57,11 @@ export interface MandrillErrorBody {
   message: string;
 }
 
-/** An error the simulator answers a Mandrill API call with. Internal: never thrown to a host. */
-export class MandrillApiError extends Error {
+/**
+ * An error the simulator answers a Mandrill API call with (`ERR_MK_MANDRILL_API`, like the sender's
+ * MandrillKitApiError for the real thing). Internal: never thrown to a host.
+ */
+export class MandrillApiError extends MandrillKitError {
   readonly mandrillName: MandrillErrorName;
   /** Seconds for a `Retry-After` header (rate limiting). */
   readonly retryAfterSeconds: number | undefined;
@@ -68,8 +73,7 @@ export class MandrillApiError extends Error {
     message: string,
     extra: { retryAfterSeconds?: number; fixedStatus?: number } = {},
   ) {
-    super(message);
-    this.name = "MandrillApiError";
+    super("ERR_MK_MANDRILL_API", message);
     this.mandrillName = name;
     this.retryAfterSeconds = extra.retryAfterSeconds;
     this.fixedStatus = extra.fixedStatus;

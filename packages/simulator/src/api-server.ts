@@ -7,8 +7,7 @@ import { applyMessageEvent } from "./message-events.js";
 
 const API_PATH = /^\/api\/(1\.\d)\/([a-z0-9-]+)\/([a-z0-9-]+?)(\.json)?\/?$/;
 
-class BodyTooLarge extends Error {}
-
+/** Reads the body; over `limit` bytes it rejects with the `ValidationError` (413) Mandrill answers. */
 function readBody(req: IncomingMessage, limit: number): Promise<string> {
   return new Promise((resolve, reject) => {
     const chunks: Buffer[] = [];
@@ -16,7 +15,11 @@ function readBody(req: IncomingMessage, limit: number): Promise<string> {
     req.on("data", (chunk: Buffer) => {
       size += chunk.length;
       if (size > limit) {
-        reject(new BodyTooLarge());
+        reject(
+          new MandrillApiError("ValidationError", `Request body larger than ${limit} bytes`, {
+            fixedStatus: 413,
+          }),
+        );
         req.resume();
         return;
       }
@@ -89,21 +92,7 @@ async function callApi(
   method: string,
   seen: Seen,
 ): Promise<{ status: number; body: unknown }> {
-  let raw: string;
-  try {
-    raw = await readBody(req, ctx.options.bodyLimitBytes);
-  } catch (error) {
-    if (error instanceof BodyTooLarge) {
-      throw new MandrillApiError(
-        "ValidationError",
-        `Request body larger than ${ctx.options.bodyLimitBytes} bytes`,
-        {
-          fixedStatus: 413,
-        },
-      );
-    }
-    throw error;
-  }
+  const raw = await readBody(req, ctx.options.bodyLimitBytes);
   let params: Record<string, unknown> | undefined;
   try {
     const parsed: unknown = JSON.parse(raw);

@@ -1,5 +1,5 @@
 import { parseArgs } from "node:util";
-import { isMandrillKitError } from "@mandrill-kit/core";
+import { isMandrillKitError, MandrillKitConfigError } from "@mandrill-kit/core";
 import type { ErrorStatusMode } from "./api-error.js";
 import { type Simulator, startSimulator } from "./start-simulator.js";
 
@@ -26,7 +26,13 @@ export interface SimulatorCliIo {
 
 function int(value: string | undefined, name: string): number | undefined {
   if (value === undefined) return undefined;
-  if (!/^\d+$/.test(value)) throw new Error(`${name} must be a number; received "${value}".`);
+  if (!/^\d+$/.test(value)) {
+    throw new MandrillKitConfigError(
+      "ERR_MK_CONFIG_INVALID",
+      name,
+      `${name} must be a number; received "${value}".`,
+    );
+  }
   return Number(value);
 }
 

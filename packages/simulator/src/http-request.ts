@@ -1,5 +1,6 @@
 import { request as httpRequest } from "node:http";
 import { request as httpsRequest } from "node:https";
+import { MandrillKitTransportError } from "@mandrill-kit/core";
 
 /** The answer to a webhook request. */
 export interface HttpAnswer {
@@ -39,7 +40,7 @@ export function sendHttp(
       });
     });
     const timer = setTimeout(() => {
-      req.destroy(new Error(`timed out after ${init.timeoutMs} ms`));
+      req.destroy(new MandrillKitTransportError(`timed out after ${init.timeoutMs} ms`, false));
     }, init.timeoutMs);
     req.on("error", (error) => {
       clearTimeout(timer);

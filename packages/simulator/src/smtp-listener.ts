@@ -1,6 +1,6 @@
 import type { AddressInfo } from "node:net";
 import type { Readable } from "node:stream";
-import { maskSecret } from "@mandrill-kit/core";
+import { MandrillKitError, maskSecret } from "@mandrill-kit/core";
 import { simpleParser } from "mailparser";
 import { SMTPServer, type SMTPServerSession } from "smtp-server";
 import { MandrillApiError } from "./api-error.js";
@@ -23,8 +23,9 @@ interface SessionUser {
   username: string;
 }
 
+/** A refusal smtp-server answers with `responseCode` (the simulated Mandrill refusing, `ERR_MK_MANDRILL_API`). */
 function smtpError(code: number, message: string): Error {
-  return Object.assign(new Error(message), { responseCode: code });
+  return Object.assign(new MandrillKitError("ERR_MK_MANDRILL_API", message), { responseCode: code });
 }
 
 function readAll(stream: Readable): Promise<Buffer> {

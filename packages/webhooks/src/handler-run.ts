@@ -1,4 +1,4 @@
-import type { InboxRecord, MandrillEvent } from "@mandrill-kit/core";
+import { type InboxRecord, type MandrillEvent, MandrillKitError } from "@mandrill-kit/core";
 import { HandlerTimeoutError } from "./errors.js";
 import type { AnyEventHandler, HandlerContext } from "./handler-registry.js";
 
@@ -28,7 +28,12 @@ export function runId(record: { account: string; key: string }): string {
 }
 
 function asError(thrown: unknown): Error {
-  return thrown instanceof Error ? thrown : new Error(String(thrown));
+  return thrown instanceof Error
+    ? thrown
+    : new MandrillKitError(
+        "ERR_MK_WEBHOOK_HANDLER_FAILED",
+        `handler threw a non-Error value: ${String(thrown)}`,
+      );
 }
 
 /** Starts `handlers` one after the other for `event`; the caller watches `deadline` and calls `expire`. */

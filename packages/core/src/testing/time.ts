@@ -1,4 +1,5 @@
 import type { Clock } from "../clock.js";
+import { MandrillKitError } from "../errors.js";
 
 /** A {@link Clock} that only moves when told to (`advance`, `set`). */
 export interface ManualClock extends Clock {
@@ -46,7 +47,12 @@ export async function eventually(
   const intervalMs = o.intervalMs ?? 10;
   const deadline = Date.now() + timeoutMs;
   while (!(await probe())) {
-    if (Date.now() > deadline) throw new Error(`${o.what ?? "condition"} not met within ${timeoutMs} ms`);
+    if (Date.now() > deadline) {
+      throw new MandrillKitError(
+        "ERR_MK_TESTING_TIMEOUT",
+        `${o.what ?? "condition"} not met within ${timeoutMs} ms`,
+      );
+    }
     await new Promise((resolve) => setTimeout(resolve, intervalMs));
   }
 }

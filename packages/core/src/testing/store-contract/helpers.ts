@@ -1,6 +1,6 @@
 /** What the capability files of the store contract share: the test API, one store per test, fixtures. */
 import type * as Vitest from "vitest";
-import { isMandrillKitError } from "../../errors.js";
+import { isMandrillKitError, MandrillKitStoreError } from "../../errors.js";
 import type { InboxEventInput, Store, SuppressionInput, SuppressionReason } from "../../store.js";
 
 /**
@@ -29,7 +29,12 @@ export interface StoreContractOptions {
 export function storePerTest(api: StoreContractApi, options: StoreContractOptions): Store {
   let store: Store | undefined;
   const current = (): Store => {
-    if (store === undefined) throw new Error("the contract's store is only open inside a test");
+    if (store === undefined) {
+      throw new MandrillKitStoreError(
+        "ERR_MK_STORE_CLOSED",
+        "the contract's store is only open inside a test",
+      );
+    }
     return store;
   };
   api.beforeEach(async () => {
