@@ -63,6 +63,48 @@ async function throughput(
   return total / ((performance.now() - start) / 1000);
 }
 
+type Name = "kitApi" | "official" | "raw" | "kitSmtp" | "bareSmtp";
+
+/** The sender table: each shape's medians against the row they are compared with, and the targets. */
+function senderTable(
+  shapes: { label: string }[],
+  results: Record<string, Record<Name, number[]>>,
+  recorded: number,
+  setup: { maxConnections: number; runs: number; warmup: number },
+): Table {
+  const { maxConnections, runs, warmup } = setup;
+  const rows: string[][] = [];
+  const notes: string[] = [];
+  for (const shape of shapes) {
+    const r = results[shape.label] as Record<Name, number[]>;
+    const s = Object.fromEntries(Object.entries(r).map(([k, v]) => [k, summarize(v)])) as Record<
+      Name,
+      ReturnType<typeof summarize>
+    >;
+    rows.push(sampleRow(`kit API send (${shape.label})`, s.kitApi, s.official, 0));
+    rows.push(sampleRow(`  official client, same bodies (${shape.label})`, s.official, s.official, 0));
+    rows.push(sampleRow(`  raw undici posts, same bodies (${shape.label})`, s.raw, s.raw, 0));
+    rows.push(sampleRow(`kit SMTP send (${shape.label})`, s.kitSmtp, s.bareSmtp, 0));
+    rows.push(sampleRow(`  bare pooled nodemailer (${shape.label})`, s.bareSmtp, s.bareSmtp, 0));
+    const vsOfficial = s.kitApi.median / s.official.median;
+    const vsRaw = s.kitApi.median / s.raw.median;
+    const vsBare = s.kitSmtp.median / s.bareSmtp.median;
+    notes.push(
+      `${shape.label}: kit API ${fmt(vsOfficial, 2)}× the official client (target ≥ 1.5× — ${vsOfficial >= 1.5 ? "met" : "NOT met"}), ${fmt(vsRaw, 2)}× raw undici (target ≥ 0.7× — ${vsRaw >= 0.7 ? "met" : "NOT met"}); kit SMTP ${fmt(vsBare, 2)}× bare nodemailer (target ≥ 0.8× — ${vsBare >= 0.8 ? "met" : "NOT met"}).`,
+    );
+  }
+  notes.push(
+    `Every kit send also read the account's settings (cached), checked suppressions in SQLite and recorded the send (${recorded > 0 ? "verified" : "NOT verified"} in the store).`,
+  );
+  return {
+    title: "Sender — sends per second against the simulator (in its own process)",
+    description: `One-recipient messages. The kit's \`send()\` (settings from the cache, suppression check in a SQLite file, the transport, then the send record, written behind the send in one transaction per 5 ms window) against, for the API, the official \`@mailchimp/mailchimp_transactional\` client and raw undici posts (16-connection pool) of the same \`messages/send\` bodies; for SMTP, a bare pooled nodemailer transport (${maxConnections} connections, STARTTLS + AUTH, like the kit's pool). Sequential runs send 1,000 messages, concurrent runs 1,600 with 16 in flight; ${runs} runs after ${warmup} warm-up, contenders in rotating order. Ratios are throughput against the row they are compared with (kit API vs official client; kit SMTP vs bare nodemailer; raw undici is shown against itself and compared in the notes).`,
+    headers: ["", "median sends/s", "min", "max", "spread", "ratio"],
+    rows,
+    notes,
+  };
+}
+
 export async function runSenderBenches(): Promise<Table[]> {
   const dir = mkdtempSync(join(tmpdir(), "mk-bench-sender-"));
   const sim = await startSim();
@@ -138,7 +180,7 @@ export async function runSenderBenches(): Promise<Table[]> {
       tls: { ca: sim.smtp.ca },
     });
 
-    const contenders = {
+    const contenders: Record<Name, (i: number) => Promise<unknown>> = {
       kitApi: (i: number) => sender.send("api-acct", message(i)),
       official: (i: number) => official.messages.send(body(i)),
       raw: rawPost,
@@ -153,7 +195,6 @@ export async function runSenderBenches(): Promise<Table[]> {
           headers: { "X-MC-Tags": "receipt" },
         }),
     };
-    type Name = keyof typeof contenders;
     const runs = 7;
     const warmup = 1;
     const shapes = [
@@ -182,38 +223,7 @@ export async function runSenderBenches(): Promise<Table[]> {
     const recorded = (await store.sends.list("api-acct", { limit: 1 })).items.length;
     await store.close();
 
-    const rows: string[][] = [];
-    const notes: string[] = [];
-    for (const shape of shapes) {
-      const r = results[shape.label] as Record<Name, number[]>;
-      const s = Object.fromEntries(Object.entries(r).map(([k, v]) => [k, summarize(v)])) as Record<
-        Name,
-        ReturnType<typeof summarize>
-      >;
-      rows.push(sampleRow(`kit API send (${shape.label})`, s.kitApi, s.official, 0));
-      rows.push(sampleRow(`  official client, same bodies (${shape.label})`, s.official, s.official, 0));
-      rows.push(sampleRow(`  raw undici posts, same bodies (${shape.label})`, s.raw, s.raw, 0));
-      rows.push(sampleRow(`kit SMTP send (${shape.label})`, s.kitSmtp, s.bareSmtp, 0));
-      rows.push(sampleRow(`  bare pooled nodemailer (${shape.label})`, s.bareSmtp, s.bareSmtp, 0));
-      const vsOfficial = s.kitApi.median / s.official.median;
-      const vsRaw = s.kitApi.median / s.raw.median;
-      const vsBare = s.kitSmtp.median / s.bareSmtp.median;
-      notes.push(
-        `${shape.label}: kit API ${fmt(vsOfficial, 2)}× the official client (target ≥ 1.5× — ${vsOfficial >= 1.5 ? "met" : "NOT met"}), ${fmt(vsRaw, 2)}× raw undici (target ≥ 0.7× — ${vsRaw >= 0.7 ? "met" : "NOT met"}); kit SMTP ${fmt(vsBare, 2)}× bare nodemailer (target ≥ 0.8× — ${vsBare >= 0.8 ? "met" : "NOT met"}).`,
-      );
-    }
-    notes.push(
-      `Every kit send also read the account's settings (cached), checked suppressions in SQLite and recorded the send (${recorded > 0 ? "verified" : "NOT verified"} in the store).`,
-    );
-    return [
-      {
-        title: "Sender — sends per second against the simulator (in its own process)",
-        description: `One-recipient messages. The kit's \`send()\` (settings from the cache, suppression check in a SQLite file, the transport, then the send record, written behind the send in one transaction per 5 ms window) against, for the API, the official \`@mailchimp/mailchimp_transactional\` client and raw undici posts (16-connection pool) of the same \`messages/send\` bodies; for SMTP, a bare pooled nodemailer transport (${maxConnections} connections, STARTTLS + AUTH, like the kit's pool). Sequential runs send 1,000 messages, concurrent runs 1,600 with 16 in flight; ${runs} runs after ${warmup} warm-up, contenders in rotating order. Ratios are throughput against the row they are compared with (kit API vs official client; kit SMTP vs bare nodemailer; raw undici is shown against itself and compared in the notes).`,
-        headers: ["", "median sends/s", "min", "max", "spread", "ratio"],
-        rows,
-        notes,
-      },
-    ];
+    return [senderTable(shapes, results, recorded, { maxConnections, runs, warmup })];
   } finally {
     sim.stop();
     rmSync(dir, { recursive: true, force: true });

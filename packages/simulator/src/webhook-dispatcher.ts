@@ -1,4 +1,4 @@
-import { mandrillJson, signWebhook, TEST_WEBHOOK_KEY } from "@mandrill-kit/core";
+import { isMandrillKitError, mandrillJson, signWebhook, TEST_WEBHOOK_KEY } from "@mandrill-kit/core";
 import type { AccountState } from "./account-state.js";
 import { validationError } from "./api-error.js";
 import type { SimContext } from "./context.js";
@@ -57,8 +57,104 @@ export function webhookEventsJson(events: unknown, escapeUnicode: boolean): stri
 
 function describeFailure(answer: HttpAnswer | undefined, error: unknown): string {
   if (answer !== undefined) return `HTTP ${answer.status}`;
+  // The simulator's own time-out says what happened in its message; a socket error in its code.
+  if (isMandrillKitError(error)) return error.message;
   const e = error as { code?: unknown; message?: unknown };
   return typeof e?.code === "string" ? `${e.code}` : String(e?.message ?? error);
+}
+
+/** Where a webhook URL is posted to (after `webhookTarget`), if the simulator may post there. */
+function target(ctx: SimContext, url: string): URL {
+  const o = ctx.options;
+  let parsed: URL;
+  try {
+    parsed = new URL(o.webhookTarget(url));
+  } catch {
+    throw validationError(`url "${url}" is not a valid URL`);
+  }
+  if (parsed.protocol !== "http:" && parsed.protocol !== "https:") {
+    throw validationError(`url "${url}" must be an http:// or https:// URL`);
+  }
+  if (!o.allowWebhookHost(parsed.hostname)) {
+    throw validationError(
+      `url "${url}" would be posted to ${parsed.hostname}, and this simulator only posts webhooks to loopback addresses (see the allowWebhookHost and webhookTarget options)`,
+    );
+  }
+  return parsed;
+}
+
+/** Posts (or HEADs) `events` to `url` signed with `key`, and records the delivery. */
+async function request(
+  ctx: SimContext,
+  inFlight: Set<Promise<unknown>>,
+  kind: WebhookDelivery["kind"],
+  url: string,
+  key: string,
+  events: Record<string, unknown>[],
+  meta: { webhookId: number | null; batchId: string | null; attempt: number },
+): Promise<WebhookDelivery> {
+  const o = ctx.options;
+  const started = ctx.now();
+  const t0 = performance.now();
+  let postedTo = url;
+  let answer: HttpAnswer | undefined;
+  let failure: unknown;
+  let mandrillEvents = "";
+  let body = "";
+  let signature: string | null = null;
+  const requestHeaders: Record<string, string> = { "User-Agent": "Mandrill-Webhook/1.0", Accept: "*/*" };
+  try {
+    const to = target(ctx, url);
+    postedTo = to.href;
+    if (kind !== "validation-head") {
+      mandrillEvents = webhookEventsJson(events, o.escapeUnicode);
+      const signed = signWebhook({ key, url, events: mandrillEvents });
+      body = signed.body;
+      signature = signed.signature;
+      requestHeaders["Content-Type"] = "application/x-www-form-urlencoded";
+      requestHeaders["Content-Length"] = String(Buffer.byteLength(body));
+      requestHeaders["X-Mandrill-Signature"] = signature;
+    }
+    const pending = sendHttp(to, {
+      method: kind === "validation-head" ? "HEAD" : "POST",
+      headers: requestHeaders,
+      body: kind === "validation-head" ? undefined : body,
+      timeoutMs: o.webhookTimeoutMs,
+    });
+    inFlight.add(pending);
+    try {
+      answer = await pending;
+    } finally {
+      inFlight.delete(pending);
+    }
+  } catch (error) {
+    failure = error;
+  }
+  const ok =
+    answer !== undefined &&
+    (kind === "batch" ? answer.status >= 200 && answer.status < 300 : answer.status === 200);
+  const delivery: WebhookDelivery = {
+    seq: ++ctx.seq.delivery,
+    kind,
+    webhookId: meta.webhookId,
+    url,
+    postedTo,
+    batchId: meta.batchId,
+    attempt: meta.attempt,
+    eventCount: events.length,
+    mandrillEvents,
+    body,
+    requestHeaders,
+    signature,
+    status: answer?.status ?? null,
+    responseBody: answer?.body ?? null,
+    error: ok ? null : describeFailure(answer, failure),
+    ok,
+    startedAt: started,
+    durationMs: Math.round(performance.now() - t0),
+  };
+  ctx.deliveries.push(delivery);
+  return delivery;
 }
 
 /** Creates the dispatcher of one simulator. */
@@ -79,94 +175,6 @@ export function createWebhookDispatcher(ctx: SimContext): WebhookDispatcher {
     return [...ctx.accounts.values()].flatMap((a) => [...a.webhooks.values()]);
   }
 
-  function target(url: string): URL {
-    let parsed: URL;
-    try {
-      parsed = new URL(o.webhookTarget(url));
-    } catch {
-      throw validationError(`url "${url}" is not a valid URL`);
-    }
-    if (parsed.protocol !== "http:" && parsed.protocol !== "https:") {
-      throw validationError(`url "${url}" must be an http:// or https:// URL`);
-    }
-    if (!o.allowWebhookHost(parsed.hostname)) {
-      throw validationError(
-        `url "${url}" would be posted to ${parsed.hostname}, and this simulator only posts webhooks to loopback addresses (see the allowWebhookHost and webhookTarget options)`,
-      );
-    }
-    return parsed;
-  }
-
-  async function request(
-    kind: WebhookDelivery["kind"],
-    url: string,
-    key: string,
-    events: Record<string, unknown>[],
-    meta: { webhookId: number | null; batchId: string | null; attempt: number },
-  ): Promise<WebhookDelivery> {
-    const started = ctx.now();
-    const t0 = performance.now();
-    let postedTo = url;
-    let answer: HttpAnswer | undefined;
-    let failure: unknown;
-    let mandrillEvents = "";
-    let body = "";
-    let signature: string | null = null;
-    const requestHeaders: Record<string, string> = { "User-Agent": "Mandrill-Webhook/1.0", Accept: "*/*" };
-    try {
-      const to = target(url);
-      postedTo = to.href;
-      if (kind !== "validation-head") {
-        mandrillEvents = webhookEventsJson(events, o.escapeUnicode);
-        const signed = signWebhook({ key, url, events: mandrillEvents });
-        body = signed.body;
-        signature = signed.signature;
-        requestHeaders["Content-Type"] = "application/x-www-form-urlencoded";
-        requestHeaders["Content-Length"] = String(Buffer.byteLength(body));
-        requestHeaders["X-Mandrill-Signature"] = signature;
-      }
-      const pending = sendHttp(to, {
-        method: kind === "validation-head" ? "HEAD" : "POST",
-        headers: requestHeaders,
-        body: kind === "validation-head" ? undefined : body,
-        timeoutMs: o.webhookTimeoutMs,
-      });
-      inFlight.add(pending);
-      try {
-        answer = await pending;
-      } finally {
-        inFlight.delete(pending);
-      }
-    } catch (error) {
-      failure = error;
-    }
-    const ok =
-      answer !== undefined &&
-      (kind === "batch" ? answer.status >= 200 && answer.status < 300 : answer.status === 200);
-    const delivery: WebhookDelivery = {
-      seq: ++ctx.seq.delivery,
-      kind,
-      webhookId: meta.webhookId,
-      url,
-      postedTo,
-      batchId: meta.batchId,
-      attempt: meta.attempt,
-      eventCount: events.length,
-      mandrillEvents,
-      body,
-      requestHeaders,
-      signature,
-      status: answer?.status ?? null,
-      responseBody: answer?.body ?? null,
-      error: ok ? null : describeFailure(answer, failure),
-      ok,
-      startedAt: started,
-      durationMs: Math.round(performance.now() - t0),
-    };
-    ctx.deliveries.push(delivery);
-    return delivery;
-  }
-
   function scheduleDrainAll(): void {
     if (drainScheduled || closed) return;
     drainScheduled = true;
@@ -180,7 +188,7 @@ export function createWebhookDispatcher(ctx: SimContext): WebhookDispatcher {
     const batch = hook.batch;
     if (batch === null) return true;
     batch.attempts += 1;
-    const delivery = await request("batch", hook.url, hook.authKey, batch.events, {
+    const delivery = await request(ctx, inFlight, "batch", hook.url, hook.authKey, batch.events, {
       webhookId: hook.id,
       batchId: batch.id,
       attempt: batch.attempts,
@@ -261,14 +269,14 @@ export function createWebhookDispatcher(ctx: SimContext): WebhookDispatcher {
       return true;
     },
     async validate(url) {
-      target(url);
-      const head = await request("validation-head", url, TEST_WEBHOOK_KEY, [], {
+      target(ctx, url);
+      const head = await request(ctx, inFlight, "validation-head", url, TEST_WEBHOOK_KEY, [], {
         webhookId: null,
         batchId: null,
         attempt: 1,
       });
       if (head.ok) return;
-      const post = await request("validation-post", url, TEST_WEBHOOK_KEY, [], {
+      const post = await request(ctx, inFlight, "validation-post", url, TEST_WEBHOOK_KEY, [], {
         webhookId: null,
         batchId: null,
         attempt: 1,
