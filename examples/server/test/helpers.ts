@@ -3,6 +3,7 @@ import type { Server } from "node:http";
 import type { AddressInfo } from "node:net";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
+import { eventually } from "@mandrill-kit/core/testing";
 import { addKey } from "@mandrill-kit/credentials";
 import { type Simulator, startSimulator } from "@mandrill-kit/simulator";
 import request from "supertest";
@@ -68,15 +69,17 @@ export async function startTestApp(
   };
 }
 
-/** Polls `check` until it returns a value other than `undefined` (or throws after `timeoutMs`). */
+/** Polls `check` (through core's `eventually`) until it returns a value other than `undefined`. */
 export async function waitFor<T>(check: () => Promise<T | undefined>, timeoutMs = 10_000): Promise<T> {
-  const until = Date.now() + timeoutMs;
-  for (;;) {
-    const value = await check();
-    if (value !== undefined) return value;
-    if (Date.now() > until) throw new Error("timed out waiting");
-    await new Promise((r) => setTimeout(r, 50));
-  }
+  let value: T | undefined;
+  await eventually(
+    async () => {
+      value = await check();
+      return value !== undefined;
+    },
+    { timeoutMs, intervalMs: 50 },
+  );
+  return value as T;
 }
 
 /** The CSRF token of the first form on a page. */
