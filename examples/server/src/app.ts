@@ -97,12 +97,22 @@ function smtpRoute(target: MandrillTarget): ((settings: MandrillSettings) => Smt
 /**
  * The operator's network opt-out: the Mandrill endpoint this server was configured with (the
  * in-process simulator, or a MANDRILL_API_URL on this machine) may be a loopback or private address.
- * Only those exact addresses are allowed, and only on Mandrill's SMTP ports for tenant hosts;
- * tenants still cannot save such an address (the credentials keep the default policy).
+ * Only those exact address:port pairs are allowed (the API's, and the simulator's SMTP server that
+ * `smtp.mandrillapp.com` is routed to), so a tenant host name resolving to that address reaches no
+ * other service on it; tenants still cannot save such an address (the credentials keep the default
+ * policy).
  */
-function operatorNetwork(target: MandrillTarget): NetworkPolicyOptions {
-  const hosts = [new URL(target.apiUrl).hostname, ...(target.kind === "simulator" ? [target.smtp.host] : [])];
-  return { allow: [...new Set(hosts.filter((h) => parseIpLiteral(h) !== undefined))] };
+export function operatorNetwork(target: MandrillTarget): NetworkPolicyOptions {
+  const api = new URL(target.apiUrl);
+  const endpoints: [string, number][] = [
+    [api.hostname, Number(api.port) || (api.protocol === "https:" ? 443 : 80)],
+  ];
+  if (target.kind === "simulator" && target.smtp.port !== null)
+    endpoints.push([target.smtp.host, target.smtp.port]);
+  const allow = endpoints
+    .filter(([host]) => parseIpLiteral(host) !== undefined)
+    .map(([host, port]) => `${host.includes(":") && !host.startsWith("[") ? `[${host}]` : host}:${port}`);
+  return { allow: [...new Set(allow)] };
 }
 
 /**

@@ -26,6 +26,9 @@ export interface NetworkPolicyOptions {
   /**
    * Host names (exact, case-insensitive) and IP addresses or CIDR ranges (`"10.1.2.0/24"`) the kit may
    * connect to although they are not public. A name allows that name whatever it resolves to.
+   * An entry may end in `:port` to allow it on that TCP port only: `"127.0.0.1:2525"`,
+   * `"[::1]:2525"` (IPv6 in brackets), `"10.0.0.0/8:587"`, `"relay.internal:2525"`. Without a port
+   * an entry is allowed on every port the kit connects to.
    */
   allow?: readonly string[];
   /** SMTP ports an account may save and use. @default [25, 587, 2525, 465] (Mandrill's) */
@@ -37,12 +40,21 @@ export interface NetworkPolicyOptions {
   lookup?: HostLookup;
 }
 
+/** One parsed `network.allow` entry: a host name or an address range, on one port or on any. */
+export interface AllowEntry {
+  /** An allowed host name, lower case, without a trailing dot. */
+  readonly host?: string;
+  /** An allowed address range (a single address is a /32 or /128). */
+  readonly range?: readonly [ipaddr.IPv4 | ipaddr.IPv6, number];
+  /** The only TCP port the entry allows; `undefined`: every port. */
+  readonly port?: number;
+}
+
 /** A validated {@link NetworkPolicyOptions}. */
 export interface NetworkPolicy {
   readonly allowPrivate: boolean;
-  /** Allowed host names, lower case, without a trailing dot. */
-  readonly hosts: ReadonlySet<string>;
-  readonly ranges: readonly [ipaddr.IPv4 | ipaddr.IPv6, number][];
+  /** The `allow` entries, parsed. */
+  readonly allow: readonly AllowEntry[];
   readonly ports: readonly number[];
   readonly lookup: HostLookup | undefined;
 }
@@ -138,6 +150,61 @@ function rangeWords(range: AddressRange): string {
   }
 }
 
+const HOST_LABEL = "[a-z0-9_](?:[a-z0-9_-]{0,61}[a-z0-9_])?";
+const HOST_NAME = new RegExp(`^(?=.{1,253}\\.?$)${HOST_LABEL}(?:\\.${HOST_LABEL})*\\.?$`, "i");
+
+/**
+ * Parses one `network.allow` entry: `host`, `address` or `cidr`, each optionally followed by `:port`
+ * (an IPv6 address with a port in brackets: `[::1]:2525`, `[fd00::]/8:587`). A bare IPv6 address
+ * (two or more colons) has no port.
+ */
+function parseAllowEntry(factory: string, entry: unknown): AllowEntry {
+  const bad = (why: string) =>
+    configError(
+      factory,
+      "network.allow",
+      `entry ${JSON.stringify(entry)} ${why} Write a host name, an IP address or a CIDR range, optionally followed by :port ("relay.internal", "10.0.0.0/8", "127.0.0.1:2525", "[::1]:2525").`,
+    );
+  if (typeof entry !== "string" || entry.trim() === "")
+    throw configError(
+      factory,
+      "network.allow",
+      `entries must be host names or CIDRs, optionally with :port; received ${JSON.stringify(entry)}.`,
+    );
+  const text = entry.trim();
+  let target = text;
+  let portText: string | undefined;
+  if (text.startsWith("[")) {
+    const m = /^\[([^[\]]+)\](\/\d{1,3})?(?::(.*))?$/.exec(text);
+    if (m === null || parseIpLiteral(m[1] ?? "") === undefined)
+      throw bad('is not an IP address in brackets such as "[::1]:2525".');
+    target = `${m[1]}${m[2] ?? ""}`;
+    portText = m[3];
+  } else if (text.includes("/")) {
+    const m = /^([^/]+\/\d{1,3})(?::(.*))?$/.exec(text);
+    if (m === null) throw bad('is not a CIDR range such as "10.0.0.0/8" or "10.0.0.0/8:587".');
+    target = m[1] ?? "";
+    portText = m[2];
+  } else if (text.split(":").length === 2) {
+    [target = "", portText] = text.split(":");
+  }
+  let port: number | undefined;
+  if (portText !== undefined) {
+    port = /^\d{1,5}$/.test(portText) ? Number(portText) : 0;
+    if (port < 1 || port > 65_535) throw bad("has a port that is not a whole number from 1 to 65535.");
+  }
+  const at = port === undefined ? {} : { port };
+  if (target.includes("/")) {
+    if (!ipaddr.isValidCIDR(target)) throw bad('is not a CIDR range such as "10.0.0.0/8".');
+    return { range: ipaddr.parseCIDR(target), ...at };
+  }
+  const ip = parseIpLiteral(target);
+  if (ip !== undefined) return { range: [ip, ip.kind() === "ipv4" ? 32 : 128], ...at };
+  if (!HOST_NAME.test(target))
+    throw bad('is not a host name (an IPv6 address with a port is written in brackets: "[::1]:2525").');
+  return { host: normalizeHost(target), ...at };
+}
+
 /** Validates the operator's `network` option; `factory` names the caller in errors. */
 export function resolveNetworkPolicy(options: unknown, factory: string): NetworkPolicy {
   if (options === undefined) options = {};
@@ -160,33 +227,11 @@ export function resolveNetworkPolicy(options: unknown, factory: string): Network
       "network.allowPrivate",
       `must be true or false; received ${typeof o.allowPrivate}.`,
     );
-  const hosts = new Set<string>();
-  const ranges: [ipaddr.IPv4 | ipaddr.IPv6, number][] = [];
+  const allow: AllowEntry[] = [];
   if (o.allow !== undefined) {
     if (!Array.isArray(o.allow))
       throw configError(factory, "network.allow", "must be a list of host names and CIDR ranges.");
-    for (const entry of o.allow as unknown[]) {
-      if (typeof entry !== "string" || entry.trim() === "")
-        throw configError(
-          factory,
-          "network.allow",
-          `entries must be host names or CIDRs; received ${JSON.stringify(entry)}.`,
-        );
-      const text = entry.trim();
-      if (text.includes("/")) {
-        if (!ipaddr.isValidCIDR(text))
-          throw configError(
-            factory,
-            "network.allow",
-            `entry ${JSON.stringify(text)} is not a CIDR range such as "10.0.0.0/8".`,
-          );
-        ranges.push(ipaddr.parseCIDR(text));
-        continue;
-      }
-      const ip = parseIpLiteral(text);
-      if (ip !== undefined) ranges.push([ip, ip.kind() === "ipv4" ? 32 : 128]);
-      else hosts.add(normalizeHost(text));
-    }
+    for (const entry of o.allow as unknown[]) allow.push(parseAllowEntry(factory, entry));
   }
   let ports: readonly number[] = MANDRILL_SMTP_PORTS;
   if (o.ports !== undefined) {
@@ -210,21 +255,27 @@ export function resolveNetworkPolicy(options: unknown, factory: string): Network
     );
   return {
     allowPrivate: o.allowPrivate === true,
-    hosts,
-    ranges,
+    allow,
     ports,
     lookup: o.lookup as HostLookup | undefined,
   };
 }
 
-function inRanges(policy: NetworkPolicy, ip: ipaddr.IPv4 | ipaddr.IPv6): boolean {
-  return policy.ranges.some(([base, bits]) => {
-    if (ip.kind() === base.kind()) return ip.match(base, bits);
-    // An IPv4 range also covers that address written as IPv4-mapped IPv6, and the reverse.
-    const other =
-      ip.kind() === "ipv6" ? embeddedIPv4(ip as ipaddr.IPv6, (ip as ipaddr.IPv6).range()) : undefined;
-    return other !== undefined && other.kind() === base.kind() && other.match(base, bits);
-  });
+function rangeMatches([base, bits]: AllowEntry["range"] & {}, ip: ipaddr.IPv4 | ipaddr.IPv6): boolean {
+  if (ip.kind() === base.kind()) return ip.match(base, bits);
+  // An IPv4 range also covers that address written as IPv4-mapped IPv6, and the reverse.
+  const other =
+    ip.kind() === "ipv6" ? embeddedIPv4(ip as ipaddr.IPv6, (ip as ipaddr.IPv6).range()) : undefined;
+  return other !== undefined && other.kind() === base.kind() && other.match(base, bits);
+}
+
+/** An entry without a port applies on every port; one with a port only on that port (never on an unknown one). */
+function onPort(entry: AllowEntry, port: number | undefined): boolean {
+  return entry.port === undefined || entry.port === port;
+}
+
+function inRanges(policy: NetworkPolicy, ip: ipaddr.IPv4 | ipaddr.IPv6, port: number | undefined): boolean {
+  return policy.allow.some((e) => e.range !== undefined && onPort(e, port) && rangeMatches(e.range, ip));
 }
 
 function addressRefusal(host: string, range: AddressRange): MandrillKitNetworkError {
@@ -236,40 +287,51 @@ function addressRefusal(host: string, range: AddressRange): MandrillKitNetworkEr
   );
 }
 
-/** True when the policy names `host` itself (an allowed host name). */
-export function isAllowedHost(policy: NetworkPolicy, host: string): boolean {
-  return policy.hosts.has(normalizeHost(host));
+/**
+ * True when the policy names `host` itself (an allowed host name) on `port`. Without `port` only
+ * entries without a port apply.
+ */
+export function isAllowedHost(policy: NetworkPolicy, host: string, port?: number): boolean {
+  const name = normalizeHost(host);
+  return policy.allow.some((e) => e.host === name && onPort(e, port));
 }
 
 /**
- * Connect-time check of one address `host` resolved to (or its literal): the refusal, or
- * `undefined` when the policy lets the kit connect.
+ * Connect-time check of one address `host` resolved to (or its literal) for a connection to `port`:
+ * the refusal, or `undefined` when the policy lets the kit connect. Without `port` only `allow`
+ * entries without a port apply.
  */
 export function checkAddress(
   policy: NetworkPolicy,
   host: string,
   address: string | ipaddr.IPv4 | ipaddr.IPv6,
+  port?: number,
 ): MandrillKitNetworkError | undefined {
-  if (policy.allowPrivate || isAllowedHost(policy, host)) return undefined;
+  if (policy.allowPrivate || isAllowedHost(policy, host, port)) return undefined;
   const ip = typeof address === "string" ? parseIpLiteral(address) : address;
   if (ip === undefined) return addressRefusal(host, "unparsable");
   const range = addressRange(ip);
-  if (range === "public" || inRanges(policy, ip)) return undefined;
+  if (range === "public" || inRanges(policy, ip, port)) return undefined;
   return addressRefusal(host, range);
 }
 
 /**
  * Save-time check of a host name (no DNS): refuses an IP literal that is not allowed and
- * `localhost` (and `*.localhost`, RFC 6761). Names are checked again, resolved, at connect time.
+ * `localhost` (and `*.localhost`, RFC 6761), for a connection to `port` (as {@link checkAddress}).
+ * Names are checked again, resolved, at connect time.
  */
-export function checkHostName(policy: NetworkPolicy, host: string): MandrillKitNetworkError | undefined {
+export function checkHostName(
+  policy: NetworkPolicy,
+  host: string,
+  port?: number,
+): MandrillKitNetworkError | undefined {
   const ip = parseIpLiteral(host);
-  if (ip !== undefined) return checkAddress(policy, host, ip);
+  if (ip !== undefined) return checkAddress(policy, host, ip, port);
   const name = normalizeHost(host);
   if (
     (name === "localhost" || name.endsWith(".localhost")) &&
     !policy.allowPrivate &&
-    !isAllowedHost(policy, name)
+    !isAllowedHost(policy, name, port)
   )
     return addressRefusal(host, "loopback");
   return undefined;

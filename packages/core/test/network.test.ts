@@ -115,6 +115,67 @@ describe("the operator's opt-out", () => {
     expect(checkHostName(policy, "relay.internal")).toBeUndefined();
   });
 
+  it("an allow entry with :port admits that address or name on that port only (a name resolving to 127.0.0.1 reaches no other loopback port)", () => {
+    const policy = resolveNetworkPolicy(
+      { allow: ["127.0.0.1:2525", "[::1]:2525", "10.0.0.0/8:587", "[fd00::]/8:465", "relay.internal:2525"] },
+      "test",
+    );
+    expect(checkAddress(policy, "loopback.attacker.example", "127.0.0.1", 2525)).toBeUndefined();
+    for (const port of [25, 587, 465, 22, 5432])
+      expect(
+        checkAddress(policy, "loopback.attacker.example", "127.0.0.1", port),
+        String(port),
+      ).toMatchObject({
+        code: "ERR_MK_NETWORK_REFUSED",
+        reason: "address",
+      });
+    // Without a port only unscoped entries apply.
+    expect(checkAddress(policy, "h", "127.0.0.1")).toBeDefined();
+    expect(checkAddress(policy, "h", "::1", 2525)).toBeUndefined();
+    expect(checkAddress(policy, "h", "::1", 25)).toBeDefined();
+    expect(checkAddress(policy, "h", "::ffff:127.0.0.1", 2525)).toBeUndefined();
+    expect(checkAddress(policy, "h", "10.9.8.7", 587)).toBeUndefined();
+    expect(checkAddress(policy, "h", "10.9.8.7", 2525)).toBeDefined();
+    expect(checkAddress(policy, "h", "fd12::1", 465)).toBeUndefined();
+    expect(checkAddress(policy, "h", "fd12::1", 587)).toBeDefined();
+    expect(checkAddress(policy, "Relay.Internal.", "10.9.9.9", 2525)).toBeUndefined();
+    expect(checkAddress(policy, "relay.internal", "192.168.1.1", 587)).toBeDefined();
+    expect(checkHostName(policy, "127.0.0.1", 2525)).toBeUndefined();
+    expect(checkHostName(policy, "127.0.0.1", 587)).toBeDefined();
+    // Unscoped entries keep their meaning: every port.
+    const open = resolveNetworkPolicy({ allow: ["127.0.0.1", "::1", "10.0.0.0/8"] }, "test");
+    for (const port of [25, 2525, 8080]) {
+      expect(checkAddress(open, "h", "127.0.0.1", port)).toBeUndefined();
+      expect(checkAddress(open, "h", "::1", port)).toBeUndefined();
+      expect(checkAddress(open, "h", "10.1.1.1", port)).toBeUndefined();
+    }
+  });
+
+  it.each([
+    "127.0.0.1:",
+    "127.0.0.1:0",
+    "127.0.0.1:65536",
+    "127.0.0.1:25x",
+    "127.0.0.1:-1",
+    "[::1]:",
+    "[::1]:abc",
+    "[::1",
+    "[relay.internal]:25",
+    "10.0.0.0/33",
+    "10.0.0.0/8:",
+    "10.0.0.0/8:99999",
+    "relay.internal:",
+    "relay.internal:smtp",
+    "relay internal",
+    "::1::2525",
+    "http://relay.internal",
+    "a:b:c",
+  ])("refuses the malformed allow entry %j at factory time", (entry) => {
+    expect(() => resolveNetworkPolicy({ allow: [entry] }, "test")).toThrow(
+      expect.objectContaining({ code: "ERR_MK_CONFIG_INVALID", option: "network.allow" }),
+    );
+  });
+
   it("ports replaces the allowed SMTP ports", () => {
     const policy = resolveNetworkPolicy({ ports: [587, 1025] }, "test");
     expect(checkPort(policy, "h", 1025)).toBeUndefined();

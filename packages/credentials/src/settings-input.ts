@@ -135,7 +135,7 @@ function readConnection(r: Reading, prev: StoredSettings | undefined, network: N
   }
   // Tenant input must not reach the host's own network: checked whenever any of the three changes.
   if (has("host") || has("port") || has("transport")) {
-    if (!failed("host") && checkHostName(network, host) !== undefined)
+    if (!failed("host") && checkHostName(network, host, port) !== undefined)
       fail(
         "host",
         "must be a public mail server such as smtp.mandrillapp.com, not a private, loopback or link-local address",

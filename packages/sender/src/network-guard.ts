@@ -36,8 +36,11 @@ export class ConnectError extends Error {
  */
 export interface NetworkGuard {
   readonly policy: NetworkPolicy;
-  /** Resolves and checks `host`; rejects with `MandrillKitNetworkError` or a {@link ConnectError}. */
-  resolve(host: string, timeoutMs: number): Promise<CheckedAddress>;
+  /**
+   * Resolves and checks `host` for a connection to `port` (an `allow` entry may name one port);
+   * rejects with `MandrillKitNetworkError` or a {@link ConnectError}.
+   */
+  resolve(host: string, port: number, timeoutMs: number): Promise<CheckedAddress>;
   /** A TCP connection to `host:port` through {@link NetworkGuard.resolve}. */
   connect(host: string, port: number, timeoutMs: number): Promise<Socket>;
   /** An undici connector that connects through {@link NetworkGuard.resolve}. */
@@ -59,10 +62,10 @@ function deadline<T>(promise: Promise<T>, ms: number, code: string, message: str
 export function createNetworkGuard(policy: NetworkPolicy): NetworkGuard {
   const lookup = policy.lookup ?? systemLookup;
 
-  async function resolve(host: string, timeoutMs: number): Promise<CheckedAddress> {
+  async function resolve(host: string, port: number, timeoutMs: number): Promise<CheckedAddress> {
     const literal = parseIpLiteral(host);
     if (literal !== undefined) {
-      const refusal = checkAddress(policy, host, literal);
+      const refusal = checkAddress(policy, host, literal, port);
       if (refusal !== undefined) throw refusal;
       // The canonical spelling: the system resolver is never asked to interpret `0x7f.1`.
       return { address: literal.toString(), family: literal.kind() === "ipv4" ? 4 : 6 };
@@ -79,7 +82,7 @@ export function createNetworkGuard(policy: NetworkPolicy): NetworkGuard {
     if (first === undefined) throw new ConnectError("ENOTFOUND", "DNS lookup found no address");
     // Every answer is checked: a name with one private address among public ones is refused.
     for (const answer of answers) {
-      const refusal = checkAddress(policy, host, answer.address);
+      const refusal = checkAddress(policy, host, answer.address, port);
       if (refusal !== undefined) throw refusal;
     }
     return { address: first.address, family: first.family === 6 ? 6 : 4 };
@@ -87,7 +90,7 @@ export function createNetworkGuard(policy: NetworkPolicy): NetworkGuard {
 
   async function connect(host: string, port: number, timeoutMs: number): Promise<Socket> {
     const started = Date.now();
-    const target = await resolve(host, timeoutMs);
+    const target = await resolve(host, port, timeoutMs);
     const socket = netConnect({ host: target.address, port, family: target.family });
     const connecting = new Promise<Socket>((done, fail) => {
       socket.once("connect", () => {
@@ -114,7 +117,9 @@ export function createNetworkGuard(policy: NetworkPolicy): NetworkGuard {
   function connector(timeoutMs: number): buildConnector.connector {
     const base = buildConnector({ timeout: timeoutMs });
     return (options, callback) => {
-      resolve(options.hostname, timeoutMs).then(
+      // undici leaves `port` empty for the scheme's default port.
+      const port = Number(options.port) || (options.protocol === "https:" ? 443 : 80);
+      resolve(options.hostname, port, timeoutMs).then(
         // `host` (the URL's) still names the server, so TLS checks the certificate against it.
         (target) => base({ ...options, hostname: target.address }, callback),
         (error: Error) => callback(error, null),

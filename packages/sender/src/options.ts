@@ -186,13 +186,15 @@ function isHttpUrl(value: unknown): boolean {
  */
 export function checkApiBaseUrl(factory: string, baseUrl: string | undefined, network: NetworkPolicy): void {
   if (baseUrl === undefined) return;
-  const host = new URL(baseUrl).hostname;
+  const url = new URL(baseUrl);
+  const host = url.hostname;
+  const port = Number(url.port) || (url.protocol === "https:" ? 443 : 80);
   const ip = parseIpLiteral(host);
-  if (ip !== undefined && checkAddress(network, host, ip) !== undefined) {
+  if (ip !== undefined && checkAddress(network, host, ip, port) !== undefined) {
     throw new MandrillKitConfigError(
       "ERR_MK_CONFIG_INVALID",
       "api.baseUrl",
-      `${factory}() api.baseUrl points at ${host}, which is not a public address, and the sender refuses to connect there. For a local simulator or relay pass network: { allow: [${JSON.stringify(host)}] } (to the sender or to mandrillKit()).`,
+      `${factory}() api.baseUrl points at ${host}, which is not a public address, and the sender refuses to connect there. For a local simulator or relay pass network: { allow: [${JSON.stringify(url.host)}] } (to the sender or to mandrillKit()).`,
     );
   }
 }

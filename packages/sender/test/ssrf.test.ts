@@ -423,3 +423,63 @@ describe("what a tenant sees of a hostile peer: plain words, never its bytes (op
     for (const text of seen) expect(text).not.toContain(MARKER);
   });
 });
+
+describe("a port-scoped allow entry (the example's simulator mode: allow names the simulator's port only)", () => {
+  let simulator: Listener;
+  let loopbackService: Listener;
+
+  beforeAll(async () => {
+    // The simulator the operator allows, and another loopback service a tenant must not reach.
+    simulator = await listen("127.0.0.1");
+    loopbackService = await listen("127.0.0.1");
+  });
+
+  afterAll(async () => {
+    await close(simulator);
+    await close(loopbackService);
+  });
+
+  function scoped(lookup: HostLookup): NetworkPolicyOptions {
+    // Both ports are SMTP ports an account may use; only the simulator's address:port is allowed.
+    return { allow: [`127.0.0.1:${simulator.port}`], ports: [simulator.port, loopbackService.port], lookup };
+  }
+
+  it("a tenant host name resolving to 127.0.0.1 on another allowed mail port is refused; nothing connects", async () => {
+    const lookup = fakeLookup({ "loopback.attacker.example": [["127.0.0.1"]] });
+    const smtp = senderWith({
+      credentials: savedSettings({ host: "loopback.attacker.example", port: loopbackService.port }),
+      network: scoped(lookup),
+    });
+    const error = await rejection(smtp.send("tenant", { to: "alice@example.org", text: "x" }));
+    expect(error).toMatchObject({ code: "ERR_MK_NETWORK_REFUSED", reason: "address" });
+    expect(loopbackService.connections).toBe(0);
+  });
+
+  it("the API client is held to the same port: another loopback port is refused, nothing connects", async () => {
+    const lookup = fakeLookup({ "loopback.attacker.example": [["127.0.0.1"]] });
+    const sender = senderWith({
+      credentials: savedSettings({ transport: "api" }),
+      api: { baseUrl: `http://loopback.attacker.example:${loopbackService.port}/api/1.0/`, maxAttempts: 1 },
+      network: scoped(lookup),
+    });
+    const error = await rejection(sender.api.call("users/ping2", "md-key"));
+    expect(error).toMatchObject({ code: "ERR_MK_NETWORK_REFUSED" });
+    expect(loopbackService.connections).toBe(0);
+  });
+
+  it("the allowed address:port still connects (by name and by literal)", async () => {
+    const lookup = fakeLookup({ "loopback.attacker.example": [["127.0.0.1"]] });
+    for (const host of ["loopback.attacker.example", "127.0.0.1"]) {
+      const before = simulator.connections;
+      const smtp = senderWith({
+        credentials: savedSettings({ host, port: simulator.port }),
+        network: scoped(lookup),
+      });
+      // The stand-in greets like SSH: the connection was made, and the tenant is told in plain words.
+      const error = await rejection(smtp.send("tenant", { to: "alice@example.org", text: "x" }));
+      expect(error.message, host).toContain("not an SMTP server");
+      expect(simulator.connections, host).toBe(before + 1);
+    }
+    expect(loopbackService.connections).toBe(0);
+  });
+});
