@@ -192,6 +192,7 @@ export function createApp(options: AppOptions): ExampleApp {
     sender,
     webhooks,
     simulator: options.mandrill.kind === "simulator",
+    publicUrl: options.publicUrl,
     adminToken: options.adminToken,
     sessions: createSessions({
       secure: https,

@@ -14,6 +14,8 @@ export interface AppDeps {
   webhooks: MandrillWebhooks;
   /** `true` when the app talks to the in-process simulator rather than Mandrill. */
   simulator: boolean;
+  /** Where Mandrill reaches this app (`PUBLIC_URL`). */
+  publicUrl: string;
   adminToken: string;
   sessions: Sessions;
   loginCsrf: LoginCsrf;

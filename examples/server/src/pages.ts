@@ -4,14 +4,23 @@ import { clientError } from "./request-errors.js";
 import { accountsPages } from "./sections/accounts/routes.js";
 import { authPages, requireLogin } from "./sections/auth/routes.js";
 import { diagnosticsPages } from "./sections/diagnostics/routes.js";
-import { pageTools } from "./sections/page.js";
+import { type PageTools, pageTools } from "./sections/page.js";
 import { sendPages } from "./sections/send/routes.js";
 import { settingsPages } from "./sections/settings/routes.js";
 import { suppressionsPages } from "./sections/suppressions/routes.js";
 import { webhooksPages } from "./sections/webhooks/routes.js";
 import { TooManyRequestsError } from "./security/rate-limit.js";
+import { html } from "./views/html.js";
 
-function pageErrors(deps: AppDeps) {
+/** A page for an error, in the app's frame (navigation kept when logged in). */
+function errorPage(page: PageTools, res: Response, status: number, title: string, text: string): void {
+  page.render(res, status, {
+    title,
+    body: html`<p>${text}</p><p><a href="/accounts">Go to the accounts</a></p>`,
+  });
+}
+
+function pageErrors(deps: AppDeps, page: PageTools) {
   return function pageErrorHandler(error: unknown, _req: Request, res: Response, next: NextFunction): void {
     if (res.headersSent) {
       next(error);
@@ -27,11 +36,23 @@ function pageErrors(deps: AppDeps) {
     }
     const client = clientError(error);
     if (client !== undefined) {
-      res.status(client.status).type("text/plain").send(client.message);
+      errorPage(
+        page,
+        res,
+        client.status,
+        client.status === 404 ? "Page not found" : "Request refused",
+        client.message,
+      );
       return;
     }
     deps.log.error({ error }, "page failed");
-    res.status(500).type("text/plain").send("Something went wrong; the server log has the details.");
+    errorPage(
+      page,
+      res,
+      500,
+      "Something went wrong",
+      "Something went wrong; the server log has the details.",
+    );
   };
 }
 
@@ -51,6 +72,9 @@ export function pagesRouter(deps: AppDeps): Router {
   for (const section of [settingsPages, webhooksPages, suppressionsPages, diagnosticsPages, sendPages]) {
     router.use(section(deps, page));
   }
-  router.use(pageErrors(deps));
+  router.use(function notFound(req: Request, res: Response) {
+    errorPage(page, res, 404, "Page not found", `There is no page at ${req.path}.`);
+  });
+  router.use(pageErrors(deps, page));
   return router;
 }

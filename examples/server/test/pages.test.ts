@@ -185,7 +185,7 @@ describe("pages", () => {
       .type("form")
       .send({ _csrf: csrf, csv: "email,reason\nerin@example.net,unsub\n" });
     page = await agent.get("/accounts/acme/suppressions?reason=unsub");
-    expect(page.text).toContain("Imported 1 address(es).");
+    expect(page.text).toContain("Imported 1 address.");
     expect(page.text).toContain("erin@example.net");
   });
 

@@ -9,7 +9,9 @@ import {
   type Page,
   type PageOptions,
   requireAccountId,
+  Secret,
   type VerificationResult,
+  type WebhookKey,
 } from "@mandrill-kit/core";
 import {
   type CredentialsOptions,
@@ -38,6 +40,12 @@ export interface CredentialsService extends CredentialsReader {
     input: MandrillSettingsInput,
     options?: { expectedVersion?: number },
   ): Promise<SettingsDescription>;
+  /**
+   * The settings `save(account, input)` would store, validated the same way (same errors), without
+   * storing anything: to test what is in a form before saving it. Omitted or empty secrets are the
+   * stored ones.
+   */
+  preview(account: string, input: MandrillSettingsInput): Promise<MandrillSettings>;
   /** Admin view, or `undefined` when the account has no settings. */
   describe(account: string): Promise<SettingsDescription | undefined>;
   delete(account: string): Promise<boolean>;
@@ -141,6 +149,42 @@ export function credentialsFromResolved(options: ResolvedCredentialsOptions): Cr
     return describeSettings(settings, callbackUrl(account));
   }
 
+  async function preview(account: string, input: MandrillSettingsInput): Promise<MandrillSettings> {
+    requireAccountId(account);
+    const record = await store.credentials.get(account);
+    const previous =
+      record === undefined
+        ? undefined
+        : { settings: storedSettings(record), hasApiKey: record.secrets[API_KEY_FIELD] !== undefined };
+    const now = clock.now();
+    const change = validateSettingsInput(input, previous, newKeyId, now, network);
+    const current = record === undefined ? undefined : await get(account);
+    const apiKey =
+      change.apiKey === undefined
+        ? (current?.apiKey ?? null)
+        : change.apiKey === null
+          ? null
+          : new Secret(change.apiKey);
+    const webhookKeys: WebhookKey[] = [];
+    change.settings.webhookKeys.forEach((k, i) => {
+      const key =
+        i === 0 && change.webhookKey !== undefined
+          ? new Secret(change.webhookKey)
+          : current?.webhookKeys.find((w) => w.id === k.id)?.key;
+      if (key !== undefined) webhookKeys.push({ id: k.id, addedAt: k.addedAt, key });
+    });
+    const { webhookKeys: _ids, ...rest } = change.settings;
+    return {
+      ...rest,
+      account,
+      version: record?.version ?? 0,
+      apiKey,
+      webhookKeys,
+      createdAt: record?.createdAt ?? now,
+      updatedAt: record?.updatedAt ?? now,
+    };
+  }
+
   const service: CredentialsService = {
     ready: async () => {
       await ringPromise;
@@ -153,6 +197,7 @@ export function credentialsFromResolved(options: ResolvedCredentialsOptions): Cr
       return s === undefined ? undefined : describeSettings(s, callbackUrl(s.account));
     },
     save,
+    preview,
     delete: async (account) => {
       requireAccountId(account);
       const deleted = await store.credentials.delete(account);

@@ -211,8 +211,12 @@ async function webhookCheck(deps: DiagnoseDeps, settings: MandrillSettings): Pro
  * and DKIM (`senders/domains`), SMTP reachable with STARTTLS and AUTH, webhook key saved and last
  * webhook received.
  */
-export async function diagnose(deps: DiagnoseDeps, account: string): Promise<Diagnosis> {
-  const settings = await deps.credentials.get(requireAccountId(account));
+export async function diagnose(
+  deps: DiagnoseDeps,
+  account: string,
+  supplied?: MandrillSettings,
+): Promise<Diagnosis> {
+  const settings = supplied ?? (await deps.credentials.get(requireAccountId(account)));
   if (settings === undefined) {
     const checks = [
       check("settings", {
@@ -261,4 +265,41 @@ export async function diagnose(deps: DiagnoseDeps, account: string): Promise<Dia
     ),
   );
   return { account, at: Date.now(), ok: checks.every((c) => c.status !== "fail"), checks };
+}
+
+/**
+ * "Test connection": checks the given settings (saved or not) without sending mail — the API key
+ * (`users/ping2`, which also proves the Mandrill API is reachable over HTTPS), the From domain, and
+ * for the SMTP transport the SMTP server (STARTTLS or TLS, then AUTH with the key). The network policy
+ * applies as for a send; SMTP errors never carry what the server sent.
+ */
+export async function checkConnection(
+  deps: Pick<DiagnoseDeps, "api" | "smtp">,
+  settings: MandrillSettings,
+): Promise<Diagnosis> {
+  const key = settings.apiKey?.reveal();
+  const keyCheck: Check =
+    key === undefined
+      ? {
+          status: "fail",
+          detail: "No API key is saved or typed.",
+          advice: "Type the API key from Mandrill → Settings → SMTP & API Info.",
+        }
+      : await apiKeyCheck(deps.api, key);
+  const checks = [check("api-key", keyCheck)];
+  checks.push(
+    check(
+      "sending-domain",
+      keyCheck.status === "pass" && key !== undefined
+        ? await domainCheck(deps.api, key, settings.fromEmail)
+        : skip("Skipped: the API key does not work."),
+    ),
+  );
+  if (settings.transport === "smtp") checks.push(check("smtp", await smtpCheck(deps.smtp, settings)));
+  return {
+    account: settings.account,
+    at: Date.now(),
+    ok: checks.every((c) => c.status !== "fail"),
+    checks,
+  };
 }

@@ -22,7 +22,7 @@ export {
 } from "./message.js";
 export type { SenderOptions, UnsubscribeOptions } from "./options.js";
 export { requireSettings } from "./require-settings.js";
-export { createSender, type Sender } from "./sender.js";
+export { createSender, type Sender, type TestEmailOptions } from "./sender.js";
 export type { TestEmailResult } from "./test-email.js";
 export { defaultSmtpRoute, type SmtpOptions, type SmtpRoute } from "./transports/smtp.js";
 export { type SmtpProblem, SmtpTransportError } from "./transports/smtp-errors.js";

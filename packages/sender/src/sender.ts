@@ -6,6 +6,7 @@ import {
   type KitContext,
   MandrillKitConfigError,
   MandrillKitSendError,
+  type MandrillSettings,
   type RecipientResult,
   resolveSuppressionPolicy,
   type SendResult,
@@ -15,7 +16,7 @@ import {
 } from "@mandrill-kit/core";
 import { afterSend } from "./after-send.js";
 import { type ApiClient, createApiClient } from "./api-client.js";
-import { type Diagnosis, diagnose } from "./diagnose.js";
+import { checkConnection, type Diagnosis, diagnose } from "./diagnose.js";
 import { checkHeaders, resolveRecipients, type SendMessage } from "./message.js";
 import { createNetworkGuard } from "./network-guard.js";
 import { withOneClickUnsubscribe } from "./one-click.js";
@@ -32,6 +33,15 @@ import { runTestEmail, type TestEmailResult } from "./test-email.js";
 import { createApiTransport } from "./transports/api.js";
 import { createSmtpTransport } from "./transports/smtp.js";
 import { recipientResult, type Transport } from "./transports/transport.js";
+
+/** Options of {@link Sender.sendTestEmail}. */
+export interface TestEmailOptions {
+  /**
+   * Test these settings instead of the saved ones (a form not saved yet: `credentials.preview()`);
+   * the outcome is then not recorded with the saved settings.
+   */
+  settings?: MandrillSettings;
+}
 
 /** Sends mail for accounts, honouring their suppression lists. */
 export interface Sender {
@@ -51,7 +61,12 @@ export interface Sender {
    * Mandrill or network failures: the result says what happened and, when it failed, includes the
    * diagnosis. The outcome is kept with the settings (`lastVerification`).
    */
-  sendTestEmail(account: string, to: string): Promise<TestEmailResult>;
+  sendTestEmail(account: string, to: string, options?: TestEmailOptions): Promise<TestEmailResult>;
+  /**
+   * "Test connection": checks the API key, the From domain and (SMTP transport) the SMTP server of
+   * `settings` — saved, or a form not saved yet (`credentials.preview()`) — without sending mail.
+   */
+  checkConnection(settings: MandrillSettings): Promise<Diagnosis>;
   /** Runs the named checks (API key, reputation, sending domain, SMTP, webhooks) with plain-language advice. */
   diagnose(account: string): Promise<Diagnosis>;
   /** The API client (for diagnostics and the example's "register the Callback URL"). */
@@ -132,7 +147,11 @@ export function startSender(config: SenderConfig, context: KitContext | undefine
   const transports = { api: oneClick(createApiTransport(api, log)), smtp: oneClick(smtp) };
 
   async function send(account: string, message: SendMessage): Promise<SendResult> {
-    const settings = await requireSettings(credentials, account);
+    return sendWith(await requireSettings(credentials, account), message);
+  }
+
+  async function sendWith(settings: MandrillSettings, message: SendMessage): Promise<SendResult> {
+    const account = settings.account;
     const recipients = resolveRecipients(message);
     checkHeaders(message.headers);
     const correlationId = randomUUID();
@@ -170,24 +189,27 @@ export function startSender(config: SenderConfig, context: KitContext | undefine
     return result;
   }
 
-  const diagnoseAccount = (account: string) => diagnose({ store, credentials, api, smtp }, account);
+  const diagnoseAccount = (account: string, settings?: MandrillSettings) =>
+    diagnose({ store, credentials, api, smtp }, account, settings);
 
   return {
     send,
-    sendTestEmail: (account, to) =>
+    sendTestEmail: (account, to, options = {}) =>
       runTestEmail(
         {
           credentials,
           log,
-          send,
+          send: sendWith,
           diagnose: diagnoseAccount,
           flush: () => records.flush(),
           now: () => config.clock.now(),
         },
         account,
         to,
+        options.settings,
       ),
-    diagnose: diagnoseAccount,
+    checkConnection: (settings) => checkConnection({ api, smtp }, settings),
+    diagnose: (account) => diagnoseAccount(account),
     api,
     flush: () => records.flush(),
     async close() {

@@ -3,7 +3,9 @@ import {
   type CredentialsReader,
   isMandrillKitError,
   MandrillKitApiError,
+  MandrillKitNotConfiguredError,
   MandrillKitSendError,
+  MandrillKitValidationError,
   type MandrillSettings,
   requireAccountId,
   requireEmail,
@@ -105,8 +107,9 @@ export function testRecipient(to: unknown): string {
 export interface TestEmailDeps {
   credentials: CredentialsReader;
   log: ComponentLogger;
-  send(account: string, message: SendMessage): Promise<SendResult>;
-  diagnose(account: string): Promise<Diagnosis>;
+  /** Sends with the given settings (saved, or supplied by the caller). */
+  send(settings: MandrillSettings, message: SendMessage): Promise<SendResult>;
+  diagnose(account: string, settings?: MandrillSettings): Promise<Diagnosis>;
   /** Writes pending send records. */
   flush(): Promise<void>;
   now(): number;
@@ -135,27 +138,38 @@ function failedReport(
 
 /**
  * "Send a test email": never throws for Mandrill or network failures; a failed test carries the
- * diagnosis; the outcome is kept with the settings and its send record is written before it resolves.
+ * diagnosis; its send record is written before it resolves. With `supplied` settings (a form not
+ * saved yet, see `credentials.preview()`) those are used and nothing is recorded with the saved
+ * settings; otherwise the saved settings are used and the outcome is kept with them.
  */
 export async function runTestEmail(
   deps: TestEmailDeps,
   account: string,
   to: string,
+  supplied?: MandrillSettings,
 ): Promise<TestEmailResult> {
   const recipient = testRecipient(to);
-  const settings = await deps.credentials.get(requireAccountId(account));
+  requireAccountId(account);
+  if (supplied !== undefined && supplied.account !== account)
+    throw new MandrillKitValidationError(
+      "ERR_MK_VALIDATION_FAILED",
+      "sendTestEmail(): the settings given belong to another account.",
+      [{ field: "settings", message: "must be the settings of the account tested" }],
+    );
+  const settings = supplied ?? (await deps.credentials.get(account));
   let report: TestEmailResult;
   try {
-    const s = await requireSettings(deps.credentials, account);
-    const sent = await deps.send(account, testMessage(s, recipient, new Date(deps.now())));
+    const s = supplied ?? (await requireSettings(deps.credentials, account));
+    if (s.apiKey === null) throw new MandrillKitNotConfiguredError(`Account "${account}" has no API key.`);
+    const sent = await deps.send(s, testMessage(s, recipient, new Date(deps.now())));
     const { ok, summary } = summarizeTest(sent, recipient);
     const transport = s.transport;
     report = { ok, account, to: recipient, transport, summary, result: sent, error: null, diagnosis: null };
   } catch (error) {
     report = failedReport(error, account, recipient, settings?.transport ?? null);
   }
-  if (!report.ok) report.diagnosis = await deps.diagnose(account).catch(() => null);
-  if (settings !== undefined) {
+  if (!report.ok) report.diagnosis = await deps.diagnose(account, supplied).catch(() => null);
+  if (settings !== undefined && supplied === undefined) {
     await deps.credentials
       .recordVerification(account, { at: deps.now(), ok: report.ok, summary: report.summary })
       .catch((error: unknown) => {

@@ -291,3 +291,64 @@ describe("diagnose", () => {
     }
   });
 });
+
+describe("testing settings not saved yet (credentials.preview)", () => {
+  it("sends the test email with the previewed settings, saves nothing and records no verification", async () => {
+    const before = await kit.credentials.describe("ok-api");
+    const settings = await kit.credentials.preview("ok-api", { fromEmail: "typed@example.com" });
+    expect(settings.fromEmail).toBe("typed@example.com");
+    expect(settings.apiKey?.reveal()).toBe(DEMO_KEYS.valid); // the saved key, as the form left it empty
+    const report = await sender.sendTestEmail("ok-api", uniqueEmail("admin"), { settings });
+    expect(report.ok).toBe(true);
+    expect(sim.inspect.lastMessage()?.from.email).toBe("typed@example.com");
+    const after = await kit.credentials.describe("ok-api");
+    expect(after?.fromEmail).toBe("hello@example.com");
+    expect(after?.version).toBe(before?.version);
+  });
+
+  it("tests a typed key that is not saved, and refuses settings of another account", async () => {
+    const settings = await kit.credentials.preview("ok-api", { apiKey: BAD_KEY });
+    const report = await sender.sendTestEmail("ok-api", uniqueEmail("admin"), { settings });
+    expect(report.ok).toBe(false);
+    expect(check(report.diagnosis, "api-key").status).toBe("fail");
+    expect((await kit.credentials.get("ok-api"))?.apiKey?.reveal()).toBe(DEMO_KEYS.valid);
+    await expect(sender.sendTestEmail("bad-key", uniqueEmail("admin"), { settings })).rejects.toMatchObject({
+      code: "ERR_MK_VALIDATION_FAILED",
+    });
+  });
+
+  it("preview refuses what save refuses, with the same field errors", async () => {
+    await expect(
+      kit.credentials.preview("ok-api", { port: "99999", transport: "smtp" }),
+    ).rejects.toMatchObject({
+      code: "ERR_MK_VALIDATION_FAILED",
+      fields: [expect.objectContaining({ field: "port" })],
+    });
+    await expect(
+      kit.credentials.preview("ok-api", { host: "127.0.0.1", transport: "smtp" }),
+    ).rejects.toMatchObject({
+      fields: [expect.objectContaining({ field: "host" })],
+    });
+  });
+});
+
+describe("checkConnection", () => {
+  it("checks the key and the SMTP server without sending mail", async () => {
+    const settings = await kit.credentials.preview("smtp-ok", {});
+    const d = await sender.checkConnection(settings);
+    expect(d.checks.map((c) => c.id)).toEqual(["api-key", "sending-domain", "smtp"]);
+    expect(d.ok).toBe(true);
+    expect(sim.inspect.outbox()).toEqual([]);
+  });
+
+  it("reports a refused key and a blocked SMTP port; the API transport has no SMTP check", async () => {
+    const bad = await sender.checkConnection(await kit.credentials.preview("smtp-bad-key", {}));
+    expect(check(bad, "api-key").status).toBe("fail");
+    expect(check(bad, "sending-domain").status).toBe("skip");
+    const blocked = await sender.checkConnection(await kit.credentials.preview("smtp-blocked", {}));
+    expect(check(blocked, "smtp").status).toBe("fail");
+    const api = await sender.checkConnection(await kit.credentials.preview("ok-api", {}));
+    expect(api.checks.map((c) => c.id)).toEqual(["api-key", "sending-domain"]);
+    expect(api.ok).toBe(true);
+  });
+});

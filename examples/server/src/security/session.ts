@@ -20,6 +20,11 @@ export interface Session {
   flash: Flash[];
   /** A page's result to show once after its redirect (test email, send…), see {@link takeResult}. */
   result?: unknown;
+  /**
+   * Secrets typed into a settings form that was shown again (after a test or an error): kept here,
+   * in memory, never sent back to the browser; the form carries only `nonce`.
+   */
+  pendingSecrets?: { account: string; nonce: string; at: number; apiKey?: string; webhookKey?: string };
 }
 
 /** Options of {@link createSessions}. */

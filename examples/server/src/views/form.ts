@@ -12,7 +12,10 @@ export interface FieldMarkup {
 }
 
 /** The helpers for one form and its errors. */
-export function fieldMarkup(errors: readonly FieldError[]): FieldMarkup {
+export function fieldMarkup(
+  errors: readonly FieldError[],
+  labels: Readonly<Record<string, string>> = {},
+): FieldMarkup {
   const errorFor = (field: string) => errors.find((e) => e.field === field);
   return {
     describedBy(field, help) {
@@ -22,13 +25,31 @@ export function fieldMarkup(errors: readonly FieldError[]): FieldMarkup {
     invalid: (field) => attr('aria-invalid="true"', errorFor(field) !== undefined),
     error(field) {
       const e = errorFor(field);
-      return e === undefined ? "" : html`<span class="field-error" id="${field}-error">${e.message}</span>`;
+      return e === undefined
+        ? ""
+        : html`<span class="field-error" id="${field}-error">${labels[field] ?? "This field"} ${e.message}</span>`;
     },
   };
 }
 
-/** The error summary above a form: one link per field error, to the field. */
-export function errorSummary(intro: string, errors: readonly FieldError[]): SafeHtml | "" {
+/**
+ * The error summary above a form: one link per field error, to the field, named by its label (a
+ * field the form does not show is named in words). Focus moves to it when the page loads.
+ */
+export function errorSummary(
+  intro: string,
+  errors: readonly FieldError[],
+  labels: Readonly<Record<string, string>> = {},
+  ids: Readonly<Record<string, string>> = {},
+): SafeHtml | "" {
   if (errors.length === 0) return "";
-  return html`<div class="flash flash-error" role="alert"><p>${intro}</p><ul>${errors.map((e) => html`<li><a href="#${e.field}">${e.field}</a> ${e.message}</li>`)}</ul></div>`;
+  return html`<div class="flash flash-error" role="alert" id="error-summary" tabindex="-1" data-autofocus><p><strong>${intro}</strong></p><ul>${errors.map(
+    (e) =>
+      html`<li><a href="#${ids[e.field] ?? e.field}">${labels[e.field] ?? (e.field === "" ? "The form" : e.field)}</a> ${e.message}</li>`,
+  )}</ul></div>`;
+}
+
+/** `n thing`/`n things`. */
+export function plural(n: number, one: string, many = `${one}s`): string {
+  return `${n} ${n === 1 ? one : many}`;
 }

@@ -39,13 +39,43 @@ export function attr(name: string, on: boolean): SafeHtml {
   return new SafeHtml(on ? ` ${name}` : "");
 }
 
-/** A date for people (UTC, to the second), or a dash. */
-export function formatTime(ms: number | null | undefined): string {
-  if (ms === null || ms === undefined) return "—";
-  return `${new Date(ms).toISOString().slice(0, 19).replace("T", " ")} UTC`;
+/** How long ago (or from now) `ms` is, in words: "just now", "5 min ago", "in 3 days". */
+export function relativeTime(ms: number, now = Date.now()): string {
+  const diff = now - ms;
+  const abs = Math.abs(diff);
+  if (abs < 45_000) return "just now";
+  const units: [number, string][] = [
+    [86_400_000, "day"],
+    [3_600_000, "hour"],
+    [60_000, "min"],
+  ];
+  const [size, unit] = units.find(([size]) => abs >= size) ?? [60_000, "min"];
+  const n = Math.round(abs / size);
+  const words = unit === "min" ? `${n} min` : `${n} ${unit}${n === 1 ? "" : "s"}`;
+  return diff >= 0 ? `${words} ago` : `in ${words}`;
+}
+
+/** The one time format of the pages (UTC to the minute), as text. */
+export function timeText(ms: number): string {
+  return `${new Date(ms).toISOString().slice(0, 16).replace("T", " ")} UTC`;
+}
+
+/**
+ * A time for people, in the pages' one format: "2026-12-01 03:16 UTC (5 min ago)", in a `<time>`
+ * element with the exact instant; a dash when there is none.
+ */
+export function formatTime(ms: number | null | undefined, now = Date.now()): SafeHtml {
+  if (ms === null || ms === undefined) return html`—`;
+  const iso = new Date(ms).toISOString();
+  return html`<time datetime="${iso}" title="${iso}">${timeText(ms)}</time> <span class="ago">(${relativeTime(ms, now)})</span>`;
 }
 
 /** A status word as a coloured badge (`badge-pass`, `badge-sent`…). */
 export function statusBadge(status: string): SafeHtml {
   return html`<span class="badge badge-${status}">${status}</span>`;
+}
+
+/** A table that scrolls sideways on its own (phones) instead of the page; keyboard-scrollable. */
+export function scrollTable(label: string, table: SafeHtml): SafeHtml {
+  return html`<div class="table-wrap" role="region" aria-label="${label}" tabindex="0">${table}</div>`;
 }

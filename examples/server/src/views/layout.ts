@@ -44,7 +44,7 @@ function navigation(o: LayoutOptions): SafeHtml {
   const accountLinks =
     o.account === undefined
       ? ""
-      : html`<li class="account">Account <strong>${o.account}</strong>:</li>${SECTIONS.map(
+      : html`<li class="account">Account <strong title="${o.account}">${o.account}</strong>:</li>${SECTIONS.map(
           ({ section, label }) =>
             html`<li><a href="/accounts/${o.account}/${section}"${attr('aria-current="page"', o.section === section)}>${label}</a></li>`,
         )}`;
@@ -77,10 +77,11 @@ ${o.simulator ? simulatorBanner : ""}
 <header>
 ${navigation(o)}
 </header>
-<main id="main">
+<main id="main" tabindex="-1">
 <h1>${o.title}</h1>
-${o.flash.map((f) => html`<p class="flash flash-${f.kind}" role="${f.kind === "error" ? "alert" : "status"}">${f.text}</p>`)}
+${o.flash.map((f, i) => html`<p class="flash flash-${f.kind}" role="${f.kind === "error" ? "alert" : "status"}"${i === 0 ? html` tabindex="-1" data-autofocus` : ""}>${f.text}</p>`)}
 ${o.body}
+<p class="visually-hidden" aria-live="polite" id="live-status"></p>
 </main>
 </body>
 </html>`;

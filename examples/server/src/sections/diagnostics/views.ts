@@ -1,15 +1,18 @@
 import type { SettingsDescription } from "@mandrill-kit/credentials";
 import type { Diagnosis } from "@mandrill-kit/sender";
-import { formatTime, html, type SafeHtml, statusBadge } from "../../views/html.js";
+import { formatTime, html, type SafeHtml, scrollTable, statusBadge } from "../../views/html.js";
 
-/** The sender's named checks as a table, with the advice for each. */
+/** The sender's named checks as a table; the advice sits under what was found, only where there is some. */
 export function diagnosisTable(d: Diagnosis): SafeHtml {
-  return html`<table class="checks"><caption>Checks</caption>
-<thead><tr><th scope="col">Check</th><th scope="col">Result</th><th scope="col">Found</th><th scope="col">What to do</th></tr></thead>
+  return scrollTable(
+    "Checks",
+    html`<table class="checks"><caption>Checks</caption>
+<thead><tr><th scope="col">Check</th><th scope="col">Result</th><th scope="col">Found, and what to do</th></tr></thead>
 <tbody>${d.checks.map(
-    (c) =>
-      html`<tr><th scope="row">${c.title}</th><td>${statusBadge(c.status)}</td><td>${c.detail}</td><td>${c.advice}</td></tr>`,
-  )}</tbody></table>`;
+      (c) =>
+        html`<tr><th scope="row">${c.title}</th><td>${statusBadge(c.status)}</td><td>${c.detail}${c.advice === "" ? "" : html`<p class="advice"><strong>What to do:</strong> ${c.advice}</p>`}</td></tr>`,
+    )}</tbody></table>`,
+  );
 }
 
 /** The Diagnostics page: the checks and the unsubscribe mode. */

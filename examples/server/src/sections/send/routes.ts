@@ -37,18 +37,26 @@ export function sendPages(deps: AppDeps, page: PageTools): Router {
       const to = parseRecipients(toText);
       const subject = formText(req, "subject")?.trim() || "Hello";
       const text = formText(req, "text") ?? "";
-      if (to.length === 0 || req.mandrill === undefined) {
-        page.flash(res, "error", "Name at least one recipient.");
-        return page.redirect(res, back(account));
-      }
-      if (to.length > MAX_RECIPIENTS) {
-        page.flash(res, "error", `Name at most ${MAX_RECIPIENTS} recipients.`);
-        return page.redirect(res, back(account));
-      }
+      const refuse = (message: string) =>
+        page.render(res, 422, {
+          title: "Send",
+          account,
+          section: "send",
+          body: sendView(account, page.csrf(res), undefined, {
+            to: toText,
+            subject: formText(req, "subject") ?? "",
+            text,
+            error: { field: "to", message },
+          }),
+        });
+      if (to.length === 0 || req.mandrill === undefined) return refuse("must name at least one recipient.");
+      if (to.length > MAX_RECIPIENTS) return refuse(`must name at most ${MAX_RECIPIENTS} recipients.`);
       const result = (value: LastSend["value"], error: string | null): SendPageResult => ({
         kind: "send",
         account,
         to: toText,
+        subject,
+        text,
         value,
         error,
       });

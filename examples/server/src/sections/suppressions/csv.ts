@@ -98,6 +98,14 @@ function checkHeader(header: string[], rows: number): void {
  * Imports CSV with at least an `email` column (optional `reason`, `detail`, `expiresAt`; the export's
  * format works as is). All or nothing: any bad line fails the import with a field per line.
  */
+/** Column names as the import's messages say them. */
+const COLUMN_WORDS: Readonly<Record<string, string>> = {
+  email: "the address (email)",
+  reason: "the reason",
+  detail: "the detail",
+  expiresAt: "the end date (expiresAt)",
+};
+
 export async function importCsv(store: Store, account: string, text: string): Promise<{ imported: number }> {
   const rows = parseCsv(text);
   const header = (rows.shift() ?? []).map((h) => restoreCell(h.trim()));
@@ -119,13 +127,14 @@ export async function importCsv(store: Store, account: string, text: string): Pr
       inputs.push({ ...input, source: "import" });
     } catch (error) {
       const problems = error instanceof MandrillKitValidationError ? error.fields : [];
-      for (const p of problems) fields.push({ field: `line ${i + 2}`, message: `${p.field} ${p.message}` });
+      for (const p of problems)
+        fields.push({ field: `line ${i + 2}`, message: `${COLUMN_WORDS[p.field] ?? p.field} ${p.message}` });
     }
   });
   if (fields.length > 0) {
     throw new MandrillKitValidationError(
       "ERR_MK_VALIDATION_FAILED",
-      `Nothing was imported: ${fields.length} line(s) are not valid.`,
+      `Nothing was imported: ${fields.length === 1 ? "1 line is" : `${fields.length} lines are`} not valid.`,
       fields.slice(0, 50),
     );
   }

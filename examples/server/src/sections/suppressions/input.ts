@@ -38,7 +38,11 @@ export function parseReason(value: unknown): SuppressionReason | undefined {
 }
 
 /** Validates a manual add; throws `ERR_MK_VALIDATION_FAILED` with fields. */
-export function manualSuppression(account: string, body: Record<string, unknown>): SuppressionInput {
+export function manualSuppression(
+  account: string,
+  body: Record<string, unknown>,
+  now = Date.now(),
+): SuppressionInput {
   const fields: FieldError[] = [];
   const email = typeof body.email === "string" ? body.email.trim() : "";
   if (!isEmail(email)) fields.push({ field: "email", message: "must be an email address" });
@@ -53,6 +57,12 @@ export function manualSuppression(account: string, body: Record<string, unknown>
     expiresAt = Date.parse(body.expiresAt);
     if (!Number.isFinite(expiresAt))
       fields.push({ field: "expiresAt", message: "must be a date such as 2027-01-31" });
+    else if (expiresAt <= now)
+      // A past end would add nothing: the address could be mailed at once.
+      fields.push({
+        field: "expiresAt",
+        message: "must be a date in the future (leave it empty to suppress for good)",
+      });
   }
   if (fields.length > 0) {
     throw new MandrillKitValidationError("ERR_MK_VALIDATION_FAILED", "The suppression is not valid.", fields);

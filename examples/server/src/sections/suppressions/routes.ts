@@ -1,9 +1,10 @@
-import { Router } from "express";
+import { type Request, type Response, Router } from "express";
 import type { AppDeps } from "../../deps.js";
+import { plural } from "../../views/form.js";
 import { accountOf, errorText, fieldsOf, formText, type PageTools, problemText } from "../page.js";
 import { importCsv, sendCsvExport } from "./csv.js";
 import { manualSuppression, parseReason } from "./input.js";
-import { type SuppressionFilters, suppressionsView } from "./views.js";
+import { type SuppressionFilters, type SuppressionsPageState, suppressionsView } from "./views.js";
 
 /** The Suppressions page: list and filter, add, lift, CSV export and import. */
 export function suppressionsPages(deps: AppDeps, page: PageTools): Router {
@@ -11,7 +12,13 @@ export function suppressionsPages(deps: AppDeps, page: PageTools): Router {
   const router = Router();
   const back = (account: string) => `/accounts/${account}/suppressions`;
 
-  router.get("/accounts/:account/suppressions", async (req, res) => {
+  /** The page, with the add form or the CSV import shown again with its errors when refused. */
+  async function render(
+    req: Request,
+    res: Response,
+    status: number,
+    refused?: SuppressionsPageState["refused"],
+  ) {
     const account = accountOf(req);
     const q = req.query;
     const filters: SuppressionFilters = {
@@ -26,13 +33,15 @@ export function suppressionsPages(deps: AppDeps, page: PageTools): Router {
       limit: 500,
     });
     const count = await store.suppressions.count(account);
-    page.render(res, 200, {
+    page.render(res, status, {
       title: "Suppressions",
       account,
       section: "suppressions",
-      body: suppressionsView({ account, filters, items: list.items, count, csrf: page.csrf(res) }),
+      body: suppressionsView({ account, filters, items: list.items, count, csrf: page.csrf(res), refused }),
     });
-  });
+  }
+
+  router.get("/accounts/:account/suppressions", (req, res) => render(req, res, 200));
 
   router.post("/accounts/:account/suppressions", async (req, res) => {
     const account = accountOf(req);
@@ -46,7 +55,14 @@ export function suppressionsPages(deps: AppDeps, page: PageTools): Router {
         `${added.suppression.email}: ${added.status === "unchanged" ? "already suppressed for at least as long" : "suppressed"}.`,
       );
     } catch (error) {
-      page.flash(res, "error", problemText(error));
+      const errors = fieldsOf(error);
+      if (errors.length === 0) page.flash(res, "error", problemText(error));
+      else {
+        const input = Object.fromEntries(
+          ["email", "reason", "detail", "expiresAt"].map((name) => [name, formText(req, name) ?? ""]),
+        );
+        return render(req, res, 422, { form: "add", input, errors });
+      }
     }
     page.redirect(res, back(account));
   });
@@ -82,16 +98,14 @@ export function suppressionsPages(deps: AppDeps, page: PageTools): Router {
 
   router.post("/accounts/:account/suppressions/import", async (req, res) => {
     const account = accountOf(req);
+    const csv = formText(req, "csv") ?? "";
     try {
-      const { imported } = await importCsv(store, account, formText(req, "csv") ?? "");
-      page.flash(res, "ok", `Imported ${imported} address(es).`);
+      const { imported } = await importCsv(store, account, csv);
+      page.flash(res, "ok", `Imported ${plural(imported, "address", "addresses")}.`);
     } catch (error) {
       const fields = fieldsOf(error);
-      page.flash(
-        res,
-        "error",
-        `${errorText(error)} ${fields.map((f) => `${f.field}: ${f.message}`).join("; ")}`.trim(),
-      );
+      const errors = fields.length > 0 ? fields : [{ field: "csv", message: errorText(error) }];
+      return render(req, res, 422, { form: "import", input: { csv }, errors });
     }
     page.redirect(res, back(account));
   });

@@ -1,5 +1,11 @@
-import { SUPPRESSION_REASONS, type Suppression, type SuppressionReason } from "@mandrill-kit/core";
-import { attr, formatTime, html, type SafeHtml } from "../../views/html.js";
+import {
+  type FieldError,
+  SUPPRESSION_REASONS,
+  type Suppression,
+  type SuppressionReason,
+} from "@mandrill-kit/core";
+import { errorSummary, fieldMarkup } from "../../views/form.js";
+import { attr, formatTime, html, type SafeHtml, scrollTable, statusBadge } from "../../views/html.js";
 
 /** The list filters, as the page's query string gave them. */
 export interface SuppressionFilters {
@@ -16,7 +22,20 @@ export interface SuppressionsPageState {
   /** Active suppressions of the account. */
   count: number;
   csrf: SafeHtml;
+  /** The add form or the CSV import as submitted, when refused (shown again with its errors). */
+  refused?:
+    | { form: "add" | "import"; input: Record<string, string>; errors: readonly FieldError[] }
+    | undefined;
 }
+
+/** The add form's fields, by the name people see. */
+export const SUPPRESSION_LABELS: Readonly<Record<string, string>> = {
+  email: "Address",
+  reason: "Reason",
+  detail: "Note",
+  expiresAt: "Until",
+  csv: "CSV",
+};
 
 function reasonOptions(selected: SuppressionReason | undefined, any: boolean): SafeHtml {
   return html`${any ? html`<option value="">Any reason</option>` : ""}${SUPPRESSION_REASONS.map((r) => html`<option value="${r}"${attr("selected", r === selected)}>${r}</option>`)}`;
@@ -24,54 +43,92 @@ function reasonOptions(selected: SuppressionReason | undefined, any: boolean): S
 
 function filterForm(s: SuppressionsPageState): SafeHtml {
   const { search, reason, status } = s.filters;
-  return html`<form method="get" action="/accounts/${s.account}/suppressions" class="filters" role="search">
-<p><label for="search">Search</label> <input id="search" name="search" type="search" value="${search}">
-<label for="reason-filter">Reason</label> <select id="reason-filter" name="reason">${reasonOptions(reason, true)}</select>
-<label for="status-filter">Status</label> <select id="status-filter" name="status">${(["active", "lifted", "expired", "all"] as const).map((v) => html`<option value="${v}"${attr("selected", v === status)}>${v}</option>`)}</select>
-<button type="submit">Filter</button></p>
+  return html`<form method="get" action="/accounts/${s.account}/suppressions" class="filters card" role="search" aria-label="Filter the suppressions">
+<div class="inline-fields">
+<div class="field"><label for="search">Search</label><input id="search" name="search" type="search" value="${search}"></div>
+<div class="field"><label for="reason-filter">Reason</label><select id="reason-filter" name="reason">${reasonOptions(reason, true)}</select></div>
+<div class="field"><label for="status-filter">Status</label><select id="status-filter" name="status">${(["active", "lifted", "expired", "all"] as const).map((v) => html`<option value="${v}"${attr("selected", v === status)}>${v}</option>`)}</select></div>
+<div class="field button"><button type="submit">Filter</button></div>
+</div>
 </form>`;
 }
 
 function liftForm(s: SuppressionsPageState, e: Suppression, i: number): SafeHtml {
   return html`<form method="post" action="/accounts/${s.account}/suppressions/lift" class="inline">${s.csrf}<input type="hidden" name="email" value="${e.email}">
-<label for="lift-reason-${i}" class="visually-hidden">Why lift ${e.email}</label><input id="lift-reason-${i}" name="reason" required placeholder="why" size="14"> <button type="submit">Lift</button></form>`;
+<span class="lift"><label for="lift-reason-${i}">Why lift it<span class="visually-hidden"> (${e.email})</span></label><input id="lift-reason-${i}" name="reason" required> <button type="submit">Lift<span class="visually-hidden"> ${e.email}</span></button></span></form>`;
 }
 
 function suppressionsTable(s: SuppressionsPageState): SafeHtml {
   if (s.items.length === 0) return html`<p id="suppressions-empty">No suppressions match.</p>`;
-  return html`<table id="suppressions"><caption>Suppressed addresses</caption>
-<thead><tr><th scope="col">Address</th><th scope="col">Reason</th><th scope="col">Source</th><th scope="col">Since</th><th scope="col">Until</th><th scope="col">Detail</th><th scope="col">Lift</th></tr></thead>
+  const now = Date.now();
+  const withStatus = s.filters.status === "all";
+  const state = (e: Suppression) =>
+    e.liftedAt !== null ? "lifted" : e.expiresAt !== null && e.expiresAt <= now ? "expired" : "active";
+  return scrollTable(
+    "Suppressed addresses",
+    html`<table id="suppressions"><caption>Suppressed addresses</caption>
+<thead><tr><th scope="col">Address</th>${withStatus ? html`<th scope="col">Status</th>` : ""}<th scope="col">Reason</th><th scope="col">Source</th><th scope="col">Since</th><th scope="col">Until</th><th scope="col">Detail</th><th scope="col">Lift</th></tr></thead>
 <tbody>${s.items.map(
-    (
-      e,
-      i,
-    ) => html`<tr><th scope="row">${e.email}</th><td>${e.reason}</td><td>${e.source}</td><td>${formatTime(e.createdAt)}</td><td>${e.expiresAt === null ? "forever" : formatTime(e.expiresAt)}</td><td>${e.liftedAt === null ? (e.detail ?? "") : `lifted by ${e.liftedBy ?? "?"}: ${e.liftReason ?? ""}`}</td>
+      (
+        e,
+        i,
+      ) => html`<tr><th scope="row">${e.email}</th>${withStatus ? html`<td>${statusBadge(state(e))}</td>` : ""}<td>${e.reason}</td><td>${e.source}</td><td>${formatTime(e.createdAt, now)}</td><td>${e.expiresAt === null ? "forever" : formatTime(e.expiresAt, now)}</td><td>${e.liftedAt === null ? (e.detail ?? "") : `lifted by ${e.liftedBy ?? "?"}: ${e.liftReason ?? ""}`}</td>
 <td>${e.liftedAt === null ? liftForm(s, e, i) : ""}</td></tr>`,
-  )}</tbody></table>`;
+    )}</tbody></table>`,
+  );
+}
+
+const ADD_IDS: Readonly<Record<string, string>> = {
+  email: "add-email",
+  reason: "add-reason",
+  detail: "add-detail",
+};
+
+function parseReasonText(value: string | undefined): SuppressionReason | undefined {
+  return (SUPPRESSION_REASONS as readonly string[]).includes(value ?? "")
+    ? (value as SuppressionReason)
+    : undefined;
+}
+
+/** Tomorrow (UTC) as a date input's value: the earliest "Until" that does something. */
+function tomorrow(now = Date.now()): string {
+  return new Date(now + 86_400_000).toISOString().slice(0, 10);
 }
 
 function addSection(s: SuppressionsPageState): SafeHtml {
+  const errors = s.refused?.form === "add" ? s.refused.errors : [];
+  const v = s.refused?.form === "add" ? s.refused.input : {};
+  const f = fieldMarkup(errors, SUPPRESSION_LABELS);
   return html`<section class="card" aria-labelledby="add-heading">
 <h2 id="add-heading">Add an address</h2>
-<form method="post" action="/accounts/${s.account}/suppressions">
+${errorSummary("The address was not added. Fix these:", errors, SUPPRESSION_LABELS, ADD_IDS)}
+<form method="post" action="/accounts/${s.account}/suppressions" novalidate>
 ${s.csrf}
-<p><label for="add-email">Address</label> <input id="add-email" name="email" type="email" required>
-<label for="add-reason">Reason</label> <select id="add-reason" name="reason">${reasonOptions("custom", false)}</select></p>
-<p><label for="add-detail">Note</label> <input id="add-detail" name="detail" maxlength="500">
-<label for="add-expires">Until (optional)</label> <input id="add-expires" name="expiresAt" type="date"></p>
+<div class="inline-fields">
+<div class="field"><label for="add-email">Address</label><input id="add-email" name="email" type="email" required value="${v.email ?? ""}"${f.invalid("email")}${f.describedBy("email")}>${f.error("email")}</div>
+<div class="field"><label for="add-reason">Reason</label><select id="add-reason" name="reason">${reasonOptions(parseReasonText(v.reason) ?? "custom", false)}</select></div>
+</div>
+<div class="inline-fields">
+<div class="field"><label for="add-detail">Note</label><input id="add-detail" name="detail" maxlength="500" value="${v.detail ?? ""}"${f.invalid("detail")}${f.describedBy("detail")}>${f.error("detail")}</div>
+<div class="field"><label for="expiresAt">Until (optional)</label><input id="expiresAt" name="expiresAt" type="date" min="${tomorrow()}" value="${v.expiresAt ?? ""}"${f.invalid("expiresAt")}${f.describedBy("expiresAt", "expiresAt-help")}>${f.error("expiresAt")}<p class="help" id="expiresAt-help">A future date; empty suppresses for good.</p></div>
+</div>
 <p><button type="submit">Suppress</button></p>
 </form>
 </section>`;
 }
 
 function csvSection(s: SuppressionsPageState): SafeHtml {
+  const csvErrors = s.refused?.form === "import" ? s.refused.errors : [];
+  const csvInput = s.refused?.form === "import" ? (s.refused.input.csv ?? "") : "";
   return html`<section class="card" aria-labelledby="csv-heading">
 <h2 id="csv-heading">CSV</h2>
 <p><a href="/accounts/${s.account}/suppressions.csv" download>Export the active suppressions as CSV</a></p>
 <form method="post" action="/accounts/${s.account}/suppressions/import">
 ${s.csrf}
-<p><label for="csv">Import: paste CSV with a header line (<code>email,reason,detail,expiresAt</code>; the export's format works)</label>
-<textarea id="csv" name="csv" rows="6" cols="70" required></textarea></p>
+${errorSummary("Nothing was imported. Fix these lines:", csvErrors, {}, Object.fromEntries(csvErrors.map((e) => [e.field, "csv"])))}
+<div class="field"><label for="csv">Import: paste CSV with a header line</label>
+<textarea id="csv" name="csv" rows="6" required aria-describedby="csv-help"${csvErrors.length > 0 ? html` aria-invalid="true"` : ""}>${csvInput}</textarea>
+<p class="help" id="csv-help">Columns <code>email,reason,detail,expiresAt</code>; the export's format works.</p></div>
 <p class="js-only" hidden><label for="csv-file">…or choose a file</label> <input id="csv-file" type="file" accept=".csv,text/csv" data-fill="csv"></p>
 <p><button type="submit">Import</button></p>
 </form>

@@ -1,13 +1,23 @@
 import { Router } from "express";
 import type { AppDeps } from "../../deps.js";
+import { takeResult } from "../../security/session.js";
 import { accountOf, errorText, formText, type PageTools } from "../page.js";
+import { publicUrlWarning } from "./callback.js";
 import { registerCallbackUrl } from "./register.js";
+import { sendTestWebhook, type TestWebhookOutcome } from "./test-webhook.js";
 import { webhooksView } from "./views.js";
+
+interface TestWebhookResult {
+  kind: "test-webhook";
+  account: string;
+  value: TestWebhookOutcome;
+}
 
 /** The Webhooks page, registering the Callback URL with Mandrill, and replaying a dead-lettered event. */
 export function webhooksPages(deps: AppDeps, page: PageTools): Router {
   const { store, credentials } = deps;
   const router = Router();
+  const warning = publicUrlWarning(deps.publicUrl, deps.simulator);
 
   router.get("/accounts/:account/webhooks", async (req, res) => {
     const account = accountOf(req);
@@ -32,6 +42,8 @@ export function webhooksPages(deps: AppDeps, page: PageTools): Router {
         quarantined: quarantined.items,
         mismatches: deps.webhooks.diagnoses(account),
         csrf: page.csrf(res),
+        publicUrlWarning: warning,
+        testWebhook: takeResult<TestWebhookResult>(page.session(res), "test-webhook", account)?.value,
       }),
     });
   });
@@ -51,6 +63,13 @@ export function webhooksPages(deps: AppDeps, page: PageTools): Router {
       page.flash(res, "error", `Could not register the Callback URL: ${errorText(error)}`);
     }
     page.redirect(res, `/accounts/${account}/webhooks`);
+  });
+
+  router.post("/accounts/:account/webhooks/test", async (req, res) => {
+    const account = accountOf(req);
+    const value = await sendTestWebhook(credentials, account);
+    page.session(res).result = { kind: "test-webhook", account, value } satisfies TestWebhookResult;
+    page.redirect(res, `/accounts/${account}/webhooks#test-webhook-result`);
   });
 
   router.post("/accounts/:account/webhooks/replay", async (req, res) => {
