@@ -261,3 +261,67 @@ describe("key status, Callback URL and pages", () => {
     expect(res.text).not.toContain("Cannot GET");
   });
 });
+
+describe("account status and deletion", () => {
+  it("shows key OK / refused / not checked and the last webhook on the Accounts list and Settings", async () => {
+    const { agent, csrf } = await loggedIn();
+    await saveAccount(agent, csrf, "ux-status-ok");
+    await agent
+      .post("/accounts/ux-status-bad/settings")
+      .type("form")
+      .send(form(csrf, { apiKey: "invalid-status-key" }));
+    const list = await agent.get("/accounts");
+    const row = (account: string) =>
+      new RegExp(`<tr><th scope="row"><a href="/accounts/${account}/settings"[\\s\\S]*?</tr>`).exec(
+        list.text,
+      )?.[0] ?? "";
+    expect(row("ux-status-ok")).toContain("key OK");
+    expect(row("ux-status-bad")).toContain("refused");
+    expect(row("ux-status-ok")).toContain("no key");
+    const settings = await agent.get("/accounts/ux-status-bad/settings");
+    expect(settings.text).toMatch(/id="account-status">API key: <span class="badge badge-fail"[^>]*>refused/);
+    expect(settings.text).toContain("Last webhook received: none yet");
+  });
+
+  it("deletes an account with its secrets only after a confirmation", async () => {
+    const { agent, csrf } = await loggedIn();
+    await saveAccount(agent, csrf, "ux-delete", { webhookKey: "whk-delete-me-0000" });
+    const first = await agent.post("/accounts/ux-delete/delete").type("form").send({ _csrf: csrf });
+    expect(first.status).toBe(303);
+    expect(first.headers.location).toBe("/accounts/ux-delete/settings?delete=confirm#delete");
+    expect(await t.example.kit.credentials.describe("ux-delete")).toBeDefined();
+    const confirmPage = await agent.get(first.headers.location as string);
+    expect(confirmPage.text).toContain("Yes, delete ux-delete");
+    const forged = await agent
+      .post("/accounts/ux-delete/delete")
+      .type("form")
+      .send({ _csrf: "forged", confirm: "yes" });
+    expect(forged.status).toBe(403);
+    const confirmed = await agent
+      .post("/accounts/ux-delete/delete")
+      .type("form")
+      .send({ _csrf: csrf, confirm: "yes" });
+    expect(confirmed.headers.location).toBe("/accounts");
+    expect(await t.example.kit.credentials.describe("ux-delete")).toBeUndefined();
+    expect(await t.example.store.credentials.get("ux-delete")).toBeUndefined();
+    expect((await agent.get("/accounts")).text).toContain("Deleted ux-delete and its secrets.");
+  });
+
+  it("removes an old webhook key from the settings form", async () => {
+    const { agent, csrf } = await loggedIn();
+    await saveAccount(agent, csrf, "ux-keys", { webhookKey: "whk-old-key-0001" });
+    await agent
+      .post("/accounts/ux-keys/settings")
+      .type("form")
+      .send(form(csrf, { webhookKey: "whk-new-key-0002" }));
+    const page = await agent.get("/accounts/ux-keys/settings");
+    const id = /name="removeWebhookKeys" value="([^"]+)"/.exec(page.text)?.[1];
+    expect(id).toBeDefined();
+    await agent
+      .post("/accounts/ux-keys/settings")
+      .type("form")
+      .send(form(csrf, { removeWebhookKeys: id as string }));
+    const keys = (await t.example.kit.credentials.describe("ux-keys"))?.webhookKeys ?? [];
+    expect(keys.map((k) => k.masked)).toEqual(["••••0002"]);
+  });
+});

@@ -48,6 +48,8 @@ export interface SettingsSummary {
   fromEmail: string;
   hasApiKey: boolean;
   hasWebhookKey: boolean;
+  /** The last check of the settings (key checked on save, test email), or `null` when never checked. */
+  lastVerification: MandrillSettings["lastVerification"];
   updatedAt: number;
 }
 
@@ -90,6 +92,7 @@ export function summarizeRecord(record: CredentialRecord): SettingsSummary {
     fromEmail: s.fromEmail,
     hasApiKey: record.secrets[API_KEY_FIELD] !== undefined,
     hasWebhookKey: s.webhookKeys.length > 0,
+    lastVerification: s.lastVerification ?? null,
     updatedAt: record.updatedAt,
   };
 }

@@ -450,6 +450,7 @@ describe("versions, delete, list and verification", () => {
         fromEmail: "hello@example.com",
         hasApiKey: true,
         hasWebhookKey: false,
+        lastVerification: null,
         updatedAt: expect.any(Number),
       },
       {
@@ -458,6 +459,7 @@ describe("versions, delete, list and verification", () => {
         fromEmail: "hello@example.com",
         hasApiKey: true,
         hasWebhookKey: true,
+        lastVerification: null,
         updatedAt: expect.any(Number),
       },
     ]);

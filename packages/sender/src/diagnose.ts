@@ -200,8 +200,9 @@ async function webhookCheck(deps: DiagnoseDeps, settings: MandrillSettings): Pro
       advice: `Check the webhook in Mandrill points to ${callbackUrl}; Mandrill posts batches about once a minute.`,
     };
   }
+  const at = `${new Date(stats.lastReceivedAt).toISOString().slice(0, 16).replace("T", " ")} UTC`;
   return pass(
-    `Last webhook received ${new Date(stats.lastReceivedAt).toISOString()}; ${stats.total} events stored.`,
+    `Last webhook received ${at}; ${stats.total} ${stats.total === 1 ? "event" : "events"} stored.`,
   );
 }
 

@@ -72,8 +72,27 @@ export function fieldsOf(error: unknown): FieldError[] {
   return error instanceof MandrillKitValidationError ? [...error.fields] : [];
 }
 
-/** A validation error's fields as one line (`field message; …`), or the error's text. */
+const FIELD_WORDS: Readonly<Record<string, string>> = {
+  to: "To",
+  subject: "Subject",
+  text: "Text",
+  fromEmail: "From address",
+  fromName: "From name",
+  email: "Address",
+  expiresAt: "Until",
+};
+
+/** A field name as people read it: `to[3].email` → "Recipient 4", `fromEmail` → "From address". */
+export function fieldWords(field: string): string {
+  const recipient = /^to\[(\d+)\]/.exec(field);
+  if (recipient !== null) return `Recipient ${Number(recipient[1]) + 1}`;
+  return FIELD_WORDS[field] ?? field;
+}
+
+/** A validation error's fields as one line (`Label message; …`), or the error's text. */
 export function problemText(error: unknown): string {
   const fields = fieldsOf(error);
-  return fields.length > 0 ? fields.map((f) => `${f.field} ${f.message}`).join("; ") : errorText(error);
+  return fields.length > 0
+    ? fields.map((f) => `${fieldWords(f.field)} ${f.message}`).join("; ")
+    : errorText(error);
 }

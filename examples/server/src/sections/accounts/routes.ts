@@ -11,7 +11,13 @@ export function accountsPages(deps: AppDeps, page: PageTools): Router {
 
   router.get("/accounts", async (_req, res) => {
     const list = await deps.credentials.list({ limit: 1000 });
-    page.render(res, 200, { title: "Accounts", body: accountsView(list.items, page.csrf(res)) });
+    const rows = await Promise.all(
+      list.items.map(async (a) => ({
+        ...a,
+        lastReceivedAt: (await deps.store.inbox.stats(a.account)).lastReceivedAt,
+      })),
+    );
+    page.render(res, 200, { title: "Accounts", body: accountsView(rows, page.csrf(res)) });
   });
 
   router.post("/accounts", (req, res) => {
@@ -37,6 +43,20 @@ export function accountsPages(deps: AppDeps, page: PageTools): Router {
       return;
     }
     next();
+  });
+
+  // Delete: the first POST asks to confirm; only the confirmed one deletes (settings and secrets).
+  router.post("/accounts/:account/delete", async (req, res) => {
+    const account = req.params.account as string;
+    if (formText(req, "confirm") !== "yes")
+      return page.redirect(res, `/accounts/${account}/settings?delete=confirm#delete`);
+    const deleted = await deps.credentials.delete(account);
+    page.flash(
+      res,
+      deleted ? "ok" : "error",
+      deleted ? `Deleted ${account} and its secrets.` : `${account} had no settings to delete.`,
+    );
+    page.redirect(res, "/accounts");
   });
 
   router.get("/accounts/:account", (req, res) =>

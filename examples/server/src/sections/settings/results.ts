@@ -20,7 +20,10 @@ export function testEmailResult(outcome: TestOutcome): SafeHtml {
   const r = outcome.value;
   // One sentence per problem: the summary, then the error only when it says something more.
   const extra = r.error !== null && r.error.message !== r.summary ? r.error.message : "";
-  const hint = r.error?.hint && r.diagnosis === null ? r.error.hint : "";
+  // Mandrill's own hint is for people; the kit's error-code advice is for developers (the
+  // troubleshooting checks below say what to do instead).
+  const hint =
+    r.error?.code === "ERR_MK_MANDRILL_API" && r.error.hint && r.diagnosis === null ? r.error.hint : "";
   return html`<div class="result result-${r.ok ? "ok" : "error"}" role="status" id="test-email-result" tabindex="-1" data-autofocus>
 <p><strong>${r.ok ? "Success" : "It did not work"}:</strong> ${r.summary}</p>
 ${extra === "" && hint === "" ? "" : html`<p>${extra}${hint === "" ? "" : html` <span class="hint">${hint}</span>`}</p>`}

@@ -3,6 +3,8 @@ import type { SettingsDescription } from "@mandrill-kit/credentials";
 import { type Response, Router } from "express";
 import type { AppDeps } from "../../deps.js";
 import { takeResult } from "../../security/session.js";
+import { html } from "../../views/html.js";
+import { deleteSection } from "../accounts/views.js";
 import { accountOf, type PageTools } from "../page.js";
 import { publicUrlWarning } from "../webhooks/callback.js";
 import { asFieldErrors, type FormState, lostErrors, type SettingsFormResult } from "./form-flow.js";
@@ -17,28 +19,35 @@ export function settingsPages(deps: AppDeps, page: PageTools): Router {
   const router = Router();
   const warning = publicUrlWarning(deps.publicUrl, deps.simulator);
 
-  async function render(res: Response, account: string, status: number, state: FormState = { errors: [] }) {
+  async function render(
+    res: Response,
+    account: string,
+    status: number,
+    state: FormState = { errors: [] },
+    confirmDelete = false,
+  ) {
     const described: SettingsDescription | undefined = await credentials.describe(account);
     page.render(res, status, {
       title: "Email settings — Mandrill",
       account,
       section: "settings",
-      body: settingsView({
+      body: html`${settingsView({
         account,
         described,
         simulator: deps.simulator,
         csrf: page.csrf(res),
         callbackUrl: credentials.callbackUrl(account),
         publicUrlWarning: warning,
+        lastReceivedAt: (await deps.store.inbox.stats(account)).lastReceivedAt,
         ...state,
-      }),
+      })}${described === undefined ? "" : deleteSection(account, page.csrf(res), confirmDelete)}`,
     });
   }
 
   router.get("/accounts/:account/settings", async (req, res) => {
     const account = accountOf(req);
     const shown = takeResult<SettingsFormResult>(page.session(res), "settings-form", account);
-    await render(res, account, 200, shown);
+    await render(res, account, 200, shown, req.query.delete === "confirm");
   });
 
   router.use(settingsTestPages(deps, page));

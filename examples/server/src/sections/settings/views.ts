@@ -2,6 +2,7 @@ import type { FieldError } from "@mandrill-kit/core";
 import type { SettingsDescription } from "@mandrill-kit/credentials";
 import { errorSummary, fieldMarkup } from "../../views/form.js";
 import { attr, formatTime, html, SafeHtml } from "../../views/html.js";
+import { keyStatus } from "../accounts/views.js";
 import { callbackBox } from "../webhooks/callback.js";
 import { type ConnectionOutcome, connectionResult, type TestOutcome, testEmailResult } from "./results.js";
 
@@ -54,6 +55,8 @@ export interface SettingsPageState {
   testTo?: string;
   /** The error summary's first line (what did not happen). */
   intro?: string;
+  /** When the last webhook arrived for the account, or `null`. */
+  lastReceivedAt?: number | null;
 }
 
 function apiKeyHelp(s: SettingsPageState): SafeHtml | string {
@@ -162,10 +165,20 @@ ${lastCheck(s)}
 </section>`;
 }
 
+/** Key OK / refused / not checked, and the last webhook received, for this account. */
+function statusLine(s: SettingsPageState): SafeHtml {
+  const d = s.described;
+  if (d === undefined)
+    return html`<p class="status-line" id="account-status">Not set up yet: fill in the form and save.</p>`;
+  const last = s.lastReceivedAt ?? null;
+  return html`<p class="status-line" id="account-status">API key: ${d.hasApiKey ? keyStatus(d.lastVerification) : html`<span class="badge badge-fail">missing</span>`} · Last webhook received: ${last === null ? "none yet" : formatTime(last)}</p>`;
+}
+
 /** The Email settings page: the Mandrill form, the test email, and the Callback URL. */
 export function settingsView(s: SettingsPageState): SafeHtml {
   const formErrors = s.errors.filter((e) => e.field !== "to");
-  return html`${errorSummary(s.intro ?? "The settings were not saved. Fix these:", formErrors, SETTINGS_LABELS, { transport: "transport-smtp" })}
+  return html`${statusLine(s)}
+${errorSummary(s.intro ?? "The settings were not saved. Fix these:", formErrors, SETTINGS_LABELS, { transport: "transport-smtp" })}
 ${settingsForm({ ...s, errors: formErrors })}
 ${testEmailSection(s)}
 ${callbackBox({
