@@ -9,9 +9,7 @@ import {
   type Page,
   type PageOptions,
   requireAccountId,
-  Secret,
   type VerificationResult,
-  type WebhookKey,
 } from "@mandrill-kit/core";
 import {
   type CredentialsOptions,
@@ -22,6 +20,7 @@ import { createKeyRing, type KeyRing } from "./key-ring.js";
 import { type RotateOptions, type RotationReport, rotateKeys } from "./key-rotation.js";
 import { createSettingsCache } from "./settings-cache.js";
 import { type MandrillSettingsInput, type StoredSettings, validateSettingsInput } from "./settings-input.js";
+import { previewSettings } from "./settings-preview.js";
 import {
   describeSettings,
   type SettingsDescription,
@@ -149,41 +148,8 @@ export function credentialsFromResolved(options: ResolvedCredentialsOptions): Cr
     return describeSettings(settings, callbackUrl(account));
   }
 
-  async function preview(account: string, input: MandrillSettingsInput): Promise<MandrillSettings> {
-    requireAccountId(account);
-    const record = await store.credentials.get(account);
-    const previous =
-      record === undefined
-        ? undefined
-        : { settings: storedSettings(record), hasApiKey: record.secrets[API_KEY_FIELD] !== undefined };
-    const now = clock.now();
-    const change = validateSettingsInput(input, previous, newKeyId, now, network);
-    const current = record === undefined ? undefined : await get(account);
-    const apiKey =
-      change.apiKey === undefined
-        ? (current?.apiKey ?? null)
-        : change.apiKey === null
-          ? null
-          : new Secret(change.apiKey);
-    const webhookKeys: WebhookKey[] = [];
-    change.settings.webhookKeys.forEach((k, i) => {
-      const key =
-        i === 0 && change.webhookKey !== undefined
-          ? new Secret(change.webhookKey)
-          : current?.webhookKeys.find((w) => w.id === k.id)?.key;
-      if (key !== undefined) webhookKeys.push({ id: k.id, addedAt: k.addedAt, key });
-    });
-    const { webhookKeys: _ids, ...rest } = change.settings;
-    return {
-      ...rest,
-      account,
-      version: record?.version ?? 0,
-      apiKey,
-      webhookKeys,
-      createdAt: record?.createdAt ?? now,
-      updatedAt: record?.updatedAt ?? now,
-    };
-  }
+  const preview = (account: string, input: MandrillSettingsInput) =>
+    previewSettings({ store, get, network, now: () => clock.now(), newKeyId }, account, input);
 
   const service: CredentialsService = {
     ready: async () => {
