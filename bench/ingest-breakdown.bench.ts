@@ -18,9 +18,7 @@
  * Wall time per stage (median and mean over the batches) and CPU time (process.cpuUsage: this process,
  * all threads, so GC helper threads count) are both shown; where they differ, the machine was busy.
  */
-import { closeSync, fdatasyncSync, mkdtempSync, openSync, readdirSync, rmSync, writeSync } from "node:fs";
-import { createServer, type IncomingMessage } from "node:http";
-import type { AddressInfo } from "node:net";
+import { mkdtempSync, rmSync } from "node:fs";
 import { loadavg, tmpdir } from "node:os";
 import { join } from "node:path";
 import { PerformanceObserver } from "node:perf_hooks";
@@ -39,20 +37,12 @@ import { openPostgresStore } from "@mandrill-kit/postgres";
 import { openSqliteStore } from "@mandrill-kit/sqlite";
 import { inboxInputs, verifyRequest } from "@mandrill-kit/webhooks";
 import { signWebhook } from "@mandrill-kit/webhooks/testing";
-import express from "express";
-import { type FrameRule, splitProfile } from "./lib/cpu-profile.js";
+import { mean, measureFsync, measureHttp, type Timer, timed, timer } from "./lib/breakdown-measure.js";
 import { realisticBatch } from "./lib/events.js";
+import { DISPATCH_STAGE, profileKit } from "./lib/kit-profile.js";
 import { databaseUrl, dropSchemas, postgresUnavailable, withParam } from "./lib/postgres.js";
 import type { Table } from "./lib/report.js";
-import {
-  ask,
-  KIT_ACCOUNT,
-  KIT_CALLBACK_URL,
-  KIT_PATH,
-  KIT_WEBHOOK_KEY,
-  startKit,
-  startPostClient,
-} from "./lib/server-process.js";
+import { KIT_ACCOUNT, KIT_CALLBACK_URL, KIT_WEBHOOK_KEY } from "./lib/server-process.js";
 import { fmt, summarize } from "./lib/stats.js";
 
 const CONTENT_TYPE = "application/x-www-form-urlencoded";
@@ -80,193 +70,6 @@ const STAGES = {
 const policy = resolveSuppressionPolicy();
 /** The example server lists no skipHandlersFor: every event is queued for the dispatcher. */
 const SKIP_HANDLERS_FOR: ReadonlySet<string> = new Set();
-
-/** Functions of the router's body reader (the rest of its old form.ts decoded). */
-const FORM_READ = new Set(["readRawBody", "onData", "onEnd", "onError", "onAborted", "onTimeout", "finish"]);
-
-/** Source files of the kit, by the stage their frames belong to (old and new router layouts). */
-const FILE_STAGES: [RegExp, string][] = [
-  [/\/webhooks\/src\/(read-body|form)\.ts$/, "read-or-decode"],
-  [/\/webhooks\/src\/form-body\.ts$/, "decode"],
-  [
-    /\/webhooks\/src\/(verify-request|signature|diagnose|mismatch-diagnoses)\.ts$|\/core\/src\/webhook-signature\.ts$/,
-    "verify",
-  ],
-  [/\/core\/src\/parse-events\.ts$/, "parse"],
-  [
-    /\/core\/src\/(event-key|suppression-policy)\.ts$|\/webhooks\/src\/ingest(-events)?\.ts$/,
-    "keys + policy",
-  ],
-  [/better-sqlite3\/lib\/methods\/transaction/, "commit (BEGIN/COMMIT: fsync, checkpoints)"],
-  [
-    /\/(sqlite|postgres)\/src\/|\/core\/src\/(adapter\/|store\/|store-rules\.ts)|node_modules\/(\.pnpm\/)?(pg|pg-protocol|pg-pool)[@/]/,
-    "SQL (statements, driver)",
-  ],
-  [/\/webhooks\/src\//, "router (other)"],
-  [/express\/lib\/response|^node:_http_outgoing/, "response"],
-  [
-    /node_modules\/(\.pnpm\/)?(express|router|helmet|serve-static|send|finalhandler|body-parser)[@/]|\/(credentials|sender)\/src\//,
-    "Express + middleware",
-  ],
-  [/^node:(_http|net|internal\/stream|stream)/, "read (HTTP, socket, body chunks)"],
-];
-
-/** The dispatcher's files: everything under them (its claims and completes in the store too) is its own. */
-const DISPATCHER =
-  /\/webhooks\/src\/(dispatcher|dispatch-options|event-runner|handler-run|handler-registry)\.ts$/;
-const DISPATCH_STAGE = "handlers (dispatcher: claims, completes, runs)";
-const KIT_CONTEXT: FrameRule = (url) => (DISPATCHER.test(url) ? DISPATCH_STAGE : undefined);
-
-/**
- * The stage of a frame in the example server's CPU profile, by the file it is in (innermost recognised
- * frame wins; adapt FILE_STAGES when the router's or the stores' files move).
- */
-const KIT_FRAMES: FrameRule = (url, name) => {
-  const stage = FILE_STAGES.find(([pattern]) => pattern.test(url))?.[1];
-  if (stage !== "read-or-decode") return stage;
-  return FORM_READ.has(name) ? "read (HTTP, socket, body chunks)" : "decode";
-};
-/** The stages of the example server's main thread under sustained load, from `node --cpu-prof`. */
-async function profileKit(
-  dir: string,
-  batches: number,
-  database?: { url: string; schema: string },
-): Promise<{ stages: Map<string, number>; totalMs: number; batches: number; eventsPerSec: number }> {
-  const profDir = join(dir, `prof-${database === undefined ? "sqlite" : "pg"}`);
-  const server = await startKit({
-    dataDir: join(dir, `prof-data-${database === undefined ? "sqlite" : "pg"}`),
-    ...(database === undefined ? {} : { database }),
-    nodeArgs: ["--cpu-prof", `--cpu-prof-dir=${profDir}`, "--cpu-prof-interval=500"],
-  });
-  const client = await startPostClient();
-  let window: [number, number];
-  let eventsPerSec: number;
-  try {
-    const blast = async (slot: string, seed: number, n: number) => {
-      await ask(client, {
-        prepare: { slot, batches: n, seed, key: KIT_WEBHOOK_KEY, url: KIT_CALLBACK_URL },
-      });
-      const from = Number(process.hrtime.bigint() / 1000n);
-      const r = await ask<{ ms: number; perBatch: number[] }>(client, {
-        blast: { slot, targets: [{ port: server.port, path: KIT_PATH }], inFlight: 2 },
-      });
-      return {
-        from,
-        to: Number(process.hrtime.bigint() / 1000n),
-        rate: (r.perBatch.length * 1000) / (r.ms / 1000),
-      };
-    };
-    await blast("warm", 3_000_000_000, 20);
-    const measured = await blast("profiled", 3_100_000_000, batches);
-    window = [measured.from, measured.to];
-    eventsPerSec = measured.rate;
-  } finally {
-    client.send({ exit: true });
-    await server.stop();
-  }
-  const file = readdirSync(profDir).find((f) => f.endsWith(".cpuprofile"));
-  if (file === undefined) throw new Error("the example server wrote no CPU profile");
-  return {
-    ...splitProfile(join(profDir, file), KIT_FRAMES, window[0], window[1], KIT_CONTEXT),
-    batches,
-    eventsPerSec,
-  };
-}
-
-interface Timer {
-  wall: number[];
-  cpu: number[];
-}
-const timer = (): Timer => ({ wall: [], cpu: [] });
-
-/** Runs `fn`, adding its wall and CPU milliseconds to `t` (when given). */
-async function timed<T>(t: Timer | undefined, fn: () => T | Promise<T>): Promise<T> {
-  const cpu = process.cpuUsage();
-  const start = performance.now();
-  const out = await fn();
-  const wall = performance.now() - start;
-  const used = process.cpuUsage(cpu);
-  t?.wall.push(wall);
-  t?.cpu.push((used.user + used.system) / 1000);
-  return out;
-}
-
-const mean = (xs: readonly number[]) => xs.reduce((s, x) => s + x, 0) / Math.max(1, xs.length);
-
-/** Read, route and response over loopback, the client in its own process, 1 in flight. */
-async function measureHttp(batches: number): Promise<{ read: Timer; route: Timer; response: Timer }> {
-  const read = timer();
-  const route = timer();
-  const response = timer();
-  const arrived = new WeakMap<IncomingMessage, { wall: number; cpu: NodeJS.CpuUsage }>();
-  const since = (t: Timer, from: { wall: number; cpu: NodeJS.CpuUsage }) => {
-    const used = process.cpuUsage(from.cpu);
-    t.wall.push(performance.now() - from.wall);
-    t.cpu.push((used.user + used.system) / 1000);
-  };
-  const now = () => ({ wall: performance.now(), cpu: process.cpuUsage() });
-  const app = express();
-  app.post("/webhooks/mandrill/:account", (req, res) => {
-    const start = arrived.get(req) ?? now();
-    since(route, start);
-    // The router's readRawBody loop: collect chunks, count bytes, concatenate at the end.
-    const chunks: Buffer[] = [];
-    let size = 0;
-    req.on("data", (c: Buffer) => {
-      size += c.length;
-      chunks.push(c);
-    });
-    req.on("end", () => {
-      const body = Buffer.concat(chunks, size);
-      since(read, start);
-      const r0 = now();
-      res.status(200).json({ received: body.length > 0 ? 1000 : 0, new: 1000, duplicates: 0 });
-      since(response, r0);
-    });
-  });
-  const server = createServer(app);
-  server.prependListener("request", (req: IncomingMessage) => {
-    arrived.set(req, now());
-  });
-  const port = await new Promise<number>((resolve) =>
-    server.listen(0, "127.0.0.1", () => resolve((server.address() as AddressInfo).port)),
-  );
-  const client = await startPostClient();
-  try {
-    const run = (n: number, seed: number) =>
-      ask(client, {
-        run: { port, path: KIT_PATH, batches: n, seed, key: KIT_WEBHOOK_KEY, url: KIT_CALLBACK_URL },
-      });
-    await run(5, 900_000_000);
-    for (const t of [read, route, response]) {
-      t.wall.length = 0;
-      t.cpu.length = 0;
-    }
-    await run(batches, 910_000_000);
-  } finally {
-    client.send({ exit: true });
-    await new Promise((r) => server.close(r));
-  }
-  return { read, route, response };
-}
-
-/** fdatasync after appending `bytes`, the way a WAL commit ends; milliseconds per call. */
-function measureFsync(dir: string, bytes: number, reps: number): number[] {
-  const fd = openSync(join(dir, `fsync-${bytes}.bin`), "a");
-  const chunk = Buffer.alloc(bytes, 0x61);
-  const out: number[] = [];
-  try {
-    for (let i = 0; i < reps + 3; i++) {
-      writeSync(fd, chunk);
-      const t = performance.now();
-      fdatasyncSync(fd);
-      if (i >= 3) out.push(performance.now() - t);
-    }
-  } finally {
-    closeSync(fd);
-  }
-  return out;
-}
 
 export interface BreakdownReference {
   /** The kit server's CPU per batch in the sustained runs (ms), for the comparison note. */
