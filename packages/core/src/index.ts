@@ -123,6 +123,7 @@ export {
 export {
   type AppliedEffect,
   type ClaimOptions,
+  type CompleteUnwantedOptions,
   type CredentialPutOptions,
   type CredentialRecord,
   type CredentialRepository,

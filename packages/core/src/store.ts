@@ -23,6 +23,7 @@ export type {
 export type {
   AppliedEffect,
   ClaimOptions,
+  CompleteUnwantedOptions,
   FailOptions,
   InboxEventInput,
   InboxRecord,

@@ -13,11 +13,13 @@ import {
   inboxStatsFrom,
   inboxWhere,
   normalizeClaimOptions,
+  normalizeCompleteUnwantedOptions,
   normalizeIngestBatch,
   page,
   pageLimit,
   type QuarantineRow,
   SqlParams,
+  type TypeFilter,
   toInbox,
   toQuarantined,
 } from "@mandrill-kit/core/adapter";
@@ -25,6 +27,38 @@ import type { PgContext } from "./connection.js";
 import { ingest } from "./ingest.js";
 import { q } from "./queries.js";
 import { suppressionLocks } from "./suppressions.js";
+
+/**
+ * The due, unleased pending events (oldest due first, at most `limit`), optionally of one account and
+ * in (or not in) a type filter, locked with SKIP LOCKED: concurrent claims (other instances) pass
+ * over rows another claim is taking instead of waiting for it. Parameters: $1 now, $2 limit, then
+ * the account and the filter's types and `unknown` flag, as given.
+ */
+function dueRows(
+  S: string,
+  account: string | undefined,
+  filter: { types: TypeFilter; wanted: boolean } | undefined,
+): { sql: string; values: unknown[] } {
+  const values: unknown[] = [];
+  const where = [
+    "state = 'pending' AND next_attempt_at <= $1 AND (lease_until IS NULL OR lease_until <= $1)",
+  ];
+  if (account !== undefined) {
+    values.push(account);
+    where.push(`account = $${values.length + 2}`);
+  }
+  if (filter !== undefined) {
+    values.push(filter.types.exact, filter.types.unknownPrefix);
+    const n = values.length + 2;
+    const match = `(type = ANY($${n - 1}::text[]) OR ($${n}::boolean AND left(type, 8) = 'unknown:'))`;
+    where.push(filter.wanted ? match : `NOT ${match}`);
+  }
+  return {
+    sql: `SELECT seq FROM ${S}.inbox WHERE ${where.join(" AND ")}
+          ORDER BY next_attempt_at, seq LIMIT $2 FOR UPDATE SKIP LOCKED`,
+    values,
+  };
+}
 
 export function pgInbox({ pool, S, run }: PgContext): InboxRepository {
   const locks = suppressionLocks(S);
@@ -46,21 +80,16 @@ export function pgInbox({ pool, S, run }: PgContext): InboxRepository {
       ),
     claim: (options: ClaimOptions = {}) =>
       run("inbox.claim", async () => {
-        const { now, limit, leaseMs, account } = normalizeClaimOptions(options);
-        // SKIP LOCKED: concurrent claims (other instances) pass over rows another claim is taking
-        // instead of waiting for it, and never take the same row while its lease holds.
+        const { now, limit, leaseMs, account, types } = normalizeClaimOptions(options);
+        // Never the same row to two claims while its lease holds (SKIP LOCKED: see dueRows).
+        const due = dueRows(S, account, types === undefined ? undefined : { types, wanted: true });
         const { rows } = await q<InboxRow>(
           pool,
-          `WITH due AS (
-             SELECT seq FROM ${S}.inbox
-             WHERE state = 'pending' AND next_attempt_at <= $1 AND (lease_until IS NULL OR lease_until <= $1)
-               ${account === undefined ? "" : "AND account = $4"}
-             ORDER BY next_attempt_at, seq LIMIT $3
-             FOR UPDATE SKIP LOCKED)
-           UPDATE ${S}.inbox i SET lease_until = $1::bigint + $2::bigint, attempts = i.attempts + 1
+          `WITH due AS (${due.sql})
+           UPDATE ${S}.inbox i SET lease_until = $1::bigint + $${due.values.length + 3}::bigint, attempts = i.attempts + 1
            FROM due WHERE i.seq = due.seq
            RETURNING i.*`,
-          account === undefined ? [now, leaseMs, limit] : [now, leaseMs, limit, account],
+          [now, limit, ...due.values, leaseMs],
         );
         return rows.map(toInbox).sort(claimOrder);
       }),
@@ -82,6 +111,19 @@ export function pgInbox({ pool, S, run }: PgContext): InboxRepository {
            FROM (SELECT DISTINCT * FROM unnest($2::text[], $3::text[])) AS w(account, key)
            WHERE i.account = w.account AND i.key = w.key`,
           [options.now ?? Date.now(), events.map((e) => e.account), events.map((e) => e.key)],
+        );
+        return rowCount;
+      }),
+    completeUnwanted: (options) =>
+      run("inbox.completeUnwanted", async () => {
+        const { wanted, limit, now, account } = normalizeCompleteUnwantedOptions(options);
+        const due = dueRows(S, account, { types: wanted, wanted: false });
+        const { rowCount } = await q(
+          pool,
+          `WITH due AS (${due.sql})
+           UPDATE ${S}.inbox i SET state = 'done', lease_until = NULL, next_attempt_at = NULL, completed_at = $1
+           FROM due WHERE i.seq = due.seq`,
+          [now, limit, ...due.values],
         );
         return rowCount;
       }),

@@ -16,11 +16,13 @@ import {
   inboxWhere,
   type NormalizedInboxEvent,
   normalizeClaimOptions,
+  normalizeCompleteUnwantedOptions,
   normalizeIngestBatch,
   page,
   pageLimit,
   type QuarantineRow,
   SqlParams,
+  type TypeFilter,
   toInbox,
   toQuarantined,
 } from "@mandrill-kit/core/adapter";
@@ -55,18 +57,6 @@ function statements(db: Database.Database) {
       "SELECT count(*) AS n FROM inbox WHERE account = ? AND email = ? AND type = 'soft_bounce' AND event_at > ? AND event_at <= ?",
     ),
     get: db.prepare<[string, string], InboxRow>("SELECT * FROM inbox WHERE account = ? AND key = ?"),
-    claimAll: db.prepare<[{ now: number; leaseMs: number; limit: number }], InboxRow>(
-      `UPDATE inbox SET lease_until = @now + @leaseMs, attempts = attempts + 1
-      WHERE seq IN (SELECT seq FROM inbox WHERE state = 'pending' AND next_attempt_at <= @now AND (lease_until IS NULL OR lease_until <= @now)
-                    ORDER BY next_attempt_at, seq LIMIT @limit)
-      RETURNING *`,
-    ),
-    claimAccount: db.prepare<[{ now: number; leaseMs: number; limit: number; account: string }], InboxRow>(
-      `UPDATE inbox SET lease_until = @now + @leaseMs, attempts = attempts + 1
-      WHERE seq IN (SELECT seq FROM inbox WHERE state = 'pending' AND account = @account AND next_attempt_at <= @now AND (lease_until IS NULL OR lease_until <= @now)
-                    ORDER BY next_attempt_at, seq LIMIT @limit)
-      RETURNING *`,
-    ),
     complete: db.prepare<[number, string, string]>(
       "UPDATE inbox SET state = 'done', lease_until = NULL, next_attempt_at = NULL, completed_at = ? WHERE account = ? AND key = ?",
     ),
@@ -94,8 +84,54 @@ function statements(db: Database.Database) {
   };
 }
 
+/** Parameters of the claim and completeUnwanted statements (see {@link dueStatements}). */
+type DueParams = {
+  now: number;
+  limit: number;
+  leaseMs?: number;
+  account?: string;
+  /** JSON array of the filter's exact types. */
+  types?: string;
+  /** 1 when the filter's `unknown` matches `unknown:<name>` too. */
+  unknown?: number;
+};
+
+/**
+ * The claim (`UPDATE … RETURNING *` of due, unleased pending events, oldest due first) and the
+ * set-based completion of unwanted types, for each combination of an account and a type filter;
+ * prepared on first use. Both walk the `inbox_due` partial index (pending events only).
+ */
+function dueStatements(db: Database.Database) {
+  const cache = new Map<string, Database.Statement<[DueParams], InboxRow>>();
+  const inTypes =
+    "(type IN (SELECT value FROM json_each(@types)) OR (@unknown AND substr(type, 1, 8) = 'unknown:'))";
+  return (what: "claim" | "completeUnwanted", account: boolean, types: boolean) => {
+    const id = `${what}:${account}:${types}`;
+    let statement = cache.get(id);
+    if (statement === undefined) {
+      const where = [
+        "state = 'pending' AND next_attempt_at <= @now AND (lease_until IS NULL OR lease_until <= @now)",
+        ...(account ? ["account = @account"] : []),
+        ...(types ? [what === "claim" ? inTypes : `NOT ${inTypes}`] : []),
+      ].join(" AND ");
+      const due = `SELECT seq FROM inbox WHERE ${where} ORDER BY next_attempt_at, seq LIMIT @limit`;
+      statement = db.prepare<[DueParams], InboxRow>(
+        what === "claim"
+          ? `UPDATE inbox SET lease_until = @now + @leaseMs, attempts = attempts + 1 WHERE seq IN (${due}) RETURNING *`
+          : `UPDATE inbox SET state = 'done', lease_until = NULL, next_attempt_at = NULL, completed_at = @now WHERE seq IN (${due})`,
+      );
+      cache.set(id, statement);
+    }
+    return statement;
+  };
+}
+
+const typeParams = (filter: TypeFilter | undefined) =>
+  filter === undefined ? {} : { types: JSON.stringify(filter.exact), unknown: filter.unknownPrefix ? 1 : 0 };
+
 export function sqliteInbox({ db, run, bookkeeping }: SqliteContext): InboxRepository {
   const sql = statements(db);
+  const due = dueStatements(db);
   const suppressions = suppressionRows(db);
 
   const ingestTx = db.transaction((account: string, receivedAt: number, events: NormalizedInboxEvent[]) => {
@@ -138,10 +174,14 @@ export function sqliteInbox({ db, run, bookkeeping }: SqliteContext): InboxRepos
   });
 
   const claimTx = db.transaction((options: ClaimOptions): InboxRow[] => {
-    const { now, limit, leaseMs, account } = normalizeClaimOptions(options);
-    return account === undefined
-      ? sql.claimAll.all({ now, leaseMs, limit })
-      : sql.claimAccount.all({ now, leaseMs, limit, account });
+    const { now, limit, leaseMs, account, types } = normalizeClaimOptions(options);
+    return due("claim", account !== undefined, types !== undefined).all({
+      now,
+      leaseMs,
+      limit,
+      ...(account === undefined ? {} : { account }),
+      ...typeParams(types),
+    });
   });
 
   const completeManyTx = db.transaction(
@@ -178,6 +218,14 @@ export function sqliteInbox({ db, run, bookkeeping }: SqliteContext): InboxRepos
       run("inbox.completeMany", () =>
         bookkeeping(() => completeManyTx.immediate(events, options.now ?? Date.now())),
       ),
+    completeUnwanted: (options) =>
+      run("inbox.completeUnwanted", () => {
+        const { wanted, limit, now, account } = normalizeCompleteUnwantedOptions(options);
+        const statement = due("completeUnwanted", account !== undefined, true);
+        const params = { now, limit, ...(account === undefined ? {} : { account }), ...typeParams(wanted) };
+        // One statement, one transaction, no fsync (bookkeeping, like completeMany).
+        return bookkeeping(() => statement.run(params).changes);
+      }),
     fail: (account, key, options: FailOptions) =>
       run("inbox.fail", () => {
         const error = String(options.error).slice(0, 2000);

@@ -60,6 +60,8 @@ export type DispatchLoop = Omit<Dispatcher, "on" | "onAny" | "onError"> & { read
 const WAKE_DELAY_MS = 25;
 /** Largest claim: the lease must cover every claimed event's turn. */
 const MAX_CLAIM = 200;
+/** Events no handler here wants, completed per statement (see `completeUnwanted`). */
+const UNWANTED_SLICE = 5000;
 
 /**
  * Sorts a claim: events without a handler here are finished at once (completed with the claim);
@@ -96,9 +98,11 @@ function nextClaimSize(claimed: number, unwanted: number, runBudget: number): nu
 }
 
 /**
- * The claim loop. Every claimed event either runs (its handlers), or — when this process has no
- * handler for its type — is completed with the claim's batch (one `completeMany` per claim). A
- * process without any handler claims nothing: it leaves events to the processes that have handlers.
+ * The claim loop. Events of types no handler here wants are completed set-based, without being
+ * claimed (`inbox.completeUnwanted`, one statement per slice), and claims take only wanted types;
+ * on a store without `completeUnwanted`, claims take every type and such events are completed with
+ * the claim's batch (one `completeMany` per claim). Every claimed event runs its handlers. A process
+ * without any handler claims and completes nothing: it leaves events to the processes that have them.
  */
 export function createDispatchLoop(deps: {
   store: Store;
@@ -122,10 +126,35 @@ export function createDispatchLoop(deps: {
   let again = false;
   let woken = false;
 
+  /**
+   * The types to claim: those with a handler here, when the store completes the others set-based;
+   * `undefined` (every type) with an `onAny` handler, or when the store cannot.
+   */
+  const claimTypes = (): string[] | undefined =>
+    store.inbox.completeUnwanted === undefined ? undefined : registry.wantedTypes();
+
+  /** Completes one slice of due events that no handler here wants; resolves with how many. */
+  async function completeUnwanted(): Promise<number> {
+    const wanted = claimTypes();
+    if (wanted === undefined || wanted.length === 0) return 0;
+    try {
+      return (await store.inbox.completeUnwanted?.({ wanted, limit: UNWANTED_SLICE, now: clock.now() })) ?? 0;
+    } catch (error) {
+      logger.error({ err: error }, "could not complete inbox events no handler wants; tried again later");
+      return 0;
+    }
+  }
+
   async function claimOnce(): Promise<number> {
     let claimed: InboxRecord[];
     try {
-      claimed = await store.inbox.claim({ limit: claimSize, leaseMs, now: clock.now() });
+      const types = claimTypes();
+      claimed = await store.inbox.claim({
+        limit: claimSize,
+        leaseMs,
+        now: clock.now(),
+        ...(types === undefined ? {} : { types }),
+      });
     } catch (error) {
       logger.error({ err: error }, "could not claim inbox events");
       return 0;
@@ -156,9 +185,9 @@ export function createDispatchLoop(deps: {
     let total = 0;
     // A process without any handler leaves events to the processes that have them.
     while (!closed && !registry.isEmpty()) {
-      const claimed = await claimOnce();
-      if (claimed === 0) break;
-      total += claimed;
+      const handled = (await completeUnwanted()) + (closed ? 0 : await claimOnce());
+      if (handled === 0) break;
+      total += handled;
     }
     return total;
   }

@@ -47,6 +47,8 @@ export interface HandlerRegistry {
   handlersFor(type: string): AnyEventHandler[];
   /** True when no `on` or `onAny` handler is registered. */
   isEmpty(): boolean;
+  /** The types with an `on` handler; `undefined` when an `onAny` handler wants every type. */
+  wantedTypes(): string[] | undefined;
   /** Tells every error handler; one that throws is logged and does not stop the others. */
   report(error: Error, info: ErrorInfo, logger: ComponentLogger): void;
 }
@@ -74,6 +76,7 @@ export function createHandlerRegistry(): HandlerRegistry {
       return [...typed, ...anyHandlers];
     },
     isEmpty: () => byType.size === 0 && anyHandlers.length === 0,
+    wantedTypes: () => (anyHandlers.length > 0 ? undefined : [...byType.keys()]),
     report(error, info, logger) {
       for (const h of errorHandlers) {
         try {

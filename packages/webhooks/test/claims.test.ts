@@ -2,7 +2,7 @@ import { createMemoryStore, type Store } from "@mandrill-kit/core";
 import { createDispatcher, type Dispatcher, ingestEvents } from "@mandrill-kit/webhooks";
 import { eventFixtures, mandrillJson } from "@mandrill-kit/webhooks/testing";
 import { afterEach, describe, expect, it } from "vitest";
-import { countingStore, withInbox } from "./helpers.js";
+import { countingStore, withInbox, withoutCompleteUnwanted } from "./helpers.js";
 
 const closables: (Dispatcher | Store)[] = [];
 afterEach(async () => {
@@ -14,8 +14,8 @@ async function ingest(store: Store, events: unknown[]): Promise<void> {
 }
 
 describe("how the dispatcher claims", () => {
-  it("claims in growing batches while most events have no handler here, completing each batch at once", async () => {
-    const store = countingStore(createMemoryStore());
+  it("on a store without completeUnwanted, claims in growing batches while most events have no handler here, completing each batch at once", async () => {
+    const store = countingStore(withoutCompleteUnwanted(createMemoryStore()));
     closables.push(store);
     await ingest(store, [
       eventFixtures.hard_bounce(),
@@ -29,6 +29,58 @@ describe("how the dispatcher claims", () => {
     expect(store.calls.claim).toBeLessThanOrEqual(9);
     expect(store.calls.completeMany.reduce((a, b) => a + b, 0)).toBe(1001);
     expect(await store.inbox.stats("acme")).toMatchObject({ pending: 0, done: 1001 });
+  });
+
+  it("completes events no handler here wants set-based, without claiming them, and claims only wanted types", async () => {
+    const store = countingStore(createMemoryStore());
+    closables.push(store);
+    await ingest(store, [
+      eventFixtures.hard_bounce(),
+      ...Array.from({ length: 1000 }, (_, i) => eventFixtures.send({ email: `r${i}@example.com` })),
+      { ...eventFixtures.send({ email: "new@example.com" }), event: "brand_new_type" },
+    ]);
+    const claimedTypes: string[] = [];
+    const observed = withInbox(store, {
+      claim: async (options) => {
+        const records = await store.inbox.claim(options);
+        claimedTypes.push(...records.map((r) => r.type));
+        return records;
+      },
+    });
+    const dispatcher = createDispatcher({ store: observed });
+    closables.push(dispatcher);
+    const ran: string[] = [];
+    dispatcher.on(["hard_bounce", "unknown"], (event) => {
+      ran.push(event.type === "unknown" ? `unknown:${event.name}` : event.type);
+    });
+    expect(await dispatcher.runDue()).toBe(1002);
+    expect(ran.sort()).toEqual(["hard_bounce", "unknown:brand_new_type"]);
+    // Only the two wanted events were claimed and completed one by one; the 1,000 sends in one statement.
+    expect(claimedTypes.sort()).toEqual(["hard_bounce", "unknown:brand_new_type"]);
+    expect(store.calls.completeMany.reduce((a, b) => a + b, 0)).toBe(2);
+    expect(store.calls.completeUnwanted.reduce((a, b) => a + b, 0)).toBe(1000);
+    const sends = await store.inbox.list("acme", { type: "send", limit: 1000 });
+    expect(sends.items.every((r) => r.state === "done" && r.attempts === 0)).toBe(true);
+    expect(await store.inbox.stats("acme")).toMatchObject({ pending: 0, done: 1002 });
+  });
+
+  it("with an onAny handler completes nothing unrun: every event's handlers run", async () => {
+    const store = countingStore(createMemoryStore());
+    closables.push(store);
+    await ingest(store, [
+      eventFixtures.hard_bounce(),
+      ...Array.from({ length: 30 }, (_, i) => eventFixtures.send({ email: `r${i}@example.com` })),
+    ]);
+    const dispatcher = createDispatcher({ store });
+    closables.push(dispatcher);
+    let runs = 0;
+    dispatcher.on("hard_bounce", () => {});
+    dispatcher.onAny(() => {
+      runs++;
+    });
+    expect(await dispatcher.runDue()).toBe(31);
+    expect(runs).toBe(31);
+    expect(store.calls.completeUnwanted).toEqual([]);
   });
 
   it("never runs more handlers from one claim than its lease covers, and runs the rest from later claims", async () => {

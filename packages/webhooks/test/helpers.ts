@@ -13,9 +13,15 @@ export function withInbox(store: Store, inbox: Partial<InboxRepository>): Store 
   };
 }
 
-/** A store whose inbox counts claim calls and the size of each completeMany. */
-export function countingStore(store: Store): Store & { calls: { claim: number; completeMany: number[] } } {
-  const calls = { claim: 0, completeMany: [] as number[] };
+/**
+ * A store whose inbox counts claim calls and the size of each completeMany, and records each
+ * completeUnwanted's result (when the store has it).
+ */
+export function countingStore(store: Store): Store & {
+  calls: { claim: number; completeMany: number[]; completeUnwanted: number[] };
+} {
+  const calls = { claim: 0, completeMany: [] as number[], completeUnwanted: [] as number[] };
+  const { completeUnwanted } = store.inbox;
   const counting = withInbox(store, {
     claim: (options) => {
       calls.claim++;
@@ -25,8 +31,23 @@ export function countingStore(store: Store): Store & { calls: { claim: number; c
       calls.completeMany.push(events.length);
       return store.inbox.completeMany(events, options);
     },
+    ...(completeUnwanted === undefined
+      ? {}
+      : {
+          completeUnwanted: async (options) => {
+            const n = await completeUnwanted.call(store.inbox, options);
+            calls.completeUnwanted.push(n);
+            return n;
+          },
+        }),
   });
   return Object.assign(counting, { calls });
+}
+
+/** The store without the optional `inbox.completeUnwanted` (as a store of your own may be). */
+export function withoutCompleteUnwanted(store: Store): Store {
+  const { completeUnwanted: _, ...inbox } = store.inbox;
+  return { ...withInbox(store, {}), inbox };
 }
 
 /** A logger that keeps every entry, by level. */

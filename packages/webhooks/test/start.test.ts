@@ -23,7 +23,7 @@ import { eventFixtures, mandrillJson, signWebhook } from "@mandrill-kit/webhooks
 import express, { type Express } from "express";
 import request from "supertest";
 import { afterAll, afterEach, describe, expect, it } from "vitest";
-import { captureLogger, countingStore } from "./helpers.js";
+import { captureLogger, countingStore, withoutCompleteUnwanted } from "./helpers.js";
 
 const PUBLIC_URL = "https://hooks.example.com";
 const KEY = "whk-start-0123456789abcdef";
@@ -193,8 +193,27 @@ describe("events do not depend on which handlers this process registered", () =>
     expect(await store.inbox.stats("acme")).toMatchObject({ pending: 0, done: 2 });
   });
 
-  it("completes the types no handler wants together with the handled ones, in one completeMany per claim", async () => {
+  it("completes the types no handler wants in one set-based completeUnwanted, the handled one with its claim", async () => {
     const store = countingStore(track(createMemoryStore()));
+    const events = [
+      eventFixtures.hard_bounce(),
+      ...Array.from({ length: 10 }, (_, i) => eventFixtures.send({ email: `r${i}@example.com` })),
+    ];
+    await ingestEvents({ store, account: "acme", mandrillEvents: mandrillJson(events) });
+    const worker = track(createDispatcher({ store }));
+    let runs = 0;
+    worker.on("hard_bounce", () => {
+      runs++;
+    });
+    expect(await worker.runDue()).toBe(11);
+    expect(runs).toBe(1);
+    expect(store.calls.completeUnwanted[0]).toBe(10);
+    expect(store.calls.completeMany).toEqual([1]);
+    expect(await store.inbox.stats("acme")).toMatchObject({ pending: 0, done: 11 });
+  });
+
+  it("on a store without completeUnwanted, completes the types no handler wants together with the handled ones, in one completeMany per claim", async () => {
+    const store = countingStore(withoutCompleteUnwanted(track(createMemoryStore())));
     const events = [
       eventFixtures.hard_bounce(),
       ...Array.from({ length: 10 }, (_, i) => eventFixtures.send({ email: `r${i}@example.com` })),

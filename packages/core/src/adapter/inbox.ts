@@ -7,6 +7,7 @@ import { normalizeEmail, requireEmail } from "../email.js";
 import { MandrillKitNotFoundError } from "../errors.js";
 import {
   type AppliedEffect,
+  type CompleteUnwantedOptions,
   type InboxEventInput,
   type InboxRecord,
   type InboxState,
@@ -109,13 +110,53 @@ export function normalizeIngestBatch(batch: {
   };
 }
 
+/**
+ * A set of event types as stores match it: `exact` types, and `unknown` (when listed) also matching
+ * every stored `unknown:<name>` — the way a dispatcher's handler for `unknown` receives them.
+ */
+export interface TypeFilter {
+  exact: string[];
+  /** `unknown` was listed: every type starting with `unknown:` matches too. */
+  unknownPrefix: boolean;
+}
+
+/** Whether a stored event type is in the filter. */
+export function typeFilterMatches(filter: TypeFilter, type: string): boolean {
+  return filter.exact.includes(type) || (filter.unknownPrefix && type.startsWith("unknown:"));
+}
+
+function normalizeTypes(types: readonly string[] | undefined, field: string): TypeFilter | undefined {
+  if (types === undefined) return undefined;
+  if (
+    !Array.isArray(types) ||
+    types.length === 0 ||
+    types.length > 256 ||
+    !types.every((t) => typeof t === "string" && t.length > 0 && t.length <= 128)
+  ) {
+    throw invalid(
+      field,
+      "must be 1–256 event types (strings of 1–128 characters)",
+      `${field} must be a list of 1–256 event types (strings of 1–128 characters).`,
+    );
+  }
+  const exact = [...new Set(types)];
+  return { exact, unknownPrefix: exact.includes("unknown") };
+}
+
 /** Checked claim options with defaults applied (limit 1…1000, default 50; lease default 30 s). */
 export function normalizeClaimOptions(options: {
   limit?: number;
   leaseMs?: number;
   now?: number;
   account?: string;
-}): { limit: number; leaseMs: number; now: number; account: string | undefined } {
+  types?: readonly string[];
+}): {
+  limit: number;
+  leaseMs: number;
+  now: number;
+  account: string | undefined;
+  types: TypeFilter | undefined;
+} {
   const limit = options.limit ?? 50;
   const leaseMs = options.leaseMs ?? 30_000;
   if (!Number.isInteger(limit) || limit < 1 || limit > MAX_PAGE_LIMIT) {
@@ -135,6 +176,31 @@ export function normalizeClaimOptions(options: {
   return {
     limit,
     leaseMs,
+    now: options.now === undefined ? Date.now() : requireTime(options.now, "now"),
+    account: options.account === undefined ? undefined : requireAccountId(options.account),
+    types: normalizeTypes(options.types, "types"),
+  };
+}
+
+/** Checked `completeUnwanted` options (at least one wanted type; limit 1…10,000, default 5,000). */
+export function normalizeCompleteUnwantedOptions(options: CompleteUnwantedOptions): {
+  wanted: TypeFilter;
+  limit: number;
+  now: number;
+  account: string | undefined;
+} {
+  const limit = options.limit ?? 5000;
+  if (!Number.isInteger(limit) || limit < 1 || limit > 10_000) {
+    throw invalid(
+      "limit",
+      "must be an integer from 1 to 10000",
+      `completeUnwanted limit must be an integer from 1 to 10000; received ${String(limit)}.`,
+    );
+  }
+  return {
+    // Never empty: "no type wanted" would complete every pending event.
+    wanted: normalizeTypes(options.wanted ?? [], "wanted") as TypeFilter,
+    limit,
     now: options.now === undefined ? Date.now() : requireTime(options.now, "now"),
     account: options.account === undefined ? undefined : requireAccountId(options.account),
   };

@@ -20,13 +20,16 @@ export {
   inboxWhere,
   type NormalizedInboxEvent,
   normalizeClaimOptions,
+  normalizeCompleteUnwantedOptions,
   normalizeEffect,
   normalizeInboxEvent,
   normalizeIngestBatch,
   type QuarantineRow,
   type SuppressionEffectTarget,
+  type TypeFilter,
   toInbox,
   toQuarantined,
+  typeFilterMatches,
 } from "./inbox.js";
 export {
   latestVersion,

@@ -7,7 +7,9 @@ import {
   inboxStatsFrom,
   type NormalizedInboxEvent,
   normalizeClaimOptions,
+  normalizeCompleteUnwantedOptions,
   normalizeIngestBatch,
+  typeFilterMatches,
 } from "../adapter/inbox.js";
 import { beforeSeq, pageLimit } from "../adapter/paging.js";
 import type {
@@ -98,6 +100,16 @@ function ingest(state: MemoryState, account: string, receivedAt: number, events:
   }
 }
 
+/** Whether a claim at `now` may take the event: pending, due, not leased (and of the account, if one). */
+function claimable(r: InboxRecord, now: number, account: string | undefined): boolean {
+  return (
+    r.state === "pending" &&
+    (account === undefined || r.account === account) &&
+    (r.nextAttemptAt ?? 0) <= now &&
+    (r.leaseUntil === null || r.leaseUntil <= now)
+  );
+}
+
 export function memoryInbox(state: MemoryState, run: MemoryRun): InboxRepository {
   const find = (account: string, key: string) => state.inbox.get(inboxKey(account, key));
   const require = (account: string, key: string): InboxRecord => {
@@ -121,14 +133,10 @@ export function memoryInbox(state: MemoryState, run: MemoryRun): InboxRepository
       }),
     claim: (options: ClaimOptions = {}) =>
       run("inbox.claim", () => {
-        const { now, limit, leaseMs, account } = normalizeClaimOptions(options);
+        const { now, limit, leaseMs, account, types } = normalizeClaimOptions(options);
         const due = state.inboxBySeq
           .filter(
-            (r) =>
-              r.state === "pending" &&
-              (account === undefined || r.account === account) &&
-              (r.nextAttemptAt ?? 0) <= now &&
-              (r.leaseUntil === null || r.leaseUntil <= now),
+            (r) => claimable(r, now, account) && (types === undefined || typeFilterMatches(types, r.type)),
           )
           .sort(claimOrder);
         return due.slice(0, limit).map((r) => {
@@ -149,6 +157,16 @@ export function memoryInbox(state: MemoryState, run: MemoryRun): InboxRepository
           changed++;
         }
         return changed;
+      }),
+    completeUnwanted: (options) =>
+      run("inbox.completeUnwanted", () => {
+        const { wanted, limit, now, account } = normalizeCompleteUnwantedOptions(options);
+        const unwanted = state.inboxBySeq
+          .filter((r) => claimable(r, now, account) && !typeFilterMatches(wanted, r.type))
+          .sort(claimOrder)
+          .slice(0, limit);
+        for (const r of unwanted) markDone(r, now);
+        return unwanted.length;
       }),
     fail: (account, key, options: FailOptions) =>
       run("inbox.fail", () => {

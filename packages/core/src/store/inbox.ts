@@ -120,6 +120,25 @@ export interface ClaimOptions {
   leaseMs?: number;
   /** Only this account's events. */
   account?: string;
+  /**
+   * Only events of these types (`unknown` also matches every `unknown:<name>`), e.g. the types a
+   * dispatcher has handlers for. @default every type
+   */
+  types?: readonly string[];
+  now?: number;
+}
+
+/** Options of {@link InboxRepository.completeUnwanted}. */
+export interface CompleteUnwantedOptions {
+  /**
+   * The types a handler wants (at least one; `unknown` also matches every `unknown:<name>`): events of
+   * every other type are completed.
+   */
+  wanted: readonly string[];
+  /** At most this many events (1–10,000). @default 5000 */
+  limit?: number;
+  /** Only this account's events. */
+  account?: string;
   now?: number;
 }
 
@@ -174,6 +193,14 @@ export interface InboxRepository {
     events: readonly { account: string; key: string }[],
     options?: { now?: number },
   ): Promise<number>;
+  /**
+   * Marks done, in one statement, pending events that a claim would take now (due, not leased) and
+   * whose type is not `wanted`: what a dispatcher does with events no handler of its wants, without
+   * claiming them first. Resolves with how many it completed (fewer than `limit`: none is left).
+   * Optional: a dispatcher on a store without it claims such events and completes them with
+   * `completeMany`.
+   */
+  completeUnwanted?(options: CompleteUnwantedOptions): Promise<number>;
   /** Records a failed handler run: retry later, or dead-letter when `retryAt` is `null`. */
   fail(account: string, key: string, options: FailOptions): Promise<void>;
   /** Makes a done or dead event pending again with attempts reset; `false` if no such event. */

@@ -13,7 +13,72 @@ export function inboxProcessingContract(api: StoreContractApi, options: StoreCon
   api.describe("inbox", () => {
     const store = storePerTest(api, options);
     claimingContract(api, store);
+    typeContract(api, store);
     outcomeContract(api, store);
+  });
+}
+
+/** Claims of some types only, and the set-based completion of the others (`completeUnwanted`). */
+function typeContract(api: StoreContractApi, store: Store): void {
+  const { test, expect } = api;
+  const rejectsWith = rejectionChecker(api.expect);
+  test("claims only the types asked for; unknown also takes unknown:<name>", async () => {
+    await store.inbox.ingest({
+      account: "acme",
+      receivedAt: T0,
+      events: [
+        event("s1"),
+        event("h1", { type: "hard_bounce" }),
+        event("u1", { type: "unknown:new_thing" }),
+        event("o1", { type: "open" }),
+      ],
+    });
+    const claimed = await store.inbox.claim({ types: ["hard_bounce", "unknown"], now: T0 });
+    expect(claimed.map((r) => r.key)).toEqual(["h1", "u1"]);
+    expect((await store.inbox.claim({ types: ["open"], now: T0 })).map((r) => r.key)).toEqual(["o1"]);
+    expect((await store.inbox.claim({ now: T0 })).map((r) => r.key)).toEqual(["s1"]);
+    await rejectsWith(store.inbox.claim({ types: [] }), "ERR_MK_VALIDATION_FAILED");
+  });
+
+  test("completes, set-based, the due events of types not wanted, and leaves the rest", async () => {
+    const { completeUnwanted } = store.inbox;
+    if (completeUnwanted === undefined) return; // optional: a store without it is still a store
+    await store.inbox.ingest({
+      account: "acme",
+      receivedAt: T0,
+      events: [
+        event("w1", { type: "hard_bounce" }),
+        event("n1"),
+        event("n2", { type: "open" }),
+        event("leased"),
+        event("later"),
+        event("u1", { type: "unknown:x" }),
+      ],
+    });
+    await store.inbox.ingest({ account: "other", receivedAt: T0, events: [event("o1")] });
+    // One unwanted event is leased by a claim, one waits for a retry: neither is taken.
+    await store.inbox.claim({ types: ["send"], limit: 2, now: T0 });
+    await store.inbox.fail("acme", "n1", { error: "x", retryAt: T0 + 10_000, now: T0 });
+    await store.inbox.fail("acme", "later", { error: "x", retryAt: T0 + 10_000, now: T0 });
+    const inbox = store.inbox;
+    const call = (o: Parameters<typeof completeUnwanted>[0]) => completeUnwanted.call(inbox, o);
+    expect(await call({ wanted: ["hard_bounce", "unknown"], account: "acme", now: T0 + 1 })).toBe(1);
+    expect((await store.inbox.get("acme", "n2"))?.state).toBe("done");
+    expect(await store.inbox.get("acme", "n2")).toMatchObject({ completedAt: T0 + 1, nextAttemptAt: null });
+    for (const key of ["w1", "n1", "leased", "later", "u1"])
+      expect((await store.inbox.get("acme", key))?.state).toBe("pending");
+    expect((await store.inbox.get("other", "o1"))?.state).toBe("pending");
+    // Every account, oldest first, in slices of `limit`: u1 (no longer wanted), then o1, then none.
+    expect(await call({ wanted: ["hard_bounce"], limit: 1, now: T0 + 2 })).toBe(1);
+    expect((await store.inbox.get("acme", "u1"))?.state).toBe("done");
+    expect((await store.inbox.get("other", "o1"))?.state).toBe("pending");
+    expect(await call({ wanted: ["hard_bounce"], limit: 1, now: T0 + 2 })).toBe(1);
+    expect(await call({ wanted: ["hard_bounce"], now: T0 + 2 })).toBe(0);
+    expect((await store.inbox.claim({ types: ["hard_bounce"], now: T0 + 3 })).map((r) => r.key)).toEqual([
+      "w1",
+    ]);
+    await rejectsWith(call({ wanted: [] }), "ERR_MK_VALIDATION_FAILED");
+    await rejectsWith(call({ wanted: ["send"], limit: 0 }), "ERR_MK_VALIDATION_FAILED");
   });
 }
 
