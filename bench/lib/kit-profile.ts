@@ -34,7 +34,7 @@ export const FILE_STAGES: [RegExp, string][] = [
     /\/webhooks\/src\/(verify-request|signature|diagnose|mismatch-diagnoses)\.ts$|\/core\/src\/webhook-signature\.ts$/,
     "verify",
   ],
-  [/\/core\/src\/parse-events\.ts$/, "parse"],
+  [/\/core\/src\/parse-events(-bytes)?\.ts$/, "parse"],
   [
     /\/core\/src\/(event-key|suppression-policy)\.ts$|\/webhooks\/src\/ingest(-events)?\.ts$/,
     "keys + policy",

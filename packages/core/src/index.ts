@@ -110,6 +110,7 @@ export {
   parseMandrillEvents,
   type UnreadableBatch,
 } from "./parse-events.js";
+export { parseMandrillEventsBytes } from "./parse-events-bytes.js";
 export { maskSecret, redact, Secret } from "./redact.js";
 export {
   MANDRILL_SMTP_HOST,

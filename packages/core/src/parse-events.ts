@@ -293,12 +293,16 @@ export function parseMandrillEvents(text: string): ParseOutcome {
     };
   }
   const raws = splitTopLevelArray(text);
-  const exact = raws !== undefined && raws.length === parsed.length;
+  return classifyAll(parsed, raws !== undefined && raws.length === parsed.length ? raws : undefined);
+}
+
+/** Each item as its event variant, with its exact source text (or, without it, its re-serialisation). */
+export function classifyAll(items: readonly unknown[], raws: readonly string[] | undefined): ParsedBatch {
   const problems: EventProblem[] = [];
-  const events: MandrillEvent[] = new Array(parsed.length);
-  for (let i = 0; i < parsed.length; i++) {
-    const rawJson = exact ? (raws[i] as string) : JSON.stringify(parsed[i]);
-    events[i] = classify(parsed[i], i, rawJson, problems);
+  const events: MandrillEvent[] = new Array(items.length);
+  for (let i = 0; i < items.length; i++) {
+    const rawJson = raws !== undefined ? (raws[i] as string) : JSON.stringify(items[i]);
+    events[i] = classify(items[i], i, rawJson, problems);
   }
   return { ok: true, events, problems };
 }

@@ -65,13 +65,14 @@ export function inboxInputs(
  * array is quarantined instead (kept whole, never lost). Resolves after the commit.
  */
 export async function ingestEvents(options: IngestEventsOptions): Promise<IngestOutcome> {
-  const { store, account, mandrillEvents } = options;
+  // `mandrillEvents` is read only when needed: `receive` passes it as a getter that builds the string.
+  const { store, account } = options;
   const receivedAt = options.receivedAt ?? Date.now();
-  const parsed = options.parsed ?? parseMandrillEvents(mandrillEvents);
+  const parsed = options.parsed ?? parseMandrillEvents(options.mandrillEvents);
   if (!parsed.ok) {
     const quarantineId = await store.inbox.quarantine({
       account,
-      body: mandrillEvents,
+      body: options.mandrillEvents,
       error: `${parsed.reason}: ${parsed.message}`,
       receivedAt,
     });

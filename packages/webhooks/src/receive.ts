@@ -1,4 +1,10 @@
-import { componentLogger, type Logger, parseMandrillEvents, silentLogger } from "@mandrill-kit/core";
+import {
+  componentLogger,
+  type Logger,
+  parseMandrillEvents,
+  parseMandrillEventsBytes,
+  silentLogger,
+} from "@mandrill-kit/core";
 import { WebhookNotStoredError } from "./errors.js";
 import { type IngestEventsOptions, type IngestOutcome, ingestEvents } from "./ingest-events.js";
 import type { VerifyResult } from "./verify-request.js";
@@ -24,6 +30,8 @@ export interface Received {
   /** Set when a batch was stored or quarantined. */
   outcome?: IngestOutcome;
 }
+
+const isEmptyArray = (b: Uint8Array) => b.length === 2 && b[0] === 0x5b && b[1] === 0x5d;
 
 /** Refusals answered before the whole body was read: the connection is closed, not drained. */
 const UNREAD_BODY = new Set([408, 413, 415]);
@@ -55,18 +63,31 @@ export async function receive(verified: VerifyResult, options: ReceiveOptions): 
     return { reply: text(verified.status, verified.message, UNREAD_BODY.has(verified.status)) };
   if (verified.kind === "probe")
     return { reply: text(200, "Mandrill webhook endpoint: POST signed events here.") };
-  if (verified.kind === "validation" || verified.mandrillEvents === "[]") return { reply: text(200, "OK") };
-  const { account, mandrillEvents } = verified;
+  if (verified.kind === "validation") return { reply: text(200, "OK") };
+  const bytes = verified.mandrillEventsBytes;
+  if (bytes === undefined ? verified.mandrillEvents === "[]" : isEmptyArray(bytes))
+    return { reply: text(200, "OK") };
+  const { account } = verified;
   const log = componentLogger(options.logger ?? silentLogger, { component: "webhooks" });
   if (verified.keyIndex > 0)
     log.info(
       { account, keyIndex: verified.keyIndex },
       "webhook signed with a previous key; Mandrill has not switched to the current key yet",
     );
-  const parsed = parseMandrillEvents(mandrillEvents);
+  // From the bytes when the raw body was decoded: no 1 MB string (see parseMandrillEventsBytes).
+  const parsed =
+    bytes === undefined ? parseMandrillEvents(verified.mandrillEvents) : parseMandrillEventsBytes(bytes);
   let outcome: IngestOutcome;
   try {
-    outcome = await ingestEvents({ ...options, account, mandrillEvents, parsed });
+    outcome = await ingestEvents({
+      ...options,
+      account,
+      parsed,
+      // Read only to quarantine a batch that is not a JSON array.
+      get mandrillEvents() {
+        return verified.mandrillEvents;
+      },
+    });
   } catch (error) {
     throw new WebhookNotStoredError(account, { cause: error });
   }

@@ -1,7 +1,13 @@
-import { randomBytes, timingSafeEqual } from "node:crypto";
+import { createHmac, randomBytes, timingSafeEqual } from "node:crypto";
 import { isAccountId, mandrillSignature, TEST_WEBHOOK_KEY, type WebhookForm } from "@mandrill-kit/core";
 import { type BodyRefusalStatus, FormBodyError } from "./errors.js";
-import { checkFormContentType, decodeFormBody, fieldsFromParsedBody } from "./form-body.js";
+import {
+  checkFormContentType,
+  decodeFormBytes,
+  type FormBytes,
+  fieldsFromParsedBody,
+  formStrings,
+} from "./form-body.js";
 
 /** Request headers as Node gives them (any case is accepted). */
 export type RequestHeaders = Readonly<Record<string, string | readonly string[] | undefined>>;
@@ -58,6 +64,12 @@ export type VerifyResult =
       account: string;
       /** The verified `mandrill_events` text, exactly as signed. */
       mandrillEvents: string;
+      /**
+       * The same value as UTF-8 bytes, when a raw body was verified: `receive` parses these
+       * (`parseMandrillEventsBytes`), so `mandrillEvents` and `form`, built on first read, cost nothing
+       * unless read.
+       */
+      mandrillEventsBytes?: Uint8Array;
       form: WebhookForm;
       /** Which key matched: 0 is the current one, more means Mandrill still signs with an older key. */
       keyIndex: number;
@@ -84,13 +96,43 @@ export function matchSignature(
   form: WebhookForm,
   signature: string | undefined,
 ): number {
+  return matchSigned(keys, (key) => mandrillSignature(key, url, form), signature);
+}
+
+function matchSigned(
+  keys: readonly string[],
+  sign: (key: string) => string,
+  signature: string | undefined,
+): number {
   if (signature === undefined || signature.length === 0 || signature.length > 200) return -1;
   const given = Buffer.from(signature.trim(), "utf8");
   let found = -1;
   keys.forEach((key, i) => {
-    if (sameSignature(mandrillSignature(key, url, form), given) && found === -1) found = i;
+    if (sameSignature(sign(key), given) && found === -1) found = i;
   });
   return found;
+}
+
+/**
+ * `mandrillSignature` over a form decoded to bytes: the URL, then each field's name and value in
+ * name order — the values' bytes as they are, which are what `mandrillSignature` hashes (the UTF-8
+ * of the same strings), without building the strings.
+ */
+function formBytesSignature(key: string, url: string, form: FormBytes): string {
+  const hmac = createHmac("sha1", key);
+  hmac.update(url, "utf8");
+  const order = form.names
+    .map((_, i) => i)
+    .sort((a, b) => {
+      const x = form.names[a] as string;
+      const y = form.names[b] as string;
+      return x < y ? -1 : x > y ? 1 : 0;
+    });
+  for (const i of order) {
+    hmac.update(form.names[i] as string, "utf8");
+    hmac.update(form.values[i] as Buffer);
+  }
+  return hmac.digest("base64");
 }
 
 /** True for a key that can verify anything: an empty or blank key would let anyone sign. */
@@ -117,11 +159,58 @@ export function bodyRefusal(error: FormBodyError): Refusal {
   return { ok: false, status: error.status, reason: reason[error.status], message: error.message };
 }
 
-function readForm(input: VerifyRequestInput): { form: WebhookForm } | { refusal: Refusal } {
+/**
+ * The posted form: its fields as strings (built on first read when decoded from bytes), the
+ * `mandrill_events` value as bytes when decoded from a raw body, and the HMAC of the form for a key.
+ */
+interface ReadForm {
+  readonly form: WebhookForm;
+  /** Field names. */
+  names: readonly string[];
+  /** Whether `mandrill_events` is exactly `[]` (Mandrill's validation POST); `undefined` when absent. */
+  emptyEvents: boolean | undefined;
+  eventsBytes: Buffer | undefined;
+  sign(key: string, url: string): string;
+}
+
+function fromBytes(decoded: FormBytes): ReadForm {
+  const at = decoded.names.indexOf("mandrill_events");
+  const eventsBytes = at === -1 ? undefined : (decoded.values[at] as Buffer);
+  let form: WebhookForm | undefined;
+  return {
+    get form() {
+      form ??= formStrings(decoded);
+      return form;
+    },
+    names: decoded.names,
+    emptyEvents:
+      eventsBytes === undefined
+        ? undefined
+        : eventsBytes.length === 2 && eventsBytes.toString("latin1") === "[]",
+    eventsBytes,
+    sign: (key, url) => formBytesSignature(key, url, decoded),
+  };
+}
+
+function fromFields(form: WebhookForm): ReadForm {
+  const events = form.mandrill_events;
+  return {
+    form,
+    names: Object.keys(form),
+    emptyEvents: events === undefined ? undefined : events === "[]",
+    eventsBytes: undefined,
+    sign: (key, url) => mandrillSignature(key, url, form),
+  };
+}
+
+function readForm(input: VerifyRequestInput): { read: ReadForm } | { refusal: Refusal } {
   try {
     checkFormContentType(header(input.headers, "content-type"));
-    const form = input.body !== undefined ? decodeFormBody(input.body) : fieldsFromParsedBody(input.form);
-    return { form };
+    const read =
+      input.body !== undefined
+        ? fromBytes(decodeFormBytes(input.body))
+        : fromFields(fieldsFromParsedBody(input.form));
+    return { read };
   } catch (error) {
     if (error instanceof FormBodyError) return { refusal: bodyRefusal(error) };
     throw error;
@@ -142,11 +231,10 @@ export function verifyRequest(input: VerifyRequestInput): VerifyResult {
   if (method === "HEAD" || method === "GET") return { ok: true, kind: "probe" };
   if (method !== "POST")
     return { ok: false, status: 405, reason: "method", message: "Mandrill posts webhooks with POST." };
-  const read = readForm(input);
-  if ("refusal" in read) return read.refusal;
-  const { form } = read;
-  const mandrillEvents = form.mandrill_events;
-  if (mandrillEvents === undefined)
+  const readOrRefusal = readForm(input);
+  if ("refusal" in readOrRefusal) return readOrRefusal.refusal;
+  const { read } = readOrRefusal;
+  if (read.emptyEvents === undefined)
     return { ok: false, status: 400, reason: "no-events", message: "The form has no mandrill_events field." };
   const signature = header(input.headers, "x-mandrill-signature");
   const refuse = (reason: RefusalReason): Refusal => ({
@@ -154,23 +242,38 @@ export function verifyRequest(input: VerifyRequestInput): VerifyResult {
     status: 401,
     reason,
     message: UNAUTHORIZED,
-    form,
+    form: read.form,
     ...(signature === undefined ? {} : { signature }),
   });
+  const url = input.callbackUrl;
+  const sign = (key: string) => read.sign(key, url);
   const accountOk = isAccountId(input.account);
   // Mandrill validates a new URL by POSTing [] signed with the generic key, before any key exists.
   if (
     accountOk &&
-    mandrillEvents === "[]" &&
-    Object.keys(form).length === 1 &&
-    matchSignature([TEST_WEBHOOK_KEY], input.callbackUrl, form, signature) === 0
+    read.emptyEvents &&
+    read.names.length === 1 &&
+    matchSigned([TEST_WEBHOOK_KEY], sign, signature) === 0
   )
     return { ok: true, kind: "validation", account: input.account };
   const keys = accountOk ? input.keys.filter(usableKey) : [];
-  const matched = matchSignature(keys.length > 0 ? keys : [DUMMY_KEY], input.callbackUrl, form, signature);
+  const matched = matchSigned(keys.length > 0 ? keys : [DUMMY_KEY], sign, signature);
   if (signature === undefined || signature.trim() === "") return refuse("no-signature");
   if (!accountOk) return refuse("account");
   if (keys.length === 0) return refuse("no-key");
   if (matched === -1) return refuse("signature-mismatch");
-  return { ok: true, kind: "batch", account: input.account, mandrillEvents, form, keyIndex: matched };
+  const { eventsBytes } = read;
+  return {
+    ok: true,
+    kind: "batch",
+    account: input.account,
+    get mandrillEvents() {
+      return read.form.mandrill_events as string;
+    },
+    ...(eventsBytes === undefined ? {} : { mandrillEventsBytes: eventsBytes }),
+    get form() {
+      return read.form;
+    },
+    keyIndex: matched,
+  };
 }
