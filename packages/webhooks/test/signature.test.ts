@@ -4,7 +4,7 @@ import { encodeForm, signWebhook } from "@mandrill-kit/webhooks/testing";
 import fc from "fast-check";
 import { describe, expect, it } from "vitest";
 import { decodeFormBody } from "../src/form-body.js";
-import { matchSignature } from "../src/verify-request.js";
+import { matchSignature, verifyRequest } from "../src/verify-request.js";
 import { CAPTURED_CLICK } from "./fixtures/captured.js";
 
 /**
@@ -166,6 +166,46 @@ describe("mandrillSignature — properties", () => {
         },
       ),
       { numRuns: 200 },
+    );
+  });
+});
+
+describe("verifyRequest on a raw body — HMAC over the decoded bytes", () => {
+  it("accepts exactly the reference signature of any form, whatever its field order, and keeps the text", () => {
+    fc.assert(
+      fc.property(
+        fc.string({ minLength: 1, maxLength: 40 }).filter((k) => k.trim() !== ""),
+        fc.dictionary(
+          fc.string({ unit: "grapheme", minLength: 1, maxLength: 8 }),
+          fc.string({ unit: "grapheme", maxLength: 200 }),
+          { maxKeys: 4 },
+        ),
+        fc.string({ unit: "grapheme", maxLength: 300 }),
+        (key, extra, events) => {
+          const url = "https://example.com/webhooks/mandrill/acme";
+          const form = { ...extra, mandrill_events: events };
+          const body = encodeForm(Object.fromEntries(Object.entries(form).reverse()));
+          const verify = (signature: string) =>
+            verifyRequest({
+              method: "POST",
+              headers: {
+                "content-type": "application/x-www-form-urlencoded",
+                "x-mandrill-signature": signature,
+              },
+              body: Buffer.from(body),
+              account: "acme",
+              callbackUrl: url,
+              keys: [key],
+            });
+          const ok = verify(reference(key, url, form));
+          if (!ok.ok || ok.kind !== "batch") throw new Error(`refused: ${JSON.stringify(ok)}`);
+          expect(ok.mandrillEvents).toBe(events);
+          expect(Buffer.from(ok.mandrillEventsBytes ?? []).toString("utf8")).toBe(events);
+          expect({ ...ok.form }).toEqual(form);
+          expect(verify(reference(`${key}x`, url, form)).ok).toBe(false);
+        },
+      ),
+      { numRuns: 300 },
     );
   });
 });
