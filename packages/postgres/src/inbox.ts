@@ -1,6 +1,7 @@
 /** The PostgreSQL `inbox` repository: events, their processing state, and quarantined bodies. */
 import {
   type ClaimOptions,
+  type CompleteUnwantedOptions,
   type FailOptions,
   type InboxRepository,
   requireAccountId,
@@ -25,7 +26,7 @@ import {
 } from "@mandrill-kit/core/adapter";
 import type { PgContext } from "./connection.js";
 import { ingest } from "./ingest.js";
-import { q } from "./queries.js";
+import { type Queryable, q } from "./queries.js";
 import { suppressionLocks } from "./suppressions.js";
 
 /**
@@ -58,6 +59,24 @@ function dueRows(
           ORDER BY next_attempt_at, seq LIMIT $2 FOR UPDATE SKIP LOCKED`,
     values,
   };
+}
+
+/** `inbox.completeUnwanted`: one UPDATE of the due rows of unwanted types (SKIP LOCKED: see dueRows). */
+async function completeUnwanted(
+  pool: Queryable,
+  S: string,
+  options: CompleteUnwantedOptions,
+): Promise<number> {
+  const { wanted, limit, now, account } = normalizeCompleteUnwantedOptions(options);
+  const due = dueRows(S, account, { types: wanted, wanted: false });
+  const { rowCount } = await q(
+    pool,
+    `WITH due AS (${due.sql})
+     UPDATE ${S}.inbox i SET state = 'done', lease_until = NULL, next_attempt_at = NULL, completed_at = $1
+     FROM due WHERE i.seq = due.seq`,
+    [now, limit, ...due.values],
+  );
+  return rowCount;
 }
 
 export function pgInbox({ pool, S, run }: PgContext): InboxRepository {
@@ -114,19 +133,7 @@ export function pgInbox({ pool, S, run }: PgContext): InboxRepository {
         );
         return rowCount;
       }),
-    completeUnwanted: (options) =>
-      run("inbox.completeUnwanted", async () => {
-        const { wanted, limit, now, account } = normalizeCompleteUnwantedOptions(options);
-        const due = dueRows(S, account, { types: wanted, wanted: false });
-        const { rowCount } = await q(
-          pool,
-          `WITH due AS (${due.sql})
-           UPDATE ${S}.inbox i SET state = 'done', lease_until = NULL, next_attempt_at = NULL, completed_at = $1
-           FROM due WHERE i.seq = due.seq`,
-          [now, limit, ...due.values],
-        );
-        return rowCount;
-      }),
+    completeUnwanted: (options) => run("inbox.completeUnwanted", () => completeUnwanted(pool, S, options)),
     fail: (account, key, options: FailOptions) =>
       run("inbox.fail", () => {
         const error = String(options.error).slice(0, 2000);

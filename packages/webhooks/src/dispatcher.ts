@@ -98,6 +98,36 @@ function nextClaimSize(claimed: number, unwanted: number, runBudget: number): nu
 }
 
 /**
+ * The types to claim: those with a handler here, when the store completes the others set-based;
+ * `undefined` (every type) with an `onAny` handler, or when the store cannot.
+ */
+function claimTypes(store: Store, registry: HandlerRegistry): string[] | undefined {
+  return store.inbox.completeUnwanted === undefined ? undefined : registry.wantedTypes();
+}
+
+/** Completes one slice of due events that no handler here wants; resolves with how many. */
+async function completeUnwanted(deps: {
+  store: Store;
+  registry: HandlerRegistry;
+  clock: Clock;
+  logger: ComponentLogger;
+}): Promise<number> {
+  const wanted = claimTypes(deps.store, deps.registry);
+  if (wanted === undefined || wanted.length === 0) return 0;
+  try {
+    const done = await deps.store.inbox.completeUnwanted?.({
+      wanted,
+      limit: UNWANTED_SLICE,
+      now: deps.clock.now(),
+    });
+    return done ?? 0;
+  } catch (error) {
+    deps.logger.error({ err: error }, "could not complete inbox events no handler wants; tried again later");
+    return 0;
+  }
+}
+
+/**
  * The claim loop. Events of types no handler here wants are completed set-based, without being
  * claimed (`inbox.completeUnwanted`, one statement per slice), and claims take only wanted types;
  * on a store without `completeUnwanted`, claims take every type and such events are completed with
@@ -126,29 +156,10 @@ export function createDispatchLoop(deps: {
   let again = false;
   let woken = false;
 
-  /**
-   * The types to claim: those with a handler here, when the store completes the others set-based;
-   * `undefined` (every type) with an `onAny` handler, or when the store cannot.
-   */
-  const claimTypes = (): string[] | undefined =>
-    store.inbox.completeUnwanted === undefined ? undefined : registry.wantedTypes();
-
-  /** Completes one slice of due events that no handler here wants; resolves with how many. */
-  async function completeUnwanted(): Promise<number> {
-    const wanted = claimTypes();
-    if (wanted === undefined || wanted.length === 0) return 0;
-    try {
-      return (await store.inbox.completeUnwanted?.({ wanted, limit: UNWANTED_SLICE, now: clock.now() })) ?? 0;
-    } catch (error) {
-      logger.error({ err: error }, "could not complete inbox events no handler wants; tried again later");
-      return 0;
-    }
-  }
-
   async function claimOnce(): Promise<number> {
     let claimed: InboxRecord[];
     try {
-      const types = claimTypes();
+      const types = claimTypes(store, registry);
       claimed = await store.inbox.claim({
         limit: claimSize,
         leaseMs,
@@ -185,7 +196,7 @@ export function createDispatchLoop(deps: {
     let total = 0;
     // A process without any handler leaves events to the processes that have them.
     while (!closed && !registry.isEmpty()) {
-      const handled = (await completeUnwanted()) + (closed ? 0 : await claimOnce());
+      const handled = (await completeUnwanted(deps)) + (closed ? 0 : await claimOnce());
       if (handled === 0) break;
       total += handled;
     }
