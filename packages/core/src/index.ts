@@ -121,6 +121,13 @@ export {
   type VerificationResult,
   type WebhookKey,
 } from "./settings.js";
+export type {
+  DriftEntry,
+  MandrillListRow,
+  MandrillSyncCounts,
+  MandrillSyncMethods,
+  MandrillSyncState,
+} from "./store.js";
 export {
   type AppliedEffect,
   type ClaimOptions,

@@ -35,6 +35,13 @@ export type {
   QuarantinedBatch,
   SuppressionEffect,
 } from "./store/inbox.js";
+export type {
+  DriftEntry,
+  MandrillListRow,
+  MandrillSyncCounts,
+  MandrillSyncMethods,
+  MandrillSyncState,
+} from "./store/mandrill-sync.js";
 export type { Page, PageOptions } from "./store/page.js";
 export type { SendRecord, SendRecordInput, SendRepository } from "./store/sends.js";
 export {

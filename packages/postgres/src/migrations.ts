@@ -86,4 +86,28 @@ export const MIGRATIONS: readonly Migration[] = [
       CREATE INDEX sends_account_email ON SCHEMA.sends (account, email, seq);
     `,
   },
+  {
+    version: 2,
+    name: "Mandrill denylist sync: staged runs (the applied one mirrors Mandrill's lists) and each account's last run",
+    sql: `
+      CREATE TABLE SCHEMA.mandrill_rows (
+        account    TEXT COLLATE "C" NOT NULL,
+        run        TEXT COLLATE "C" NOT NULL,
+        list       TEXT COLLATE "C" NOT NULL,
+        email      TEXT COLLATE "C" NOT NULL,
+        reason     TEXT   NOT NULL,
+        detail     TEXT,
+        expires_at BIGINT,
+        changed_at BIGINT NOT NULL,
+        PRIMARY KEY (account, run, email, list)
+      );
+
+      CREATE TABLE SCHEMA.mandrill_sync_runs (
+        account   TEXT COLLATE "C" NOT NULL PRIMARY KEY,
+        run       TEXT   NOT NULL,
+        synced_at BIGINT NOT NULL,
+        counts    TEXT   NOT NULL
+      );
+    `,
+  },
 ];

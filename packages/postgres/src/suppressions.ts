@@ -26,6 +26,7 @@ import {
 import type { Pool, PoolClient } from "pg";
 import type { PgContext } from "./connection.js";
 import { RaceLost } from "./errors.js";
+import { pgMandrillSync } from "./mandrill-sync.js";
 import { q, tx } from "./queries.js";
 
 /** A suppression read for update, and whether it exists in the database (for the write that follows). */
@@ -139,7 +140,8 @@ function addMany(pool: Pool, locks: SuppressionLocks, inputs: NormalizedSuppress
   });
 }
 
-export function pgSuppressions({ pool, S, run }: PgContext): SuppressionRepository {
+export function pgSuppressions(context: PgContext): SuppressionRepository {
+  const { pool, S, run } = context;
   const locks = suppressionLocks(S);
   const lift = (account: string, email: string, options: SuppressionLiftOptions) =>
     tx(pool, async (client) => {
@@ -163,6 +165,7 @@ export function pgSuppressions({ pool, S, run }: PgContext): SuppressionReposito
     ).rows.map(toSuppression);
 
   return {
+    ...pgMandrillSync(context, locks),
     add: (input) =>
       run("suppressions.add", async () => {
         const [result] = await addMany(pool, locks, [normalizeSuppressionInput(input)]);

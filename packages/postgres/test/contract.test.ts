@@ -14,7 +14,7 @@ vitest.describe.skipIf(!available)("PostgreSQL", () => {
     open: () => openPostgresStore({ connectionString: databaseUrl, schema }),
     cleanup: async () => {
       await sql(
-        `TRUNCATE "${schema}".credentials, "${schema}".suppressions, "${schema}".inbox, "${schema}".quarantine, "${schema}".sends RESTART IDENTITY`,
+        `TRUNCATE "${schema}".credentials, "${schema}".suppressions, "${schema}".inbox, "${schema}".quarantine, "${schema}".sends, "${schema}".mandrill_rows, "${schema}".mandrill_sync_runs RESTART IDENTITY`,
       );
     },
   });

@@ -96,4 +96,28 @@ export const MIGRATIONS: readonly Migration[] = [
         WHERE lifted_at IS NULL;
     `,
   },
+  {
+    version: 3,
+    name: "Mandrill denylist sync: staged runs (the applied one mirrors Mandrill's lists) and each account's last run",
+    sql: `
+      CREATE TABLE mandrill_rows (
+        account    TEXT    NOT NULL,
+        run        TEXT    NOT NULL,
+        list       TEXT    NOT NULL,
+        email      TEXT    NOT NULL,
+        reason     TEXT    NOT NULL,
+        detail     TEXT,
+        expires_at INTEGER,
+        changed_at INTEGER NOT NULL,
+        PRIMARY KEY (account, run, email, list)
+      ) STRICT, WITHOUT ROWID;
+
+      CREATE TABLE mandrill_sync_runs (
+        account   TEXT    NOT NULL PRIMARY KEY,
+        run       TEXT    NOT NULL,
+        synced_at INTEGER NOT NULL,
+        counts    TEXT    NOT NULL
+      ) STRICT;
+    `,
+  },
 ];

@@ -27,6 +27,7 @@ import {
 } from "@mandrill-kit/core/adapter";
 import type Database from "better-sqlite3";
 import type { SqliteContext } from "./connection.js";
+import { sqliteMandrillSync } from "./mandrill-sync.js";
 import { SUPPRESSION_CHECK_SQL } from "./queries.js";
 
 /** Columns of SUPPRESSION_CHECK_SQL, read as an array (raw mode: no object per row). */
@@ -75,7 +76,8 @@ export function suppressionRows(db: Database.Database): SuppressionRows {
   };
 }
 
-export function sqliteSuppressions({ db, run }: SqliteContext): SuppressionRepository {
+export function sqliteSuppressions(context: SqliteContext): SuppressionRepository {
+  const { db, run } = context;
   const rows = suppressionRows(db);
   const check = db
     .prepare<[{ account: string; emails: string; now: number }], CheckRow>(SUPPRESSION_CHECK_SQL)
@@ -94,6 +96,7 @@ export function sqliteSuppressions({ db, run }: SqliteContext): SuppressionRepos
   });
 
   return {
+    ...sqliteMandrillSync(context, rows),
     add: (input) =>
       run(
         "suppressions.add",

@@ -32,6 +32,29 @@ export {
   typeFilterMatches,
 } from "./inbox.js";
 export {
+  countDecision,
+  decideMandrillRow,
+  emptyMandrillCounts,
+  keepStaged,
+  lastsLonger,
+  MANDRILL_APPLY_PAGE,
+  MANDRILL_SOURCES,
+  type NormalizedMandrillRow,
+  normalizeMandrillRow,
+  normalizeStage,
+  requireRunId,
+  type StagedMandrillRow,
+} from "./mandrill-sync.js";
+export {
+  type MandrillRowRow,
+  type MandrillSyncSql,
+  mandrillDrift,
+  mandrillSyncSql,
+  stagedValues,
+  toStagedRow,
+  toSyncState,
+} from "./mandrill-sync-sql.js";
+export {
   latestVersion,
   type Migration,
   migrationFailed,

@@ -11,6 +11,7 @@ import {
 } from "../adapter/suppressions.js";
 import { normalizeEmail } from "../email.js";
 import type { Suppression, SuppressionAddResult, SuppressionInput, SuppressionRepository } from "../store.js";
+import { memoryMandrillSync } from "./mandrill-sync.js";
 import { accountSuppressions, byText, clone, type MemoryRun, type MemoryState, pageOf } from "./state.js";
 
 export function memorySuppressions(state: MemoryState, run: MemoryRun): SuppressionRepository {
@@ -26,6 +27,7 @@ export function memorySuppressions(state: MemoryState, run: MemoryRun): Suppress
     state.suppressions.get(requireAccountId(account))?.values() ?? [];
 
   return {
+    ...memoryMandrillSync(state, run),
     add: (input) => run("suppressions.add", () => addOne(input)),
     addMany: (inputs) =>
       run("suppressions.addMany", () => {

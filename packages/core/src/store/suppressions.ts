@@ -1,3 +1,4 @@
+import type { MandrillSyncMethods } from "./mandrill-sync.js";
 import type { Page, PageOptions } from "./page.js";
 
 /** Why an address is suppressed. Mandrill's reject-reason spelling; `custom` for manual entries. */
@@ -14,7 +15,18 @@ export const SUPPRESSION_REASONS: readonly SuppressionReason[] = [
 ];
 
 /** Where a suppression came from. */
-export type SuppressionSource = "webhook" | "send-result" | "manual" | "sync" | "one-click" | "import";
+/**
+ * Where a suppression came from. `sync`: a Mandrill `blacklist` sync event; `mandrill-sync`: a full
+ * reconcile with Mandrill's denylist (docs/design.md#mandrill-denylist-sync).
+ */
+export type SuppressionSource =
+  | "webhook"
+  | "send-result"
+  | "manual"
+  | "sync"
+  | "one-click"
+  | "import"
+  | "mandrill-sync";
 
 /** The suppression sources, in a stable order. */
 export const SUPPRESSION_SOURCES: readonly SuppressionSource[] = [
@@ -24,6 +36,7 @@ export const SUPPRESSION_SOURCES: readonly SuppressionSource[] = [
   "sync",
   "one-click",
   "import",
+  "mandrill-sync",
 ];
 
 /** One address on an account's suppression list (one row per account and normalised address). */
@@ -100,7 +113,7 @@ export interface SuppressionQuery {
 }
 
 /** Per-account suppression list: addresses the kit must not send to. */
-export interface SuppressionRepository {
+export interface SuppressionRepository extends MandrillSyncMethods {
   /** Suppresses an address (see {@link SuppressionAddStatus} for what happens to an existing entry). */
   add(input: SuppressionInput): Promise<SuppressionAddResult>;
   /** Many adds in one transaction (CSV import); all or nothing. */

@@ -8,6 +8,7 @@ import type { StoreContractApi, StoreContractOptions } from "./helpers.js";
 import { inboxIngestContract } from "./inbox-ingest.js";
 import { inboxProcessingContract } from "./inbox-processing.js";
 import { lifecycleContract } from "./lifecycle.js";
+import { mandrillSyncContract } from "./mandrill-sync.js";
 import { sendsContract } from "./sends.js";
 import { suppressionsContract } from "./suppressions.js";
 
@@ -17,6 +18,7 @@ export {
   inboxIngestContract,
   inboxProcessingContract,
   lifecycleContract,
+  mandrillSyncContract,
   sendsContract,
   suppressionsContract,
 };
@@ -34,6 +36,7 @@ export function runStoreContract(api: StoreContractApi, options: StoreContractOp
   api.describe(`store contract: ${options.name}`, () => {
     credentialsContract(api, options);
     suppressionsContract(api, options);
+    mandrillSyncContract(api, options);
     inboxIngestContract(api, options);
     inboxProcessingContract(api, options);
     sendsContract(api, options);
