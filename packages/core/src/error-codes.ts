@@ -178,6 +178,18 @@ export const ERROR_CODES = {
     summary: "The account, record or event named does not exist.",
     advice: "Check the id; list the existing ones to find the right one.",
   },
+  ERR_MK_DENYLIST_EXPORT_FAILED: {
+    summary:
+      "Mandrill's export of the denylist or allowlist ended in error, expired, or did not complete before the sync's deadline.",
+    advice:
+      "Nothing was changed: the suppression list is as it was. Run the sync again later; raise `deadlineMs` for a very long list, and check Mandrill's status page if exports keep failing.",
+  },
+  ERR_MK_DENYLIST_EXPORT_INVALID: {
+    summary:
+      "The denylist or allowlist read from Mandrill could not be used: a cut-off or damaged zip, a missing column, a bad address or date (the message names the line).",
+    advice:
+      "Nothing was changed: the suppression list is as it was. Run the sync again (a download cut off in transit succeeds next time); if the same line keeps failing, report the export format to the kit.",
+  },
 } as const satisfies Record<string, { summary: string; advice: string }>;
 
 /** A stable mandrill-kit error code, `ERR_MK_<AREA>_<REASON>`. */

@@ -6,6 +6,7 @@ export {
   createApiClient,
 } from "./api-client.js";
 export { hintFor, senderSideAdvice } from "./api-hints.js";
+export type { DenylistSyncReport, SyncDenylistOptions } from "./denylist/sync-denylist.js";
 export type { Diagnosis, DiagnosticCheck } from "./diagnose.js";
 export { type MandrillRequestApi, type MandrillSenderMiddleware, mandrillSender } from "./mandrill-sender.js";
 export { type MandrillUnsubscribeOptions, mandrillUnsubscribe } from "./mandrill-unsubscribe.js";

@@ -16,6 +16,7 @@ import {
 } from "@mandrill-kit/core";
 import { afterSend } from "./after-send.js";
 import { type ApiClient, createApiClient } from "./api-client.js";
+import { type DenylistSyncReport, type SyncDenylistOptions, syncDenylist } from "./denylist/sync-denylist.js";
 import { checkConnection, type Diagnosis, diagnose } from "./diagnose.js";
 import { checkHeaders, resolveRecipients, type SendMessage } from "./message.js";
 import { createNetworkGuard } from "./network-guard.js";
@@ -69,6 +70,12 @@ export interface Sender {
   checkConnection(settings: MandrillSettings): Promise<Diagnosis>;
   /** Runs the named checks (API key, reputation, sending domain, SMTP, webhooks) with plain-language advice. */
   diagnose(account: string): Promise<Diagnosis>;
+  /**
+   * Imports and reconciles Mandrill's rejection denylist and allowlist into the account's suppression
+   * list (docs/design.md#mandrill-denylist-sync): all or nothing. Throws `ERR_MK_DENYLIST_EXPORT_FAILED`
+   * / `ERR_MK_DENYLIST_EXPORT_INVALID` (the list unchanged), or the API/network errors of any call.
+   */
+  syncDenylist(account: string, options?: SyncDenylistOptions): Promise<DenylistSyncReport>;
   /** The API client (for diagnostics and the example's "register the Callback URL"). */
   readonly api: ApiClient;
   /**
@@ -191,6 +198,7 @@ export function startSender(config: SenderConfig, context: KitContext | undefine
 
   const diagnoseAccount = (account: string, settings?: MandrillSettings) =>
     diagnose({ store, credentials, api, smtp }, account, settings);
+  const denylistDeps = { store, credentials, api, guard, log, now: () => config.clock.now() };
 
   return {
     send,
@@ -210,6 +218,7 @@ export function startSender(config: SenderConfig, context: KitContext | undefine
       ),
     checkConnection: (settings) => checkConnection({ api, smtp }, settings),
     diagnose: (account) => diagnoseAccount(account),
+    syncDenylist: (account, options) => syncDenylist(denylistDeps, account, options),
     api,
     flush: () => records.flush(),
     async close() {

@@ -25,6 +25,7 @@ export const MANDRILL_ERROR_NAMES = [
   "Unknown_Sender",
   "Unknown_Webhook",
   "Unknown_Domain",
+  "Unknown_Export",
 ] as const;
 
 /** One of {@link MANDRILL_ERROR_NAMES}. */
@@ -47,6 +48,7 @@ const TABLE: Record<MandrillErrorName, { code: number; modern: number }> = {
   Unknown_Sender: { code: 2, modern: 404 },
   Unknown_Webhook: { code: 3, modern: 404 },
   Unknown_Domain: { code: -1, modern: 404 },
+  Unknown_Export: { code: 9, modern: 404 },
 };
 
 /** Mandrill's error body: exactly `{status, code, name, message}` (docs/mandrill.md#api-errors). */

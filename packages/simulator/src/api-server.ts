@@ -1,5 +1,6 @@
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from "node:http";
 import { maskSecret } from "@mandrill-kit/core";
+import { serveExport } from "./api/exports.js";
 import { API_METHODS } from "./api/methods.js";
 import { invalidKeyError, MandrillApiError, missingKeyError } from "./api-error.js";
 import { lookupKey, type SimContext } from "./context.js";
@@ -155,6 +156,8 @@ export function createApiServer(ctx: SimContext): Server {
     if (match === null) {
       if ((req.method === "GET" || req.method === "HEAD") && url.pathname.startsWith("/unsub/")) {
         unsubscribe(ctx, req, res, url);
+      } else if (req.method === "GET" && url.pathname.startsWith("/exports/")) {
+        serveExport(ctx, req, res, url);
       } else if ((req.method === "GET" || req.method === "HEAD") && url.pathname === "/") {
         sendJson(res, 200, { simulator: "@mandrill-kit/simulator", api: `${ctx.baseUrl}/api/1.0/` });
       } else {

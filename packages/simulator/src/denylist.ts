@@ -42,6 +42,21 @@ export function blockingEntry(
   );
 }
 
+/** Each account's entries by address, sender and subaccount: `denylist` finds one without a scan. */
+const entryIndex = new WeakMap<AccountState, Map<string, RejectState>>();
+
+const entryKey = (email: string, sender: string | null, subaccount: string | null): string =>
+  `${email}\u0000${sender ?? ""}\u0000${subaccount ?? ""}`;
+
+function indexOf(account: AccountState): Map<string, RejectState> {
+  let index = entryIndex.get(account);
+  if (index === undefined) {
+    index = new Map(account.rejects.map((e) => [entryKey(e.email, e.sender, e.subaccount), e]));
+    entryIndex.set(account, index);
+  }
+  return index;
+}
+
 /** What a denylist change did, for the `blacklist` sync event (docs/mandrill.md#sync-events). */
 export interface DenylistChange {
   entry: RejectState;
@@ -66,9 +81,9 @@ export function denylist(
   now: number,
 ): DenylistChange | undefined {
   if (account.allowlist.has(input.email)) return undefined;
-  const existing = account.rejects.find(
-    (e) => e.email === input.email && e.sender === input.sender && e.subaccount === input.subaccount,
-  );
+  const index = indexOf(account);
+  const key = entryKey(input.email, input.sender, input.subaccount);
+  const existing = index.get(key);
   const base = input.reason in DENYLIST_DURATION_MS ? (DENYLIST_DURATION_MS[input.reason] ?? null) : null;
   if (existing === undefined) {
     const entry: RejectState = {
@@ -79,6 +94,7 @@ export function denylist(
       timesAdded: 1,
     };
     account.rejects.push(entry);
+    index.set(key, entry);
     return { entry, action: "add" };
   }
   const action = isExpired(existing, now) ? "add" : "change";
@@ -98,6 +114,8 @@ export function undenylist(account: AccountState, email: string, subaccount: str
     (e) => e.email === email && (subaccount === null || e.subaccount === subaccount),
   );
   account.rejects = account.rejects.filter((e) => !removed.includes(e));
+  const index = indexOf(account);
+  for (const e of removed) index.delete(entryKey(e.email, e.sender, e.subaccount));
   return removed;
 }
 

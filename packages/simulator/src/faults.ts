@@ -19,7 +19,10 @@ export interface FaultTarget {
  * `general-error` (`GeneralError`), `service-unavailable` (`ServiceUnavailable`), `reset` (the
  * connection is destroyed without an answer). SMTP faults: `smtp-reply` (answer `code` and
  * `message` at `stage`), `smtp-latency` (hold the reply at `stage` for `ms`; at `data` the message is
- * processed first, so a client that gives up meanwhile has still sent it).
+ * processed first, so a client that gives up meanwhile has still sent it). Export faults (the next
+ * export job started with a matching key, see `exports.ts`): `export-error` (the job ends in state
+ * `error`), `export-stall` (it stays `working`), `export-truncate` (its zip is cut off half way),
+ * `export-csv` (its CSV file is `csv`, as given).
  */
 export type FaultSpec = FaultTarget &
   (
@@ -30,6 +33,8 @@ export type FaultSpec = FaultTarget &
     | { kind: "reset" }
     | { kind: "smtp-reply"; code: number; message?: string; stage?: SmtpStage }
     | { kind: "smtp-latency"; ms: number; stage?: SmtpStage }
+    | { kind: "export-error" | "export-stall" | "export-truncate" }
+    | { kind: "export-csv"; csv: string }
   );
 
 /** A fault that was added: see how many uses remain, or clear it. */
@@ -50,6 +55,10 @@ const FIELDS: Record<FaultSpec["kind"], readonly string[]> = {
   reset: COMMON,
   "smtp-reply": [...COMMON, "code", "message", "stage"],
   "smtp-latency": [...COMMON, "ms", "stage"],
+  "export-error": COMMON,
+  "export-stall": COMMON,
+  "export-truncate": COMMON,
+  "export-csv": [...COMMON, "csv"],
 };
 const STAGES: readonly SmtpStage[] = ["auth", "mail", "rcpt", "data"];
 
@@ -98,9 +107,14 @@ export function checkFaultSpec(spec: unknown, option = "fault"): FaultSpec {
       bad(`${option}.stage`, `must be one of ${STAGES.join(", ")}`, s.stage);
     }
   }
+  if (kind === "export-csv" && typeof s.csv !== "string") bad(`${option}.csv`, "must be a string", s.csv);
   if (s.message !== undefined && typeof s.message !== "string")
     bad(`${option}.message`, "must be a string", s.message);
   return { ...(s as unknown as FaultSpec) };
+}
+
+function isSmtpOrExport(spec: FaultSpec): boolean {
+  return spec.kind === "smtp-reply" || spec.kind === "smtp-latency" || spec.kind.startsWith("export-");
 }
 
 interface ActiveFault {
@@ -159,7 +173,7 @@ export class FaultRegistry {
     let latencyMs = 0;
     let terminal: FaultSpec | undefined;
     for (const f of [...this.#faults]) {
-      if (f.spec.kind === "smtp-reply" || f.spec.kind === "smtp-latency" || !this.#matches(f, ctx)) continue;
+      if (isSmtpOrExport(f.spec) || !this.#matches(f, ctx)) continue;
       if (f.spec.kind === "latency") {
         latencyMs += f.spec.ms;
         this.#use(f);
@@ -192,6 +206,18 @@ export class FaultRegistry {
       this.#use(f);
     }
     return ms;
+  }
+
+  /** The export faults for a new export job, consuming one use of each. */
+  takeExport(ctx: FaultContext): Extract<FaultSpec, { kind: `export-${string}` }>[] {
+    const out: Extract<FaultSpec, { kind: `export-${string}` }>[] = [];
+    for (const f of [...this.#faults]) {
+      if (!f.spec.kind.startsWith("export-") || (f.spec.key !== undefined && f.spec.key !== ctx.key))
+        continue;
+      out.push(f.spec as Extract<FaultSpec, { kind: `export-${string}` }>);
+      this.#use(f);
+    }
+    return out;
   }
 
   #matches(f: ActiveFault, ctx: FaultContext): boolean {

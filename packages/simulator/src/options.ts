@@ -56,6 +56,8 @@ export interface SimulatorOptions {
   smtpAllowInsecureAuth?: boolean;
   /** Largest API request body. @default 31457280 (30 MiB) */
   bodyLimitBytes?: number;
+  /** Time an export job (`exports/rejects`, `exports/whitelist`) takes to complete, on `clock`. @default 200 */
+  exportDelayMs?: number;
   /** Faults active from the start (see `control.fault`). @default [] */
   faults?: FaultSpec[];
   /**
@@ -89,6 +91,7 @@ export interface ResolvedOptions {
   emitDelivered: boolean;
   smtpAllowInsecureAuth: boolean;
   bodyLimitBytes: number;
+  exportDelayMs: number;
   faults: FaultSpec[];
   clock: Clock;
   logger: Logger;
@@ -114,6 +117,7 @@ const OPTION_NAMES = [
   "emitDelivered",
   "smtpAllowInsecureAuth",
   "bodyLimitBytes",
+  "exportDelayMs",
   "faults",
   "clock",
   "logger",
@@ -234,6 +238,7 @@ export function resolveOptions(options: unknown): ResolvedOptions {
     emitDelivered: bool(o.emitDelivered ?? false, "emitDelivered"),
     smtpAllowInsecureAuth: bool(o.smtpAllowInsecureAuth ?? true, "smtpAllowInsecureAuth"),
     bodyLimitBytes: positiveInt(o.bodyLimitBytes ?? 30 * 1024 * 1024, "bodyLimitBytes", 1024),
+    exportDelayMs: positiveInt(o.exportDelayMs ?? 200, "exportDelayMs", 0),
     faults: faults.map((f: unknown, i: number) => checkFaultSpec(f, `faults[${i}]`)),
     clock: resolveClock(o.clock),
     logger: logger as Logger,

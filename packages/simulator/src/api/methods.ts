@@ -1,5 +1,6 @@
 import * as allowlists from "./allowlists.js";
 import type { ApiHandler } from "./api-call.js";
+import * as exportJobs from "./exports.js";
 import * as messages from "./messages.js";
 import * as rejects from "./rejects.js";
 import * as senders from "./senders.js";
@@ -37,4 +38,9 @@ export const API_METHODS: Readonly<Record<string, ApiHandler>> = Object.freeze({
   "templates/info": templates.info,
   "templates/list": templates.list,
   "templates/delete": templates.remove,
+  "exports/rejects": exportJobs.rejects,
+  "exports/whitelist": exportJobs.whitelist,
+  "exports/allowlist": exportJobs.whitelist,
+  "exports/info": exportJobs.info,
+  "exports/list": exportJobs.list,
 });
