@@ -4,6 +4,7 @@
  */
 import { writeFileSync } from "node:fs";
 import { runCredentialsBenches } from "./credentials.bench.js";
+import { runDenylistSyncBench } from "./denylist-sync.bench.js";
 import { runIngestBreakdown } from "./ingest-breakdown.bench.js";
 import { renderSustainedSection, runIngestSustainedBenches } from "./ingest-sustained.bench.js";
 import { machine, printTable, renderMarkdown } from "./lib/report.js";
@@ -32,6 +33,8 @@ const scalingTables = await runScalingBenches();
 for (const table of scalingTables) printTable(table);
 const postgresTables = await runPostgresBenches();
 for (const table of postgresTables) printTable(table);
+const denylistTables = await runDenylistSyncBench();
+for (const table of denylistTables) printTable(table);
 
 const md = [
   "# Benchmarks",
@@ -64,6 +67,9 @@ const md = [
   "## PostgreSQL beside SQLite (`@mandrill-kit/postgres`)",
   "",
   ...postgresTables.map(renderMarkdown),
+  "## Denylist sync (`@mandrill-kit/sender`, issue 17)",
+  "",
+  ...denylistTables.map(renderMarkdown),
 ].join("\n");
 writeFileSync(new URL("../BENCHMARKS.md", import.meta.url), md);
 process.stdout.write(`\nWrote BENCHMARKS.md (${((Date.now() - started) / 1000).toFixed(0)} s)\n`);

@@ -7,6 +7,7 @@ import { diagnosticsApi } from "./sections/diagnostics/api.js";
 import { sendApi } from "./sections/send/api.js";
 import { settingsApi } from "./sections/settings/api.js";
 import { suppressionsApi } from "./sections/suppressions/api.js";
+import { syncApi } from "./sections/suppressions/sync.js";
 import { webhooksApi } from "./sections/webhooks/api.js";
 import { TooManyRequestsError } from "./security/rate-limit.js";
 import { safeEqual } from "./security/session.js";
@@ -61,7 +62,15 @@ export function apiRouter(deps: AppDeps): Router {
   });
   router.use(express.json({ limit: "64kb" }));
   router.use(express.text({ type: ["text/csv", "text/plain"], limit: "2mb" }));
-  for (const section of [accountsApi, settingsApi, webhooksApi, suppressionsApi, diagnosticsApi, sendApi]) {
+  for (const section of [
+    accountsApi,
+    settingsApi,
+    webhooksApi,
+    suppressionsApi,
+    syncApi,
+    diagnosticsApi,
+    sendApi,
+  ]) {
     router.use(section(deps));
   }
   router.use((_req: Request, res: Response) => {

@@ -8,6 +8,7 @@ import { type PageTools, pageTools } from "./sections/page.js";
 import { sendPages } from "./sections/send/routes.js";
 import { settingsPages } from "./sections/settings/routes.js";
 import { suppressionsPages } from "./sections/suppressions/routes.js";
+import { syncPages } from "./sections/suppressions/sync.js";
 import { webhooksPages } from "./sections/webhooks/routes.js";
 import { TooManyRequestsError } from "./security/rate-limit.js";
 import { html } from "./views/html.js";
@@ -69,7 +70,14 @@ export function pagesRouter(deps: AppDeps): Router {
   router.use(deps.sessions.csrf());
   router.get("/", (_req, res) => page.redirect(res, "/accounts"));
   router.use(accountsPages(deps, page));
-  for (const section of [settingsPages, webhooksPages, suppressionsPages, diagnosticsPages, sendPages]) {
+  for (const section of [
+    settingsPages,
+    webhooksPages,
+    suppressionsPages,
+    syncPages,
+    diagnosticsPages,
+    sendPages,
+  ]) {
     router.use(section(deps, page));
   }
   router.use(function notFound(req: Request, res: Response) {

@@ -123,6 +123,7 @@ function csvSection(s: SuppressionsPageState): SafeHtml {
   return html`<section class="card" aria-labelledby="csv-heading">
 <h2 id="csv-heading">CSV</h2>
 <p><a href="/accounts/${s.account}/suppressions.csv" download>Export the active suppressions as CSV</a></p>
+<p><a href="/accounts/${s.account}/suppressions/sync" id="sync-link">Sync with Mandrill</a> (last sync, differences with Mandrill's denylist)</p>
 <form method="post" action="/accounts/${s.account}/suppressions/import">
 ${s.csrf}
 ${errorSummary("Nothing was imported. Fix these lines:", csvErrors, {}, Object.fromEntries(csvErrors.map((e) => [e.field, "csv"])))}

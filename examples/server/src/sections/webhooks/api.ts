@@ -2,6 +2,7 @@ import { MandrillKitNotFoundError } from "@mandrill-kit/core";
 import { Router } from "express";
 import type { AppDeps } from "../../deps.js";
 import { accountParam, afterParam, limitParam } from "../json.js";
+import { syncAfterRegister } from "../suppressions/sync.js";
 import { registerCallbackUrl } from "./register.js";
 
 /** Received events (`GET …/events`), replay, and registering the Callback URL with Mandrill. */
@@ -48,7 +49,12 @@ export function webhooksApi(deps: AppDeps): Router {
       req.body !== undefined && Array.isArray((req.body as { events?: unknown }).events)
         ? ((req.body as { events: unknown[] }).events.filter((e) => typeof e === "string") as string[])
         : undefined;
-    res.json(await registerCallbackUrl({ credentials: deps.credentials, api: deps.sender.api }, id, events));
+    const registered = await registerCallbackUrl(
+      { credentials: deps.credentials, api: deps.sender.api },
+      id,
+      events,
+    );
+    res.json({ ...registered, denylistSync: await syncAfterRegister(deps, id) });
   });
   return router;
 }

@@ -2,6 +2,7 @@ import { Router } from "express";
 import type { AppDeps } from "../../deps.js";
 import { takeResult } from "../../security/session.js";
 import { accountOf, errorText, formText, type PageTools } from "../page.js";
+import { syncAfterRegister } from "../suppressions/sync.js";
 import { publicUrlWarning } from "./callback.js";
 import { registerCallbackUrl } from "./register.js";
 import { sendTestWebhook, type TestWebhookOutcome } from "./test-webhook.js";
@@ -57,7 +58,7 @@ export function webhooksPages(deps: AppDeps, page: PageTools): Router {
       page.flash(
         res,
         "ok",
-        `${r.created ? "Registered" : "Updated"} the Callback URL with Mandrill (webhook ${r.webhookId}; events ${r.events.join(", ")}). ${r.keySaved ? `Saved its key ${r.webhookKey}.` : `Its key ${r.webhookKey} was already saved.`}`,
+        `${r.created ? "Registered" : "Updated"} the Callback URL with Mandrill (webhook ${r.webhookId}; events ${r.events.join(", ")}). ${r.keySaved ? `Saved its key ${r.webhookKey}.` : `Its key ${r.webhookKey} was already saved.`} ${await syncAfterRegister(deps, account)}`,
       );
     } catch (error) {
       page.flash(res, "error", `Could not register the Callback URL: ${errorText(error)}`);
