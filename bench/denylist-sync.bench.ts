@@ -4,11 +4,12 @@
  * peak RSS is the sync's own. Reports the time of a first sync (everything imported) and of a second
  * (everything unchanged), and the child's peak RSS above its RSS before the sync.
  */
-import { execFileSync } from "node:child_process";
+import { execFile } from "node:child_process";
 import { mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { fileURLToPath } from "node:url";
+import { promisify } from "node:util";
 import { addKey, mandrillKit } from "@mandrill-kit/credentials";
 import { createSender } from "@mandrill-kit/sender";
 import { DEMO_KEYS, startSimulator } from "@mandrill-kit/simulator";
@@ -78,7 +79,8 @@ export async function runDenylistSyncBench(): Promise<Table[]> {
   }
   sim.control.clearRecords();
   try {
-    const out = execFileSync(
+    // Asynchronously: the simulator answering the child runs on this process's event loop.
+    const { stdout: out } = await promisify(execFile)(
       process.execPath,
       ["--expose-gc", "--import", "tsx", fileURLToPath(import.meta.url), "--child", sim.apiUrl],
       { encoding: "utf8", maxBuffer: 1 << 20 },
