@@ -47,6 +47,12 @@ export {
   type WhitelistAction,
   type WhitelistEvent,
 } from "./events.js";
+export {
+  type HealthCheck,
+  type HealthCheckResult,
+  type KitHealth,
+  runHealthCheck,
+} from "./health.js";
 export { type ErrorBody, errorResponse } from "./http-errors.js";
 export { attachKitContext, type CredentialsReader, findKitContext, type KitContext } from "./kit-context.js";
 export {
@@ -137,6 +143,7 @@ export {
   type CredentialRepository,
   type CredentialWrite,
   type FailOptions,
+  type InboxBacklog,
   type InboxEventInput,
   type InboxRecord,
   type InboxRepository,
@@ -174,6 +181,19 @@ export {
   type SuppressionPolicyOptions,
   suppressionEffects,
 } from "./suppression-policy.js";
+export {
+  createTelemetry,
+  defaultTelemetry,
+  endSpan,
+  incomingContext,
+  type MetricsOptions,
+  resolveMetricsOptions,
+  secondsSince,
+  suppressionChanges,
+  TELEMETRY_SCOPE,
+  type Telemetry,
+  traceFields,
+} from "./telemetry.js";
 export {
   encodeForm,
   mandrillJson,

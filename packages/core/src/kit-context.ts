@@ -1,9 +1,11 @@
+import type { HealthCheck } from "./health.js";
 import type { Logger } from "./logger.js";
 import type { NetworkPolicy } from "./network.js";
 import type { Secret } from "./redact.js";
 import type { MandrillSettings, VerificationResult } from "./settings.js";
 import type { Store } from "./store.js";
 import type { SuppressionPolicy } from "./suppression-policy.js";
+import type { Telemetry } from "./telemetry.js";
 
 /**
  * What the other plugins need from the credential store. `@mandrill-kit/credentials` implements it;
@@ -36,6 +38,10 @@ export interface KitContext {
    * policy (public addresses and Mandrill's SMTP ports only).
    */
   network?: NetworkPolicy;
+  /** Meter and tracer (`mandrillKit({ metrics })`); plugins make their own when absent. */
+  telemetry?: Telemetry;
+  /** Health checks plugins add (the dispatcher on `start()`), run by `kit.health()`. */
+  healthChecks?: Map<string, HealthCheck>;
 }
 
 const KIT_CONTEXT = Symbol.for("mandrill-kit.context");

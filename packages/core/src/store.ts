@@ -25,6 +25,7 @@ export type {
   ClaimOptions,
   CompleteUnwantedOptions,
   FailOptions,
+  InboxBacklog,
   InboxEventInput,
   InboxRecord,
   InboxRepository,

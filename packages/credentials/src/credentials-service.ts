@@ -3,12 +3,14 @@ import { inspect } from "node:util";
 import {
   type CredentialsReader,
   componentLogger,
+  defaultTelemetry,
   isMandrillKitError,
   MandrillKitNotFoundError,
   type MandrillSettings,
   type Page,
   type PageOptions,
   requireAccountId,
+  type Telemetry,
   type VerificationResult,
 } from "@mandrill-kit/core";
 import {
@@ -28,6 +30,7 @@ import {
   summarizeRecord,
 } from "./settings-view.js";
 import { API_KEY_FIELD, applySecretChange, decryptRecord, storedSettings } from "./stored-record.js";
+import { countDecryptFailure, credentialInstruments } from "./telemetry.js";
 
 /** The credential store: per-account Mandrill settings with encrypted secrets. */
 export interface CredentialsService extends CredentialsReader {
@@ -70,7 +73,10 @@ export function createCredentials(options: CredentialsOptions): CredentialsServi
 }
 
 /** The service for options already checked (by `createCredentials()` or `mandrillKit()`). */
-export function credentialsFromResolved(options: ResolvedCredentialsOptions): CredentialsService {
+export function credentialsFromResolved(
+  options: ResolvedCredentialsOptions,
+  telemetry: Telemetry = defaultTelemetry(),
+): CredentialsService {
   const { store, keys, publicUrl, webhookPath, cacheTtlMs, cacheMaxEntries, clock, logger, network } =
     options;
   const log = componentLogger(logger, { component: "credentials" });
@@ -80,11 +86,23 @@ export function credentialsFromResolved(options: ResolvedCredentialsOptions): Cr
 
   async function load(account: string): Promise<MandrillSettings | undefined> {
     const record = await store.credentials.get(account);
-    return record === undefined ? undefined : decryptRecord(await ringPromise, record);
+    const ring = await ringPromise;
+    if (record === undefined) return undefined;
+    return decryptRecord(ring, record).catch((error: unknown) =>
+      countDecryptFailure(telemetry, account, error),
+    );
   }
 
-  const get = (account: string): Promise<MandrillSettings | undefined> =>
-    cache.get(account, () => load(requireAccountId(account)));
+  const get = (account: string): Promise<MandrillSettings | undefined> => {
+    let missed = false;
+    const settings = cache.get(account, () => {
+      missed = true;
+      return load(requireAccountId(account));
+    });
+    // No account attribute: lookups come for any account id a request names, stored or not.
+    credentialInstruments(telemetry).cache.add(1, { outcome: missed ? "miss" : "hit" });
+    return settings;
+  };
 
   function callbackUrl(account: string): string {
     return publicUrl + webhookPath.replace(":account", encodeURIComponent(requireAccountId(account)));

@@ -1,7 +1,14 @@
 import {
   attachKitContext,
+  createTelemetry,
+  type HealthCheck,
   type KitContext,
+  type KitHealth,
+  type MetricsOptions,
+  resolveMetricsOptions,
   resolveSuppressionPolicy,
+  runHealthCheck,
+  type Store,
   type SuppressionPolicyOptions,
 } from "@mandrill-kit/core";
 import type { NextFunction, Request, Response } from "express";
@@ -16,9 +23,26 @@ import { type CredentialsService, credentialsFromResolved } from "./credentials-
 export interface MandrillKitOptions extends CredentialsOptions {
   /** Suppression thresholds (the defaults of `DEFAULT_SUPPRESSION_POLICY` when omitted). */
   suppression?: SuppressionPolicyOptions;
+  /**
+   * OpenTelemetry metrics and traces of every plugin (a no-op until the host installs an SDK):
+   * `{ perAccount: true }` adds the account id to metric attributes. @default { perAccount: false }
+   */
+  metrics?: MetricsOptions;
 }
 
-const OPTION_NAMES = [...CREDENTIALS_OPTION_NAMES, "suppression"] as const;
+const OPTION_NAMES = [...CREDENTIALS_OPTION_NAMES, "suppression", "metrics"] as const;
+
+/** Options of {@link MandrillKitMiddleware.health}. */
+export interface HealthOptions {
+  /** How long each check may take before it counts as failed. @default 1000 */
+  deadlineMs?: number;
+}
+
+/** A cheap store round trip: one primary-key read of an account id that is never used. */
+const storeProbe = (store: Store) => async () => {
+  await store.credentials.get("mandrill-kit-health-probe");
+  return undefined;
+};
 
 /** The middleware returned by {@link mandrillKit}, with the context it registers. */
 export interface MandrillKitMiddleware {
@@ -26,6 +50,12 @@ export interface MandrillKitMiddleware {
   /** Everything the other plugins find with zero arguments; usable outside Express (queues, scripts). */
   readonly context: KitContext;
   readonly credentials: CredentialsService;
+  /**
+   * Readiness for load balancers and `/readyz`: the store answers a cheap query within the deadline,
+   * the webhook dispatcher (when started with this kit's context) is alive, and the key set loads.
+   * Never throws; each check has `ok`, `ms`, and `error` in plain words when it failed.
+   */
+  health(options?: HealthOptions): Promise<KitHealth>;
 }
 
 /**
@@ -42,7 +72,9 @@ export function mandrillKit(options: MandrillKitOptions): MandrillKitMiddleware 
   const suppressionPolicy = resolveSuppressionPolicy(
     (given.suppression as SuppressionPolicyOptions | undefined) ?? {},
   );
-  const credentials = credentialsFromResolved(resolved);
+  const telemetry = createTelemetry(resolveMetricsOptions("mandrillKit", given.metrics));
+  const credentials = credentialsFromResolved(resolved, telemetry);
+  const healthChecks = new Map<string, HealthCheck>();
   const context: KitContext = {
     store: resolved.store,
     credentials,
@@ -51,7 +83,19 @@ export function mandrillKit(options: MandrillKitOptions): MandrillKitMiddleware 
     publicUrl: resolved.publicUrl,
     webhookPath: resolved.webhookPath,
     network: resolved.network,
+    telemetry,
+    healthChecks,
   };
+  async function health(healthOptions: HealthOptions = {}): Promise<KitHealth> {
+    const deadlineMs = healthOptions.deadlineMs ?? 1000;
+    const notStarted: HealthCheck = () => "not started with this kit's context in this process";
+    const [store, dispatcher, keys] = await Promise.all([
+      runHealthCheck(storeProbe(resolved.store), deadlineMs, "the store"),
+      runHealthCheck(healthChecks.get("dispatcher") ?? notStarted, deadlineMs, "the webhook dispatcher"),
+      runHealthCheck(async () => void (await credentials.ready()), deadlineMs, "the encryption key set"),
+    ]);
+    return { ok: store.ok && dispatcher.ok && keys.ok, checks: { store, dispatcher, keys } };
+  }
   const middleware = function mandrillKitMiddleware(req: Request, _res: Response, next: NextFunction): void {
     attachKitContext(req, context);
     attachKitContext(req.app.locals, context);
@@ -59,5 +103,6 @@ export function mandrillKit(options: MandrillKitOptions): MandrillKitMiddleware 
   };
   Object.defineProperty(middleware, "context", { value: context, enumerable: true });
   Object.defineProperty(middleware, "credentials", { value: credentials, enumerable: true });
+  Object.defineProperty(middleware, "health", { value: health, enumerable: true });
   return middleware as MandrillKitMiddleware;
 }

@@ -110,4 +110,12 @@ export const MIGRATIONS: readonly Migration[] = [
       );
     `,
   },
+  {
+    version: 3,
+    name: "dead-lettered events counted from a partial index (backlog gauges)",
+    // Dead events are rare, so this index stays small and an insert of any other state never touches it.
+    sql: `
+      CREATE INDEX inbox_dead ON SCHEMA.inbox (account) WHERE state = 'dead';
+    `,
+  },
 ];

@@ -3,10 +3,12 @@ import type {
   MandrillSettings,
   SendResult,
   Store,
+  SuppressionAddResult,
   SuppressionInput,
   SuppressionPolicy,
+  Telemetry,
 } from "@mandrill-kit/core";
-import { rejectSuppression } from "@mandrill-kit/core";
+import { rejectSuppression, suppressionChanges } from "@mandrill-kit/core";
 import { senderSideAdvice } from "./api-hints.js";
 import type { ResolvedRecipient } from "./message.js";
 import type { RecordQueue } from "./record-queue.js";
@@ -17,6 +19,19 @@ export interface AfterSend {
   log: ComponentLogger;
   policy: SuppressionPolicy;
   records: RecordQueue;
+  telemetry?: Telemetry;
+}
+
+function countAdded(telemetry: Telemetry, account: string, added: readonly SuppressionAddResult[]): void {
+  for (const { status, suppression } of added) {
+    if (status === "unchanged") continue;
+    suppressionChanges(telemetry).add(1, {
+      ...telemetry.account(account),
+      "mandrill_kit.suppression.change": status,
+      "mandrill_kit.suppression.reason": suppression.reason,
+      "mandrill_kit.suppression.source": suppression.source,
+    });
+  }
 }
 
 /**
@@ -58,7 +73,8 @@ export async function afterSend(
   }
   if (toSuppress.length > 0) {
     try {
-      await deps.store.suppressions.addMany(toSuppress);
+      const added = await deps.store.suppressions.addMany(toSuppress);
+      if (deps.telemetry !== undefined) countAdded(deps.telemetry, settings.account, added);
     } catch (error) {
       // The mail already left: report, never turn a delivered send into an error.
       deps.log.error(

@@ -1,12 +1,15 @@
 import {
+  defaultTelemetry,
   MandrillKitApiError,
   MandrillKitNetworkError,
   MandrillKitTransportError,
   resolveNetworkPolicy,
+  type Telemetry,
 } from "@mandrill-kit/core";
 import { Pool } from "undici";
 import { hintFor } from "./api-hints.js";
 import { createNetworkGuard, type NetworkGuard } from "./network-guard.js";
+import { senderInstruments } from "./telemetry.js";
 
 /** Timeouts and retries of the API client (all per instance; nothing process-wide). */
 export interface ApiClientOptions {
@@ -76,6 +79,7 @@ function retryAfterMs(header: string | string[] | undefined): number | undefined
 export function createApiClient(
   options: ApiClientOptions = {},
   guard: NetworkGuard = createNetworkGuard(resolveNetworkPolicy({}, "createApiClient")),
+  telemetry: Telemetry = defaultTelemetry(),
 ): ApiClient {
   const base = new URL(options.baseUrl ?? "https://mandrillapp.com/api/1.0/");
   const prefix = base.pathname.endsWith("/") ? base.pathname : `${base.pathname}/`;
@@ -205,6 +209,7 @@ export function createApiClient(
         if (result.ok) return result.value;
         if (!result.retryable || attempt >= maxAttempts) throw result.error;
         if (result.waitMs !== undefined && result.waitMs > maxRetryAfterMs) throw result.error;
+        senderInstruments(telemetry).retries.add(1, { "mandrill_kit.api.method": method });
         // Full jitter, capped; never sooner than Mandrill's Retry-After.
         const backoff = Math.random() * Math.min(retryMaxMs, retryBaseMs * 2 ** (attempt - 1));
         await sleep(Math.max(backoff, result.waitMs ?? 0));

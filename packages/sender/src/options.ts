@@ -7,6 +7,7 @@ import {
   type KitContext,
   type Logger,
   MandrillKitConfigError,
+  type MetricsOptions,
   type NetworkPolicy,
   type NetworkPolicyOptions,
   normalizeEmail,
@@ -56,6 +57,8 @@ export interface SenderOptions {
   network?: NetworkPolicyOptions;
   /** Where the sender reads the time (unsubscribe links' issue time). @default systemClock */
   clock?: Clock;
+  /** OpenTelemetry options (account attribute, providers). @default the kit's (`mandrillKit({ metrics })`) */
+  metrics?: MetricsOptions;
 }
 
 /** The options of a sender, checked once when the factory is called. */
@@ -86,6 +89,7 @@ export const SENDER_OPTION_NAMES = [
   "unsubscribe",
   "network",
   "clock",
+  "metrics",
 ] as const;
 const API_OPTIONS = [
   "baseUrl",

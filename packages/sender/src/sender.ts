@@ -3,16 +3,20 @@ import {
   type ComponentLogger,
   type CredentialsReader,
   componentLogger,
+  createTelemetry,
+  defaultTelemetry,
   type KitContext,
   MandrillKitConfigError,
   MandrillKitSendError,
   type MandrillSettings,
   type RecipientResult,
+  resolveMetricsOptions,
   resolveSuppressionPolicy,
   type SendResult,
   type Store,
   type SuppressionPolicy,
   silentLogger,
+  type Telemetry,
 } from "@mandrill-kit/core";
 import { afterSend } from "./after-send.js";
 import { type ApiClient, createApiClient } from "./api-client.js";
@@ -30,6 +34,7 @@ import {
 } from "./options.js";
 import { createRecordQueue } from "./record-queue.js";
 import { requireSettings } from "./require-settings.js";
+import { observeSend, senderInstruments } from "./telemetry.js";
 import { runTestEmail, type TestEmailResult } from "./test-email.js";
 import { createApiTransport } from "./transports/api.js";
 import { createSmtpTransport } from "./transports/smtp.js";
@@ -95,6 +100,7 @@ interface SenderDeps {
   log: ComponentLogger;
   policy: SuppressionPolicy;
   publicUrl: string | undefined;
+  telemetry: Telemetry;
 }
 
 function resolveDeps(config: SenderConfig, context: KitContext | undefined): SenderDeps {
@@ -114,6 +120,10 @@ function resolveDeps(config: SenderConfig, context: KitContext | undefined): Sen
     log: componentLogger(o.logger ?? context?.logger ?? silentLogger, { component: "sender" }),
     policy: o.suppression ?? context?.suppressionPolicy ?? resolveSuppressionPolicy(),
     publicUrl: config.unsubscribe.publicUrl ?? context?.publicUrl,
+    telemetry:
+      o.metrics !== undefined
+        ? createTelemetry(resolveMetricsOptions("createSender", o.metrics))
+        : (context?.telemetry ?? defaultTelemetry()),
   };
 }
 
@@ -140,7 +150,7 @@ export function startSender(config: SenderConfig, context: KitContext | undefine
   const network = senderNetwork(config, kit);
   checkApiBaseUrl(config.factory, config.api.baseUrl, network);
   const guard = createNetworkGuard(network);
-  const api = createApiClient(config.api, guard);
+  const api = createApiClient(config.api, guard, deps.telemetry);
   const records = createRecordQueue(store, log);
   const oneClick = (transport: Transport) =>
     config.oneClick
@@ -152,9 +162,23 @@ export function startSender(config: SenderConfig, context: KitContext | undefine
       : transport;
   const smtp = createSmtpTransport(config.smtp, guard, log);
   const transports = { api: oneClick(createApiTransport(api, log)), smtp: oneClick(smtp) };
+  const unobservePools = senderInstruments(deps.telemetry).observePools(() => smtp.pools);
 
   async function send(account: string, message: SendMessage): Promise<SendResult> {
-    return sendWith(await requireSettings(credentials, account), message);
+    const observed = observeSend(deps.telemetry, account);
+    let transport: SendResult["transport"] | undefined;
+    try {
+      const settings = await requireSettings(credentials, account);
+      transport = settings.transport;
+      const result = await sendWith(settings, message);
+      observed.sent(result, undefined);
+      return result;
+    } catch (error) {
+      if (error instanceof MandrillKitSendError && error.result !== undefined)
+        observed.sent(error.result, error);
+      else observed.failed(transport, error);
+      throw error;
+    }
   }
 
   async function sendWith(settings: MandrillSettings, message: SendMessage): Promise<SendResult> {
@@ -222,6 +246,7 @@ export function startSender(config: SenderConfig, context: KitContext | undefine
     api,
     flush: () => records.flush(),
     async close() {
+      unobservePools();
       await records.flush();
       await transports.smtp.close();
       await transports.api.close();

@@ -78,6 +78,11 @@ function statements(db: Database.Database) {
     quarantineList: db.prepare<[string, number, number], QuarantineRow>(
       "SELECT * FROM quarantine WHERE account = ? AND id < ? ORDER BY id DESC LIMIT ?",
     ),
+    backlog: db.prepare<[], { pending: number; dead: number; oldest: number | null }>(
+      `SELECT (SELECT count(*) FROM inbox INDEXED BY inbox_due WHERE state = 'pending') AS pending,
+              (SELECT count(*) FROM inbox INDEXED BY inbox_dead WHERE state = 'dead') AS dead,
+              (SELECT min(next_attempt_at) FROM inbox INDEXED BY inbox_due WHERE state = 'pending') AS oldest`,
+    ),
     quarantineStats: db.prepare<[string], { n: number; last: number | null }>(
       "SELECT count(*) AS n, max(received_at) AS last FROM quarantine WHERE account = ?",
     ),
@@ -274,6 +279,12 @@ export function sqliteInbox({ db, run, bookkeeping }: SqliteContext): InboxRepos
         const limit = pageLimit(options);
         const rows = sql.quarantineList.all(account, beforeSeq(options), limit + 1).map(toQuarantined);
         return page(rows, limit, (q) => [q.id]);
+      }),
+    backlog: () =>
+      run("inbox.backlog", () => {
+        // Both answered from the partial indexes inbox_due and inbox_dead.
+        const row = sql.backlog.get() as { pending: number; dead: number; oldest: number | null };
+        return { pending: row.pending, dead: row.dead, oldestDueAt: row.oldest };
       }),
   };
 }

@@ -120,4 +120,12 @@ export const MIGRATIONS: readonly Migration[] = [
       ) STRICT;
     `,
   },
+  {
+    version: 4,
+    name: "dead-lettered events counted from a partial index (backlog gauges)",
+    // Dead events are rare, so this index stays small and an insert of any other state never touches it.
+    sql: `
+      CREATE INDEX inbox_dead ON inbox (account) WHERE state = 'dead';
+    `,
+  },
 ];

@@ -3,13 +3,18 @@ import {
   type ComponentLogger,
   checkOptions,
   componentLogger,
+  createTelemetry,
+  defaultTelemetry,
   type InboxRecord,
   type Logger,
   type MandrillEventType,
   MandrillKitConfigError,
+  type MetricsOptions,
+  resolveMetricsOptions,
   type Store,
   silentLogger,
   systemClock,
+  type Telemetry,
 } from "@mandrill-kit/core";
 import {
   DISPATCH_OPTION_NAMES,
@@ -25,6 +30,7 @@ import {
   type EventHandler,
   type HandlerRegistry,
 } from "./handler-registry.js";
+import { webhookInstruments } from "./telemetry.js";
 
 /** Options of {@link createDispatcher}. */
 export interface DispatcherOptions extends DispatchOptions {
@@ -34,6 +40,8 @@ export interface DispatcherOptions extends DispatchOptions {
   logger?: Logger;
   /** Where retry times, leases and handler deadlines are read. @default systemClock */
   clock?: Clock;
+  /** OpenTelemetry options (account attribute, providers). @default the global providers */
+  metrics?: MetricsOptions;
 }
 
 /** Runs handlers for inbox events: at-least-once, retried with backoff, dead-lettered, replayable. */
@@ -54,7 +62,11 @@ export interface Dispatcher {
 }
 
 /** The running part of a dispatcher, without the handler registration methods. */
-export type DispatchLoop = Omit<Dispatcher, "on" | "onAny" | "onError"> & { readonly started: boolean };
+export type DispatchLoop = Omit<Dispatcher, "on" | "onAny" | "onError"> & {
+  readonly started: boolean;
+  /** Health of the loop: resolves with a detail, or throws what is wrong (see `kit.health()`). */
+  health(): string | undefined;
+};
 
 /** How long a wake-up waits for more batches before polling. */
 const WAKE_DELAY_MS = 25;
@@ -140,10 +152,12 @@ export function createDispatchLoop(deps: {
   clock: Clock;
   config: DispatchConfig;
   registry: HandlerRegistry;
+  telemetry?: Telemetry;
 }): DispatchLoop {
   const { store, logger, clock, config, registry } = deps;
+  const telemetry = deps.telemetry ?? defaultTelemetry();
   const { concurrency, handlerTimeoutMs, pollIntervalMs } = config;
-  const runner = createEventRunner(deps);
+  const runner = createEventRunner({ ...deps, telemetry });
   // Handler runs taken from one claim. The lease covers them: with `concurrency` workers, the last
   // one waits for at most ceil(budget / concurrency) - 1 runs (each cut at the timeout) before its own.
   const runBudget = concurrency * 4;
@@ -155,8 +169,11 @@ export function createDispatchLoop(deps: {
   let polling: Promise<number> | undefined;
   let again = false;
   let woken = false;
+  let beatAt = 0;
+  let unobserve: (() => void) | undefined;
 
   async function claimOnce(): Promise<number> {
+    beatAt = clock.now();
     let claimed: InboxRecord[];
     try {
       const types = claimTypes(store, registry);
@@ -241,9 +258,23 @@ export function createDispatchLoop(deps: {
     get started() {
       return started;
     },
+    health() {
+      if (closed) throw new Error("the dispatcher was closed");
+      if (!started) return "not started in this process (events stay pending for a process that dispatches)";
+      const stalled = clock.now() - beatAt;
+      if (polling !== undefined && stalled > leaseMs + pollIntervalMs)
+        throw new Error(
+          `a dispatch round has not moved for ${Math.round(stalled / 1000)} s, longer than its claims' lease (${Math.round(leaseMs / 1000)} s)`,
+        );
+      if (polling === undefined && timer === undefined && !woken)
+        throw new Error("the dispatch loop is not scheduled to poll again");
+      return undefined;
+    },
     start() {
       if (started || closed) return;
       started = true;
+      beatAt = clock.now();
+      unobserve = webhookInstruments(telemetry).observeBacklog(store, clock, logger);
       if (registry.isEmpty())
         logger.info(
           {},
@@ -269,6 +300,8 @@ export function createDispatchLoop(deps: {
     },
     async close() {
       closed = true;
+      unobserve?.();
+      unobserve = undefined;
       if (timer !== undefined) clearTimeout(timer);
       timer = undefined;
       if (polling !== undefined) await polling.catch(() => undefined);
@@ -278,7 +311,7 @@ export function createDispatchLoop(deps: {
   };
 }
 
-const DISPATCHER_OPTION_NAMES = ["store", "logger", "clock", ...DISPATCH_OPTION_NAMES] as const;
+const DISPATCHER_OPTION_NAMES = ["store", "logger", "clock", "metrics", ...DISPATCH_OPTION_NAMES] as const;
 
 /** Creates a dispatcher (it knows no HTTP: the Express router and queue workers both use it). */
 export function createDispatcher(options: DispatcherOptions): Dispatcher {
@@ -297,6 +330,10 @@ export function createDispatcher(options: DispatcherOptions): Dispatcher {
     clock: o.clock ?? systemClock,
     config: resolveDispatchOptions("createDispatcher", o),
     registry,
+    telemetry:
+      o.metrics === undefined
+        ? undefined
+        : createTelemetry(resolveMetricsOptions("createDispatcher", o.metrics)),
   });
   return {
     on: (type, handler) => registry.on(type, handler as AnyEventHandler),

@@ -6,10 +6,12 @@ import {
   MandrillKitPayloadError,
   parseMandrillEvents,
   type Store,
+  type Telemetry,
 } from "@mandrill-kit/core";
 import type { DispatchConfig } from "./dispatch-options.js";
 import type { HandlerRegistry } from "./handler-registry.js";
 import { type HandlerRun, runId, startRun } from "./handler-run.js";
+import { type ObservedRun, observeRun } from "./telemetry.js";
 
 /** Slack on top of the handler time in every lease and hold: store round trips, a slow event loop. */
 export const LEASE_MARGIN_MS = 30_000;
@@ -20,6 +22,7 @@ interface Deps {
   clock: Clock;
   config: DispatchConfig;
   registry: HandlerRegistry;
+  telemetry: Telemetry;
 }
 
 /** Runs claimed events' handlers, watching their deadlines (see {@link createEventRunner}). */
@@ -52,9 +55,10 @@ function told(
   error: Error,
   willRetry: boolean,
   event?: MandrillEvent,
+  trace: { traceId?: string } = {},
 ): void {
   const { account, key: eventKey, attempts: attempt } = record;
-  const fields = { account, eventKey, type: record.type, attempt, willRetry };
+  const fields = { account, eventKey, type: record.type, attempt, willRetry, ...trace };
   if (willRetry) deps.logger.warn(fields, `handler failed; retrying: ${error.message}`);
   else deps.logger.error(fields, `handler failed ${attempt} times; dead-lettered: ${error.message}`);
   const info = { account, eventKey, attempt, willRetry };
@@ -115,13 +119,14 @@ export function createEventRunner(deps: Deps): EventRunner {
   }
 
   /** After a timeout: hold (or dead-letter) the event now; schedule its retry once the run settles. */
-  async function timedOut(run: TrackedRun): Promise<void> {
+  async function timedOut(run: TrackedRun, observed: ObservedRun): Promise<void> {
     const { record } = run;
     const error = run.timeoutError as Error;
     const willRetry = record.attempts < config.maxAttempts;
+    observed.finish(willRetry ? "timeout" : "dead_letter", error);
     run.holdUntil = willRetry ? clock.now() + holdMs : Number.POSITIVE_INFINITY;
     await fail(deps, record, willRetry ? holdNote(run) : describe(error), willRetry ? run.holdUntil : null);
-    told(deps, record, error, willRetry, run.event);
+    told(deps, record, error, willRetry, run.event, observed.trace);
     const lifecycle = run.settled.then(async () => {
       while (run.renewal !== undefined) await run.renewal;
       run.holdUntil = Number.POSITIVE_INFINITY;
@@ -134,13 +139,15 @@ export function createEventRunner(deps: Deps): EventRunner {
   }
 
   async function run(record: InboxRecord): Promise<boolean> {
+    const observed = observeRun(deps.telemetry, record);
     const parsed = parseMandrillEvents(`[${record.raw}]`);
     const event = parsed.ok ? parsed.events[0] : undefined;
     if (event === undefined) {
       // Stored events were parsed before; this only happens if the row was altered. Keep it visible.
       const error = new MandrillKitPayloadError("the stored event is not valid JSON any more");
+      observed.finish("dead_letter", error);
       await fail(deps, record, describe(error), null);
-      told(deps, record, error, false);
+      told(deps, record, error, false, undefined, observed.trace);
       return false;
     }
     const handlers = deps.registry.handlersFor(record.type);
@@ -153,15 +160,19 @@ export function createEventRunner(deps: Deps): EventRunner {
     watch();
     const outcome = await Promise.race([tracked.settled, tracked.expired.then(() => undefined)]);
     if (outcome === undefined) {
-      await timedOut(tracked);
+      await timedOut(tracked, observed);
       return false;
     }
     runs.delete(tracked.id);
-    if (outcome.ok) return true;
+    if (outcome.ok) {
+      observed.finish("ok");
+      return true;
+    }
     const willRetry = record.attempts < config.maxAttempts;
+    observed.finish(willRetry ? "retry" : "dead_letter", outcome.error);
     const retryAt = willRetry ? clock.now() + retryDelay(config, record.attempts) : null;
     await fail(deps, record, describe(outcome.error), retryAt);
-    told(deps, record, outcome.error, willRetry, event);
+    told(deps, record, outcome.error, willRetry, event, observed.trace);
     return false;
   }
 

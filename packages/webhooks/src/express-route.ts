@@ -1,4 +1,12 @@
-import { componentLogger, isAccountId, type Logger, silentLogger } from "@mandrill-kit/core";
+import {
+  componentLogger,
+  endSpan,
+  incomingContext,
+  isAccountId,
+  type Logger,
+  silentLogger,
+} from "@mandrill-kit/core";
+import { type Context, SpanKind, trace } from "@opentelemetry/api";
 import express, { type NextFunction, type Request, type Response, type Router } from "express";
 import { diagnoseMismatch } from "./diagnose.js";
 import { FormBodyError, WebhookNotStoredError } from "./errors.js";
@@ -6,6 +14,7 @@ import { checkFormContentType } from "./form-body.js";
 import type { DiagnosisLog } from "./mismatch-diagnoses.js";
 import { readRawBody } from "./read-body.js";
 import { receive, type WebhookReply } from "./receive.js";
+import type { BatchOutcome } from "./telemetry.js";
 import { bodyRefusal, type Refusal, type VerifyRequestInput, verifyRequest } from "./verify-request.js";
 import type { RouterDeps, WebhooksConfig } from "./webhooks-options.js";
 
@@ -97,27 +106,72 @@ function afterMismatch(
 const accountOf = (state: RouteState, req: Request) =>
   state.config.single ? state.config.singleAccount : String(req.params.account ?? "");
 
+/** One request under its span (`mandrill_kit.webhooks.request`), child of the caller's W3C trace context. */
 async function handle(state: RouteState, req: Request, res: Response): Promise<void> {
+  const tracer = state.deps.telemetry.tracer();
+  const { parent, remote } = incomingContext(req.headers);
+  const span = tracer.startSpan(
+    "mandrill_kit.webhooks.request",
+    { kind: remote ? SpanKind.SERVER : SpanKind.INTERNAL, attributes: { "http.request.method": req.method } },
+    parent,
+  );
+  try {
+    const counted = await handleRequest(state, req, res, trace.setSpan(parent, span));
+    span.setAttribute("http.response.status_code", res.statusCode);
+    if (counted !== undefined) span.setAttribute("mandrill_kit.outcome", counted);
+    endSpan(span);
+  } catch (error) {
+    endSpan(span, error);
+    throw error;
+  }
+}
+
+async function handleRequest(
+  state: RouteState,
+  req: Request,
+  res: Response,
+  traceContext: Context,
+): Promise<BatchOutcome | undefined> {
   const { config, deps: d } = state;
+  const tracer = d.telemetry.tracer();
   const account = accountOf(state, req);
   const receiving = {
     store: d.store,
     policy: d.policy,
     skipHandlersFor: config.skipHandlersFor,
     logger: d.logger,
+    telemetry: d.telemetry,
+    traceContext,
+  };
+  const answer = (r: WebhookReply) => {
+    const span = tracer.startSpan(
+      "mandrill_kit.webhooks.reply",
+      { attributes: { "http.response.status_code": r.status } },
+      traceContext,
+    );
+    send(res, r);
+    span.end();
   };
   if (req.method !== "POST") {
     const probe = verifyRequest({ method: req.method, headers: {}, account, callbackUrl: "", keys: [] });
-    send(res, (await receive(probe, receiving)).reply);
-    return;
+    answer((await receive(probe, receiving)).reply);
+    return undefined;
   }
   const read = await readPost(req, { limitBytes: config.bodyLimitBytes, timeoutMs: config.bodyTimeoutMs });
   if ("refusal" in read) {
-    send(res, (await receive(read.refusal, receiving)).reply);
-    return;
+    const received = await receive(read.refusal, receiving);
+    answer(received.reply);
+    return received.counted;
   }
+  const verifySpan = tracer.startSpan("mandrill_kit.webhooks.verify", {}, traceContext);
   const accountOk = isAccountId(account);
-  const keys = accountOk ? await d.keysOf(account) : [];
+  let keys: string[];
+  try {
+    keys = accountOk ? await d.keysOf(account) : [];
+  } catch (error) {
+    endSpan(verifySpan, error);
+    throw error;
+  }
   const verified = verifyRequest({
     method: "POST",
     headers: req.headers,
@@ -126,8 +180,13 @@ async function handle(state: RouteState, req: Request, res: Response): Promise<v
     callbackUrl: accountOk ? d.urlOf(account) : "",
     keys,
   });
-  const { reply, outcome } = await receive(verified, { ...receiving, receivedAt: config.clock.now() });
-  send(res, reply);
+  verifySpan.setAttribute("mandrill_kit.verified", verified.ok);
+  verifySpan.end();
+  const { reply, outcome, counted } = await receive(verified, {
+    ...receiving,
+    receivedAt: config.clock.now(),
+  });
+  answer(reply);
   try {
     if (!verified.ok && verified.status === 401)
       afterMismatch(state, req, { refusal: verified, account, keys, bytes: read.bytes });
@@ -135,6 +194,7 @@ async function handle(state: RouteState, req: Request, res: Response): Promise<v
   } catch (error) {
     log(d.logger).error({ account, err: error }, "webhook bookkeeping after the answer failed");
   }
+  return counted;
 }
 
 function failed(state: RouteState, req: Request, res: Response, next: NextFunction, error: unknown): void {

@@ -13,7 +13,14 @@ import {
 
 /** What {@link ingestEvents} did with one verified `mandrill_events` value. */
 export type IngestOutcome =
-  | { status: "ingested"; events: number; result: IngestResult; problems: number }
+  | {
+      status: "ingested";
+      events: number;
+      result: IngestResult;
+      problems: number;
+      /** What was given to the store (keys, types, effects), for metrics. */
+      inputs: InboxEventInput[];
+    }
   | { status: "quarantined"; quarantineId: number; reason: string };
 
 /** Options of {@link ingestEvents}. */
@@ -79,15 +86,18 @@ export async function ingestEvents(options: IngestEventsOptions): Promise<Ingest
     return { status: "quarantined", quarantineId, reason: parsed.message };
   }
   const skip = options.skipHandlersFor;
-  const result = await store.inbox.ingest({
-    account,
+  const inputs = inboxInputs(
+    parsed.events,
+    options.policy ?? resolveSuppressionPolicy(),
     receivedAt,
-    events: inboxInputs(
-      parsed.events,
-      options.policy ?? resolveSuppressionPolicy(),
-      receivedAt,
-      skip === undefined ? undefined : new Set(skip),
-    ),
-  });
-  return { status: "ingested", events: parsed.events.length, result, problems: parsed.problems.length };
+    skip === undefined ? undefined : new Set(skip),
+  );
+  const result = await store.inbox.ingest({ account, receivedAt, events: inputs });
+  return {
+    status: "ingested",
+    events: parsed.events.length,
+    result,
+    problems: parsed.problems.length,
+    inputs,
+  };
 }

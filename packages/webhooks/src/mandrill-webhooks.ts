@@ -83,6 +83,7 @@ export function mandrillWebhooks(options: MandrillWebhooksOptions = {}): Mandril
       clock: config.clock,
       config: config.dispatch,
       registry,
+      telemetry: deps?.telemetry ?? config.telemetry ?? context?.telemetry,
     });
     return loop;
   }
@@ -167,7 +168,9 @@ export function mandrillWebhooks(options: MandrillWebhooksOptions = {}): Mandril
           "webhooks.start() has no store to dispatch from: call webhooks.start(kit.context) with the context of mandrillKit(), or pass { store } to mandrillWebhooks().",
         );
       if (context !== undefined) resolve(context);
-      loopFor(store, context).start();
+      const started = loopFor(store, context);
+      started.start();
+      context?.healthChecks?.set("dispatcher", () => started.health());
     },
     replay: async (account: string, eventKey: string) =>
       loop === undefined ? false : loop.replay(account, eventKey),

@@ -1,12 +1,19 @@
 import {
   componentLogger,
+  defaultTelemetry,
+  endSpan,
   type Logger,
   parseMandrillEvents,
   parseMandrillEventsBytes,
+  secondsSince,
   silentLogger,
+  type Telemetry,
+  traceFields,
 } from "@mandrill-kit/core";
+import type { Context } from "@opentelemetry/api";
 import { WebhookNotStoredError } from "./errors.js";
 import { type IngestEventsOptions, type IngestOutcome, ingestEvents } from "./ingest-events.js";
+import { type BatchOutcome, countIngested, countRefusal, webhookInstruments } from "./telemetry.js";
 import type { VerifyResult } from "./verify-request.js";
 
 /** The answer to send, as data: any HTTP framework can write it. */
@@ -22,6 +29,10 @@ export interface WebhookReply {
 export interface ReceiveOptions extends Omit<IngestEventsOptions, "account" | "mandrillEvents" | "parsed"> {
   /** @default silentLogger */
   logger?: Logger;
+  /** Where metrics and spans go. @default the global OpenTelemetry providers */
+  telemetry?: Telemetry;
+  /** Parent of the ingest span (the request's span). @default the active context */
+  traceContext?: Context;
 }
 
 /** What {@link receive} decided, and what it stored. */
@@ -29,6 +40,8 @@ export interface Received {
   reply: WebhookReply;
   /** Set when a batch was stored or quarantined. */
   outcome?: IngestOutcome;
+  /** The batch's outcome as counted in `mandrill_kit.webhooks.batches` (unset for URL checks). */
+  counted?: BatchOutcome;
 }
 
 const isEmptyArray = (b: Uint8Array) => b.length === 2 && b[0] === 0x5b && b[1] === 0x5d;
@@ -59,21 +72,43 @@ const json = (body: unknown): WebhookReply => ({
  * caller must answer 5xx so Mandrill retries.
  */
 export async function receive(verified: VerifyResult, options: ReceiveOptions): Promise<Received> {
-  if (!verified.ok)
-    return { reply: text(verified.status, verified.message, UNREAD_BODY.has(verified.status)) };
+  const telemetry = options.telemetry ?? defaultTelemetry();
+  if (!verified.ok) {
+    const counted = countRefusal(telemetry, verified.reason);
+    const reply = text(verified.status, verified.message, UNREAD_BODY.has(verified.status));
+    return counted === undefined ? { reply } : { reply, counted };
+  }
   if (verified.kind === "probe")
     return { reply: text(200, "Mandrill webhook endpoint: POST signed events here.") };
-  if (verified.kind === "validation") return { reply: text(200, "OK") };
+  if (verified.kind === "validation") {
+    webhookInstruments(telemetry).batches.add(1, { outcome: "accepted" });
+    return { reply: text(200, "OK"), counted: "accepted" };
+  }
   const bytes = verified.mandrillEventsBytes;
-  if (bytes === undefined ? verified.mandrillEvents === "[]" : isEmptyArray(bytes))
-    return { reply: text(200, "OK") };
+  if (bytes === undefined ? verified.mandrillEvents === "[]" : isEmptyArray(bytes)) {
+    webhookInstruments(telemetry).batches.add(1, { outcome: "accepted" });
+    return { reply: text(200, "OK"), counted: "accepted" };
+  }
   const { account } = verified;
-  const log = componentLogger(options.logger ?? silentLogger, { component: "webhooks" });
+  const span = telemetry
+    .tracer()
+    .startSpan(
+      "mandrill_kit.webhooks.ingest",
+      { attributes: { "mandrill_kit.account": account } },
+      options.traceContext,
+    );
+  // Every log line about this batch carries its trace id.
+  const log = componentLogger(options.logger ?? silentLogger, {
+    component: "webhooks",
+    ...traceFields(span),
+  });
   if (verified.keyIndex > 0)
     log.info(
       { account, keyIndex: verified.keyIndex },
       "webhook signed with a previous key; Mandrill has not switched to the current key yet",
     );
+  const attributes = telemetry.account(account);
+  const started = performance.now();
   // From the bytes when the raw body was decoded: no 1 MB string (see parseMandrillEventsBytes).
   const parsed =
     bytes === undefined ? parseMandrillEvents(verified.mandrillEvents) : parseMandrillEventsBytes(bytes);
@@ -89,14 +124,36 @@ export async function receive(verified: VerifyResult, options: ReceiveOptions): 
       },
     });
   } catch (error) {
+    const m = webhookInstruments(telemetry);
+    m.ingestDuration.record(secondsSince(started), { ...attributes, outcome: "not_stored" });
+    m.batches.add(1, { ...attributes, outcome: "not_stored" });
+    endSpan(span, error);
     throw new WebhookNotStoredError(account, { cause: error });
   }
+  const counted: BatchOutcome =
+    outcome.status === "quarantined"
+      ? "quarantined"
+      : countIngested(telemetry, attributes, outcome.inputs, outcome.result);
+  if (counted === "quarantined")
+    webhookInstruments(telemetry).batches.add(1, { ...attributes, outcome: counted });
+  webhookInstruments(telemetry).ingestDuration.record(secondsSince(started), {
+    ...attributes,
+    outcome: counted,
+  });
+  span.setAttribute("mandrill_kit.outcome", counted);
+  if (outcome.status === "ingested") {
+    span.setAttributes({
+      "mandrill_kit.events": outcome.events,
+      "mandrill_kit.events.new": outcome.result.inserted.length,
+    });
+  }
+  endSpan(span);
   if (outcome.status === "quarantined") {
     log.error(
       { account, quarantineId: outcome.quarantineId },
       `signed webhook body quarantined: ${outcome.reason}`,
     );
-    return { reply: json({ quarantined: true }), outcome };
+    return { reply: json({ quarantined: true }), outcome, counted };
   }
   if (outcome.problems > 0 && parsed.ok)
     log.warn(
@@ -117,5 +174,5 @@ export async function receive(verified: VerifyResult, options: ReceiveOptions): 
     new: outcome.result.inserted.length,
     duplicates: outcome.result.duplicates.length,
   });
-  return { reply, outcome };
+  return { reply, outcome, counted };
 }

@@ -1,12 +1,16 @@
 import {
   type Clock,
   checkOptions,
+  createTelemetry,
+  defaultTelemetry,
   isAccountId,
   type KitContext,
   type Logger,
   type MandrillEventType,
   MandrillKitConfigError,
   MESSAGE_EVENT_TYPES,
+  type MetricsOptions,
+  resolveMetricsOptions,
   resolveSuppressionPolicy,
   type Secret,
   type Store,
@@ -15,6 +19,7 @@ import {
   SYNC_EVENT_TYPES,
   silentLogger,
   systemClock,
+  type Telemetry,
 } from "@mandrill-kit/core";
 import {
   DISPATCH_OPTION_NAMES,
@@ -57,6 +62,8 @@ export interface MandrillWebhooksOptions extends DispatchOptions {
   logger?: Logger;
   /** Where receive times, retry times and handler deadlines are read. @default systemClock */
   clock?: Clock;
+  /** OpenTelemetry options (account attribute, providers). @default the kit's (`mandrillKit({ metrics })`) */
+  metrics?: MetricsOptions;
 }
 
 export const DEFAULT_PATH = "/webhooks/mandrill/:account";
@@ -74,6 +81,7 @@ const OPTION_NAMES = [
   "skipHandlersFor",
   "logger",
   "clock",
+  "metrics",
   ...DISPATCH_OPTION_NAMES,
 ] as const;
 
@@ -94,6 +102,8 @@ export interface WebhooksConfig {
   clock: Clock;
   /** True when the options name every dependency: the kit context is not needed. */
   explicit: boolean;
+  /** From the `metrics` option; else the kit's, else the global providers. */
+  telemetry: Telemetry | undefined;
 }
 
 function configError(option: string, message: string): MandrillKitConfigError {
@@ -197,6 +207,10 @@ export function resolveWebhooksOptions(options: MandrillWebhooksOptions): Webhoo
     skipHandlersFor: checkSkip(o.skipHandlersFor),
     dispatch: resolveDispatchOptions("mandrillWebhooks", o),
     clock: o.clock ?? systemClock,
+    telemetry:
+      o.metrics === undefined
+        ? undefined
+        : createTelemetry(resolveMetricsOptions("mandrillWebhooks", o.metrics)),
     explicit:
       o.store !== undefined &&
       (fixedKeys !== undefined || o.webhookKeys !== undefined) &&
@@ -214,6 +228,7 @@ export interface RouterDeps {
   /** The account's Callback URL, exactly as registered with Mandrill. */
   urlOf: (account: string) => string;
   path: string;
+  telemetry: Telemetry;
 }
 
 const reveal = (keys: readonly (string | Secret)[]): string[] =>
@@ -251,5 +266,6 @@ export function resolveRouterDeps(config: WebhooksConfig, context: KitContext | 
     keysOf,
     urlOf,
     path,
+    telemetry: config.telemetry ?? context?.telemetry ?? defaultTelemetry(),
   };
 }

@@ -249,5 +249,19 @@ export function memoryInbox(state: MemoryState, run: MemoryRun): InboxRepository
         const items = state.quarantined.filter((q) => q.account === account && q.id < before).reverse();
         return pageOf(items, limit, (q) => [q.id]);
       }),
+    backlog: () =>
+      run("inbox.backlog", () => {
+        let pending = 0;
+        let dead = 0;
+        let oldestDueAt: number | null = null;
+        for (const r of state.inboxBySeq) {
+          if (r.state === "dead") dead++;
+          if (r.state !== "pending") continue;
+          pending++;
+          const due = r.nextAttemptAt ?? r.receivedAt;
+          if (oldestDueAt === null || due < oldestDueAt) oldestDueAt = due;
+        }
+        return { pending, dead, oldestDueAt };
+      }),
   };
 }

@@ -173,6 +173,16 @@ export interface InboxStats {
   byType: Record<string, number>;
 }
 
+/** The store-wide dispatch backlog (gauges, health, the admin page): indexed counts, cheap to ask often. */
+export interface InboxBacklog {
+  /** Events whose handlers have not finished (due now or waiting for a retry). */
+  pending: number;
+  /** Dead-lettered events (handlers gave up; replay to run them again). */
+  dead: number;
+  /** Earliest time a pending event became due (receipt, or its retry time), or `null` with none pending. */
+  oldestDueAt: number | null;
+}
+
 /** Durable webhook events and their handler-processing state. */
 export interface InboxRepository {
   /**
@@ -216,4 +226,9 @@ export interface InboxRepository {
   quarantine(entry: { account: string; body: string; error: string; receivedAt?: number }): Promise<number>;
   /** Newest first. */
   listQuarantined(account: string, options?: PageOptions): Promise<Page<QuarantinedBatch>>;
+  /**
+   * The store-wide backlog, from indexes (no table scan). Optional for stores written before it:
+   * without it the backlog gauges stay empty.
+   */
+  backlog?(): Promise<InboxBacklog>;
 }

@@ -100,7 +100,7 @@ export function createSmtpTransport(
   options: SmtpOptions,
   guard: NetworkGuard,
   log: ComponentLogger,
-): Transport {
+): Transport & { readonly pools: number } {
   const pools = new Map<string, { version: number; transporter: Transporter; route: SmtpRoute }>();
   const connectionTimeoutMs = options.connectionTimeoutMs ?? 10_000;
 
@@ -146,6 +146,10 @@ export function createSmtpTransport(
   }
 
   return {
+    /** Open account pools (the `mandrill_kit.sender.smtp.pools` gauge). */
+    get pools() {
+      return pools.size;
+    },
     name: "smtp",
     async send(request): Promise<RecipientResult[]> {
       const { settings, recipients, correlationId } = request;

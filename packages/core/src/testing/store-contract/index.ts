@@ -5,6 +5,7 @@
  */
 import { credentialsContract } from "./credentials.js";
 import type { StoreContractApi, StoreContractOptions } from "./helpers.js";
+import { inboxBacklogContract } from "./inbox-backlog.js";
 import { inboxIngestContract } from "./inbox-ingest.js";
 import { inboxProcessingContract } from "./inbox-processing.js";
 import { lifecycleContract } from "./lifecycle.js";
@@ -15,6 +16,7 @@ import { suppressionsContract } from "./suppressions.js";
 export type { StoreContractApi, StoreContractOptions };
 export {
   credentialsContract,
+  inboxBacklogContract,
   inboxIngestContract,
   inboxProcessingContract,
   lifecycleContract,
@@ -39,6 +41,7 @@ export function runStoreContract(api: StoreContractApi, options: StoreContractOp
     mandrillSyncContract(api, options);
     inboxIngestContract(api, options);
     inboxProcessingContract(api, options);
+    inboxBacklogContract(api, options);
     sendsContract(api, options);
     lifecycleContract(api, options);
   });

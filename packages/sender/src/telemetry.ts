@@ -1,0 +1,115 @@
+import {
+  endSpan,
+  type MandrillTransport,
+  type SendResult,
+  secondsSince,
+  type Telemetry,
+} from "@mandrill-kit/core";
+import { type Counter, type Histogram, type Meter, SpanKind } from "@opentelemetry/api";
+
+/** The sender's instruments, built once per telemetry handle. */
+interface SenderInstruments {
+  sends: Counter;
+  recipients: Counter;
+  errors: Counter;
+  retries: Counter;
+  duration: Histogram;
+  observePools(pools: () => number): () => void;
+}
+
+const SECONDS = [0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30];
+
+function build(meter: Meter): SenderInstruments {
+  const pools = meter.createObservableGauge("mandrill_kit.sender.smtp.pools", {
+    description: "Open SMTP connection pools (one per account sending over SMTP).",
+    unit: "{pool}",
+  });
+  return {
+    sends: meter.createCounter("mandrill_kit.sender.sends", {
+      description: "send() calls, by transport and outcome (sent, refused: every recipient refused, error).",
+      unit: "{send}",
+    }),
+    recipients: meter.createCounter("mandrill_kit.sender.recipients", {
+      description: "Recipients of sends, by transport and per-recipient status.",
+      unit: "{recipient}",
+    }),
+    errors: meter.createCounter("mandrill_kit.sender.errors", {
+      description:
+        "Sends that failed, by transport and error.type (Mandrill's error name, or the kit's code).",
+      unit: "{error}",
+    }),
+    retries: meter.createCounter("mandrill_kit.sender.api.retries", {
+      description: "API requests sent again (did not reach Mandrill, or Mandrill said to retry), by method.",
+      unit: "{retry}",
+    }),
+    duration: meter.createHistogram("mandrill_kit.sender.send.duration", {
+      description: "Time of one send(): suppression check, transport, result.",
+      unit: "s",
+      advice: { explicitBucketBoundaries: SECONDS },
+    }),
+    observePools(count) {
+      const callback = (result: { observe(value: number): void }) => result.observe(count());
+      pools.addCallback(callback);
+      return () => pools.removeCallback(callback);
+    },
+  };
+}
+
+/** The sender's instruments of `telemetry` (built on first call). */
+export function senderInstruments(telemetry: Telemetry): SenderInstruments {
+  return telemetry.instruments("sender", build);
+}
+
+/** The error name a failed send is counted under: Mandrill's `name`, else the kit's code. */
+function errorType(error: unknown): string {
+  const e = error as { mandrillName?: unknown; code?: unknown } | null;
+  if (typeof e?.mandrillName === "string") return e.mandrillName;
+  return typeof e?.code === "string" ? e.code : "other";
+}
+
+/** One send being observed: span `mandrill_kit.sender.send`, metrics when it ends. */
+export function observeSend(telemetry: Telemetry, account: string) {
+  const started = performance.now();
+  const span = telemetry.tracer().startSpan("mandrill_kit.sender.send", {
+    kind: SpanKind.CLIENT,
+    attributes: { "mandrill_kit.account": account },
+  });
+  const m = senderInstruments(telemetry);
+  const attributes = telemetry.account(account);
+  return {
+    /** Records the result (`refused` when every recipient given to Mandrill was refused). */
+    sent(result: SendResult, refused: Error | undefined): void {
+      const transport = result.transport;
+      const byStatus = new Map<string, number>();
+      for (const r of result.recipients) byStatus.set(r.status, (byStatus.get(r.status) ?? 0) + 1);
+      for (const [status, n] of byStatus)
+        m.recipients.add(n, {
+          ...attributes,
+          "mandrill_kit.transport": transport,
+          "mandrill_kit.recipient.status": status,
+        });
+      const outcome = refused === undefined ? "sent" : "refused";
+      m.sends.add(1, { ...attributes, "mandrill_kit.transport": transport, outcome });
+      m.duration.record(secondsSince(started), {
+        ...attributes,
+        "mandrill_kit.transport": transport,
+        outcome,
+      });
+      span.setAttributes({
+        "mandrill_kit.transport": transport,
+        "mandrill_kit.outcome": outcome,
+        "mandrill_kit.recipients": result.recipients.length,
+        "mandrill_kit.correlation_id": result.correlationId,
+      });
+      endSpan(span, refused);
+    },
+    /** Records a send that could not happen (`transport` when the settings were read). */
+    failed(transport: MandrillTransport | undefined, error: unknown): void {
+      const t = { ...attributes, "mandrill_kit.transport": transport ?? "none" };
+      m.sends.add(1, { ...t, outcome: "error" });
+      m.errors.add(1, { ...t, "error.type": errorType(error) });
+      m.duration.record(secondsSince(started), { ...t, outcome: "error" });
+      endSpan(span, error);
+    },
+  };
+}

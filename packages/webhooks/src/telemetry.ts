@@ -1,0 +1,199 @@
+import {
+  type Clock,
+  type ComponentLogger,
+  endSpan,
+  type InboxEventInput,
+  type IngestResult,
+  type Store,
+  secondsSince,
+  suppressionChanges,
+  type Telemetry,
+  traceFields,
+} from "@mandrill-kit/core";
+import type { Attributes, BatchObservableCallback, Counter, Histogram, Meter } from "@opentelemetry/api";
+import type { RefusalReason } from "./verify-request.js";
+
+/** What happened to one POSTed batch (`outcome` of `mandrill_kit.webhooks.batches`). */
+export type BatchOutcome =
+  | "accepted"
+  | "duplicate"
+  | "quarantined"
+  | "bad_signature"
+  | "unknown_account"
+  | "too_large"
+  | "too_slow"
+  | "bad_request"
+  | "not_stored";
+
+/** How a handler run ended (`outcome` of `mandrill_kit.dispatcher.runs`). */
+export type RunOutcomeName = "ok" | "retry" | "dead_letter" | "timeout";
+
+/** The webhooks' and dispatcher's instruments, built once per telemetry handle. */
+export interface WebhookInstruments {
+  batches: Counter;
+  events: Counter;
+  ingestDuration: Histogram;
+  runs: Counter;
+  runDuration: Histogram;
+  observeBacklog(store: Store, clock: Clock, logger: ComponentLogger): () => void;
+}
+
+const SECONDS = [0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30];
+
+function build(meter: Meter): WebhookInstruments {
+  const pending = meter.createObservableGauge("mandrill_kit.dispatcher.pending", {
+    description: "Webhook events whose handlers have not finished (every account of the store).",
+    unit: "{event}",
+  });
+  const dead = meter.createObservableGauge("mandrill_kit.dispatcher.dead", {
+    description: "Dead-lettered webhook events (handlers gave up; replay runs them again).",
+    unit: "{event}",
+  });
+  const oldestAge = meter.createObservableGauge("mandrill_kit.dispatcher.pending.oldest_age", {
+    description: "How long the pending event due the longest has been waiting to run.",
+    unit: "s",
+  });
+  return {
+    batches: meter.createCounter("mandrill_kit.webhooks.batches", {
+      description: "Webhook batches POSTed, by outcome.",
+      unit: "{batch}",
+    }),
+    events: meter.createCounter("mandrill_kit.webhooks.events", {
+      description: "Events of stored webhook batches, by outcome (accepted, duplicate) and event type.",
+      unit: "{event}",
+    }),
+    ingestDuration: meter.createHistogram("mandrill_kit.webhooks.ingest.duration", {
+      description: "Time to store one verified batch (parse, dedupe, suppressions, commit).",
+      unit: "s",
+      advice: { explicitBucketBoundaries: SECONDS },
+    }),
+    runs: meter.createCounter("mandrill_kit.dispatcher.runs", {
+      description: "Handler runs, by outcome (ok, retry, dead_letter, timeout) and event type.",
+      unit: "{run}",
+    }),
+    runDuration: meter.createHistogram("mandrill_kit.dispatcher.run.duration", {
+      description: "Time a handler run took (to its timeout for runs cut off).",
+      unit: "s",
+      advice: { explicitBucketBoundaries: SECONDS },
+    }),
+    observeBacklog(store, clock, logger) {
+      const read = store.inbox.backlog?.bind(store.inbox);
+      if (read === undefined) return () => {};
+      const callback: BatchObservableCallback = async (result) => {
+        try {
+          const backlog = await read();
+          result.observe(pending, backlog.pending);
+          result.observe(dead, backlog.dead);
+          const age = backlog.oldestDueAt === null ? 0 : (clock.now() - backlog.oldestDueAt) / 1000;
+          result.observe(oldestAge, Math.max(0, age));
+        } catch (error) {
+          logger.warn({ err: error }, "could not read the inbox backlog for the metrics");
+        }
+      };
+      meter.addBatchObservableCallback(callback, [pending, dead, oldestAge]);
+      return () => meter.removeBatchObservableCallback(callback, [pending, dead, oldestAge]);
+    },
+  };
+}
+
+/** The instruments of `telemetry` (built on first call), or of a default handle. */
+export function webhookInstruments(telemetry: Telemetry): WebhookInstruments {
+  return telemetry.instruments("webhooks", build);
+}
+
+const REFUSALS: Record<RefusalReason, BatchOutcome | undefined> = {
+  method: undefined,
+  "content-type": "bad_request",
+  "too-large": "too_large",
+  "too-slow": "too_slow",
+  "malformed-body": "bad_request",
+  "no-events": "bad_request",
+  account: "unknown_account",
+  "no-key": "unknown_account",
+  "no-signature": "bad_signature",
+  "signature-mismatch": "bad_signature",
+};
+
+/**
+ * Counts a refused POST. No account attribute: the account of a refused request is not verified,
+ * and anyone could fill the series with made-up ones.
+ */
+export function countRefusal(telemetry: Telemetry, reason: RefusalReason): BatchOutcome | undefined {
+  const outcome = REFUSALS[reason];
+  if (outcome !== undefined) webhookInstruments(telemetry).batches.add(1, { outcome });
+  return outcome;
+}
+
+const TYPE = "mandrill_kit.event.type";
+
+/** Counts a stored batch: its outcome, its events by outcome and type, its suppression changes. */
+export function countIngested(
+  telemetry: Telemetry,
+  account: Attributes,
+  inputs: readonly InboxEventInput[],
+  result: IngestResult,
+): BatchOutcome {
+  const m = webhookInstruments(telemetry);
+  const outcome: BatchOutcome =
+    result.inserted.length === 0 && result.duplicates.length > 0 ? "duplicate" : "accepted";
+  m.batches.add(1, { ...account, outcome });
+  const byKey = new Map(inputs.map((i) => [i.key, i]));
+  const count = (keys: readonly string[], eventOutcome: string) => {
+    const byType = new Map<string, number>();
+    for (const key of keys) {
+      const type = byKey.get(key)?.type ?? "unknown";
+      byType.set(type, (byType.get(type) ?? 0) + 1);
+    }
+    for (const [type, n] of byType) m.events.add(n, { ...account, outcome: eventOutcome, [TYPE]: type });
+  };
+  count(result.inserted, "accepted");
+  count(result.duplicates, "duplicate");
+  for (const effect of result.effects) {
+    const input = byKey.get(effect.key)?.effects?.find((e) => e.email === effect.email);
+    const source = input?.op === "suppress" ? input.source : input?.op === "lift" ? "webhook" : "webhook";
+    suppressionChanges(telemetry).add(1, {
+      ...account,
+      "mandrill_kit.suppression.change": effect.op === "suppressed" ? "added" : effect.op,
+      "mandrill_kit.suppression.reason": effect.reason ?? "lifted",
+      "mandrill_kit.suppression.source": source,
+    });
+  }
+  return outcome;
+}
+
+/** A handler run being observed: its span, and the metrics recorded when it ends. */
+export interface ObservedRun {
+  /** `{ traceId }` for the run's log lines. */
+  readonly trace: { traceId?: string };
+  finish(outcome: RunOutcomeName, error?: Error): void;
+}
+
+/** Starts observing a handler run of `record` (span `mandrill_kit.dispatcher.run`). */
+export function observeRun(
+  telemetry: Telemetry,
+  record: { account: string; key: string; type: string; attempts: number },
+): ObservedRun {
+  const started = performance.now();
+  const span = telemetry.tracer().startSpan("mandrill_kit.dispatcher.run", {
+    attributes: {
+      "mandrill_kit.account": record.account,
+      "mandrill_kit.event.key": record.key,
+      [TYPE]: record.type,
+      "mandrill_kit.attempt": record.attempts,
+    },
+  });
+  let finished = false;
+  return {
+    trace: traceFields(span),
+    finish(outcome, error) {
+      if (finished) return;
+      finished = true;
+      const m = webhookInstruments(telemetry);
+      const attributes = { ...telemetry.account(record.account), outcome, [TYPE]: record.type };
+      m.runs.add(1, attributes);
+      m.runDuration.record(secondsSince(started), attributes);
+      span.setAttribute("mandrill_kit.outcome", outcome);
+      endSpan(span, error);
+    },
+  };
+}
