@@ -23,6 +23,7 @@ import express, { type Express } from "express";
 import { apiRouter } from "./api.js";
 import type { AppDeps } from "./deps.js";
 import { createAppLimits } from "./limits.js";
+import { createObservability, type Observability, observabilityRouter } from "./observability.js";
 import { pagesRouter } from "./pages.js";
 import { securityHeaders } from "./security/headers.js";
 import { createLoginCsrf } from "./security/login-csrf.js";
@@ -65,6 +66,12 @@ export interface AppOptions {
   trustProxy?: false | number | string | readonly string[];
   /** Logged-in sessions kept at most (the least recently used are logged out). @default 10_000 */
   maxSessions?: number;
+  /** `METRICS_TOKEN`: may read `/metrics` (and `/readyz` details) without the admin token. */
+  metricsToken?: string;
+  /** `METRICS_PER_ACCOUNT`: the account id as a metric attribute. @default false */
+  metricsPerAccount?: boolean;
+  /** The metrics SDK behind `/metrics` (owned by the caller). @default a new one, with a Prometheus reader */
+  observability?: Observability;
   /** Webhook handler retry timing (tests shorten it). */
   webhookRetry?: { retryBaseMs?: number; maxAttempts?: number; pollIntervalMs?: number };
 }
@@ -142,7 +149,23 @@ export function createApp(options: AppOptions): ExampleApp {
     res.json({ ok: true });
   });
 
-  const kit = mandrillKit({ store, keys: options.keys, publicUrl: options.publicUrl, logger });
+  const observability =
+    options.observability ?? createObservability({ perAccount: options.metricsPerAccount === true });
+  const kit = mandrillKit({
+    store,
+    keys: options.keys,
+    publicUrl: options.publicUrl,
+    logger,
+    metrics: observability.metrics,
+  });
+  app.use(
+    observabilityRouter({
+      kit,
+      observability,
+      adminToken: options.adminToken,
+      metricsToken: options.metricsToken,
+    }),
+  );
   app.use(kit);
 
   // Before any body parser: the router reads (and verifies) the raw body itself.
@@ -180,6 +203,7 @@ export function createApp(options: AppOptions): ExampleApp {
     network: operatorNetwork(options.mandrill),
     ...(route === undefined ? {} : { smtp: { route } }),
     unsubscribe: { secret: options.unsubscribeSecret },
+    metrics: observability.metrics,
   });
   app.use(senderMiddleware);
   const sender = senderMiddleware.sender;
@@ -218,6 +242,7 @@ export function createApp(options: AppOptions): ExampleApp {
         await webhooks.close();
         await senderMiddleware.close();
         if (ownsStore) await store.close();
+        if (options.observability === undefined) await observability.shutdown();
       })();
       return closing;
     },

@@ -42,6 +42,10 @@ export interface ServerConfig {
   http: HttpTimeouts;
   /** `LOG_LEVEL`. @default "info" */
   logLevel: "debug" | "info" | "warn" | "error";
+  /** `METRICS_TOKEN`: reads `/metrics` without the admin token (≥ 16 characters); unset: admin token only. */
+  metricsToken: string | undefined;
+  /** `METRICS_PER_ACCOUNT` (default off): the account id as a metric attribute (one series per account). */
+  metricsPerAccount: boolean;
   /** Lines to print loudly at start (development-only keys, generated token…). */
   notices: string[];
 }
@@ -297,6 +301,10 @@ export async function loadConfig(env: NodeJS.ProcessEnv = process.env): Promise<
   const rateLimits = parseRateLimits(env);
   const http = parseHttpTimeouts(env);
   const logLevel = parseLogLevel(env.LOG_LEVEL);
+  const metricsToken = env.METRICS_TOKEN?.trim() || undefined;
+  if (metricsToken !== undefined && metricsToken.length < 16)
+    throw new ConfigError("METRICS_TOKEN must be at least 16 characters long (use a random value).");
+  const metricsPerAccount = parseSwitch("METRICS_PER_ACCOUNT", env.METRICS_PER_ACCOUNT, false);
   await mkdir(dataDir, { recursive: true, mode: 0o700 });
   const keys = await loadKeys(env, dataDir, notices);
   const admin = loadAdminToken(env, notices);
@@ -319,6 +327,8 @@ export async function loadConfig(env: NodeJS.ProcessEnv = process.env): Promise<
     rateLimits,
     http,
     logLevel,
+    metricsToken,
+    metricsPerAccount,
     notices,
   };
 }

@@ -73,6 +73,8 @@ async function main(): Promise<void> {
       logger,
       trustProxy: config.trustProxy,
       rateLimits: config.rateLimits,
+      ...(config.metricsToken === undefined ? {} : { metricsToken: config.metricsToken }),
+      metricsPerAccount: config.metricsPerAccount,
     });
   } catch (error) {
     server.close();

@@ -22,12 +22,13 @@ export function webhooksPages(deps: AppDeps, page: PageTools): Router {
 
   router.get("/accounts/:account/webhooks", async (req, res) => {
     const account = accountOf(req);
-    const [described, stats, recent, dead, quarantined] = await Promise.all([
+    const [described, stats, recent, dead, quarantined, backlog] = await Promise.all([
       credentials.describe(account),
       store.inbox.stats(account),
       store.inbox.list(account, { limit: 20 }),
       store.inbox.list(account, { state: "dead", limit: 50 }),
       store.inbox.listQuarantined(account, { limit: 20 }),
+      store.inbox.backlog?.(),
     ]);
     page.render(res, 200, {
       title: "Webhooks",
@@ -45,6 +46,7 @@ export function webhooksPages(deps: AppDeps, page: PageTools): Router {
         csrf: page.csrf(res),
         publicUrlWarning: warning,
         testWebhook: takeResult<TestWebhookResult>(page.session(res), "test-webhook", account)?.value,
+        backlog,
       }),
     });
   });

@@ -1,8 +1,9 @@
-import type { InboxRecord, InboxStats, QuarantinedBatch } from "@mandrill-kit/core";
+import type { InboxBacklog, InboxRecord, InboxStats, QuarantinedBatch } from "@mandrill-kit/core";
 import type { SettingsDescription } from "@mandrill-kit/credentials";
 import type { SignatureDiagnosis } from "@mandrill-kit/webhooks";
 import { plural } from "../../views/form.js";
 import { attr, formatTime, html, type SafeHtml, scrollTable } from "../../views/html.js";
+import { backlogSection } from "./backlog-view.js";
 import { SUPPRESSION_EVENTS, WEBHOOK_EVENT_CHOICES } from "./register.js";
 
 /** What the Webhooks page shows. */
@@ -20,6 +21,8 @@ export interface WebhooksPageState {
   publicUrlWarning: string | undefined;
   /** The last "Send a test webhook" outcome, shown once. */
   testWebhook?: { ok: boolean; message: string } | undefined;
+  /** The store-wide dispatch backlog (as on `/metrics`), when the store reports it. */
+  backlog?: InboxBacklog | undefined;
 }
 
 function webhookKeys(described: SettingsDescription | undefined): SafeHtml {
@@ -137,6 +140,7 @@ function mismatchSection(s: WebhooksPageState): SafeHtml | "" {
 export function webhooksView(s: WebhooksPageState): SafeHtml {
   return html`${callbackSection(s)}
 ${receivedSection(s)}
+${backlogSection(s.backlog, Date.now())}
 ${deadSection(s)}
 ${quarantineSection(s)}
 ${mismatchSection(s)}`;
