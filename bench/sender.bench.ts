@@ -24,7 +24,7 @@ interface OfficialClient {
   messages: { send(body: Record<string, unknown>): Promise<unknown> };
 }
 
-async function startSim(): Promise<{
+export async function startSim(): Promise<{
   apiUrl: string;
   smtp: { host: string; port: number; ca: string };
   stop(): void;

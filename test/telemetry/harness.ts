@@ -4,8 +4,8 @@ import {
   type DataPoint,
   type Histogram,
   MeterProvider,
-  MetricReader,
   type MetricCollectOptions,
+  MetricReader,
 } from "@opentelemetry/sdk-metrics";
 import {
   BasicTracerProvider,
