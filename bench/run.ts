@@ -12,6 +12,7 @@ import { runPostgresBenches } from "./postgres.bench.js";
 import { runScalingBenches } from "./scaling.bench.js";
 import { runSenderBenches } from "./sender.bench.js";
 import { runStoreBenches } from "./store.bench.js";
+import { renderTelemetrySection, runTelemetryBenches } from "./telemetry.bench.js";
 import { runWebhookBenches } from "./webhooks.bench.js";
 
 const started = Date.now();
@@ -35,6 +36,8 @@ const postgresTables = await runPostgresBenches();
 for (const table of postgresTables) printTable(table);
 const denylistTables = await runDenylistSyncBench();
 for (const table of denylistTables) printTable(table);
+const telemetryTables = await runTelemetryBenches();
+for (const table of telemetryTables) printTable(table);
 
 const md = [
   "# Benchmarks",
@@ -70,6 +73,7 @@ const md = [
   "## Denylist sync (`@mandrill-kit/sender`, issue 17)",
   "",
   ...denylistTables.map(renderMarkdown),
+  renderTelemetrySection(telemetryTables),
 ].join("\n");
 writeFileSync(new URL("../BENCHMARKS.md", import.meta.url), md);
 process.stdout.write(`\nWrote BENCHMARKS.md (${((Date.now() - started) / 1000).toFixed(0)} s)\n`);
