@@ -3,6 +3,7 @@ import {
   type ClaimOptions,
   type CompleteUnwantedOptions,
   type FailOptions,
+  type InboxBacklog,
   type InboxRepository,
   requireAccountId,
 } from "@mandrill-kit/core";
@@ -77,6 +78,23 @@ async function completeUnwanted(
     [now, limit, ...due.values],
   );
   return rowCount;
+}
+
+/** Store-wide pending and dead counts and the earliest due time, from the partial indexes inbox_due and inbox_dead. */
+async function readBacklog(pool: PgContext["pool"], S: string): Promise<InboxBacklog> {
+  const { rows } = await q<{ pending: number; dead: number; oldest: string | null }>(
+    pool,
+    `SELECT (SELECT count(*)::int FROM ${S}.inbox WHERE state = 'pending') AS pending,
+            (SELECT count(*)::int FROM ${S}.inbox WHERE state = 'dead') AS dead,
+            (SELECT min(next_attempt_at) FROM ${S}.inbox WHERE state = 'pending') AS oldest`,
+    [],
+  );
+  const row = rows[0] ?? { pending: 0, dead: 0, oldest: null };
+  return {
+    pending: row.pending,
+    dead: row.dead,
+    oldestDueAt: row.oldest === null ? null : Number(row.oldest),
+  };
 }
 
 export function pgInbox({ pool, S, run }: PgContext): InboxRepository {
@@ -216,22 +234,6 @@ export function pgInbox({ pool, S, run }: PgContext): InboxRepository {
         );
         return page(rows.map(toQuarantined), limit, (b) => [b.id]);
       }),
-    backlog: () =>
-      run("inbox.backlog", async () => {
-        // Both answered from the partial indexes inbox_due and inbox_dead.
-        const { rows } = await q<{ pending: number; dead: number; oldest: string | null }>(
-          pool,
-          `SELECT (SELECT count(*)::int FROM ${S}.inbox WHERE state = 'pending') AS pending,
-                  (SELECT count(*)::int FROM ${S}.inbox WHERE state = 'dead') AS dead,
-                  (SELECT min(next_attempt_at) FROM ${S}.inbox WHERE state = 'pending') AS oldest`,
-          [],
-        );
-        const row = rows[0] ?? { pending: 0, dead: 0, oldest: null };
-        return {
-          pending: row.pending,
-          dead: row.dead,
-          oldestDueAt: row.oldest === null ? null : Number(row.oldest),
-        };
-      }),
+    backlog: () => run("inbox.backlog", () => readBacklog(pool, S)),
   };
 }

@@ -109,6 +109,31 @@ function nextClaimSize(claimed: number, unwanted: number, runBudget: number): nu
   return Math.min(MAX_CLAIM, Math.max(runBudget, Math.floor(runBudget / (2 * wanted))));
 }
 
+/** The loop's health from its state: a detail when fine, or throws what is wrong (see `kit.health()`). */
+function loopHealth(state: {
+  closed: boolean;
+  started: boolean;
+  polling: Promise<number> | undefined;
+  timer: NodeJS.Timeout | undefined;
+  woken: boolean;
+  beatAt: number;
+  clock: Clock;
+  leaseMs: number;
+  pollIntervalMs: number;
+}): string | undefined {
+  if (state.closed) throw new Error("the dispatcher was closed");
+  if (!state.started)
+    return "not started in this process (events stay pending for a process that dispatches)";
+  const stalledMs = state.clock.now() - state.beatAt;
+  if (state.polling !== undefined && stalledMs > state.leaseMs + state.pollIntervalMs)
+    throw new Error(
+      `a dispatch round has not moved for ${Math.round(stalledMs / 1000)} s, longer than its claims' lease`,
+    );
+  if (state.polling === undefined && state.timer === undefined && !state.woken)
+    throw new Error("the dispatch loop is not scheduled to poll again");
+  return undefined;
+}
+
 /**
  * The types to claim: those with a handler here, when the store completes the others set-based;
  * `undefined` (every type) with an `onAny` handler, or when the store cannot.
@@ -258,18 +283,8 @@ export function createDispatchLoop(deps: {
     get started() {
       return started;
     },
-    health() {
-      if (closed) throw new Error("the dispatcher was closed");
-      if (!started) return "not started in this process (events stay pending for a process that dispatches)";
-      const stalled = clock.now() - beatAt;
-      if (polling !== undefined && stalled > leaseMs + pollIntervalMs)
-        throw new Error(
-          `a dispatch round has not moved for ${Math.round(stalled / 1000)} s, longer than its claims' lease (${Math.round(leaseMs / 1000)} s)`,
-        );
-      if (polling === undefined && timer === undefined && !woken)
-        throw new Error("the dispatch loop is not scheduled to poll again");
-      return undefined;
-    },
+    health: () =>
+      loopHealth({ closed, started, polling, timer, woken, beatAt, clock, leaseMs, pollIntervalMs }),
     start() {
       if (started || closed) return;
       started = true;
@@ -301,7 +316,6 @@ export function createDispatchLoop(deps: {
     async close() {
       closed = true;
       unobserve?.();
-      unobserve = undefined;
       if (timer !== undefined) clearTimeout(timer);
       timer = undefined;
       if (polling !== undefined) await polling.catch(() => undefined);
