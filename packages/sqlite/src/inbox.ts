@@ -134,6 +134,11 @@ function dueStatements(db: Database.Database) {
 const typeParams = (filter: TypeFilter | undefined) =>
   filter === undefined ? {} : { types: JSON.stringify(filter.exact), unknown: filter.unknownPrefix ? 1 : 0 };
 
+/** The backlog from its query's row. */
+function backlogFrom(row: { pending: number; dead: number; oldest: number | null } | undefined) {
+  return { pending: row?.pending ?? 0, dead: row?.dead ?? 0, oldestDueAt: row?.oldest ?? null };
+}
+
 export function sqliteInbox({ db, run, bookkeeping }: SqliteContext): InboxRepository {
   const sql = statements(db);
   const due = dueStatements(db);
@@ -280,11 +285,7 @@ export function sqliteInbox({ db, run, bookkeeping }: SqliteContext): InboxRepos
         const rows = sql.quarantineList.all(account, beforeSeq(options), limit + 1).map(toQuarantined);
         return page(rows, limit, (q) => [q.id]);
       }),
-    backlog: () =>
-      run("inbox.backlog", () => {
-        // Both answered from the partial indexes inbox_due and inbox_dead.
-        const row = sql.backlog.get() as { pending: number; dead: number; oldest: number | null };
-        return { pending: row.pending, dead: row.dead, oldestDueAt: row.oldest };
-      }),
+    // Both answered from the partial indexes inbox_due and inbox_dead.
+    backlog: () => run("inbox.backlog", () => backlogFrom(sql.backlog.get())),
   };
 }

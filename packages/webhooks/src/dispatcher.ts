@@ -109,13 +109,26 @@ function nextClaimSize(claimed: number, unwanted: number, runBudget: number): nu
   return Math.min(MAX_CLAIM, Math.max(runBudget, Math.floor(runBudget / (2 * wanted))));
 }
 
+/** Registers the backlog gauges (read from the store at each collection); returns their removal. */
+function observeBacklogOf(deps: {
+  store: Store;
+  clock: Clock;
+  logger: ComponentLogger;
+  telemetry?: Telemetry;
+}) {
+  return webhookInstruments(deps.telemetry ?? defaultTelemetry()).observeBacklog(
+    deps.store,
+    deps.clock,
+    deps.logger,
+  );
+}
+
 /** The loop's health from its state: a detail when fine, or throws what is wrong (see `kit.health()`). */
 function loopHealth(state: {
   closed: boolean;
   started: boolean;
   polling: Promise<number> | undefined;
   timer: NodeJS.Timeout | undefined;
-  woken: boolean;
   beatAt: number;
   clock: Clock;
   leaseMs: number;
@@ -125,11 +138,13 @@ function loopHealth(state: {
   if (!state.started)
     return "not started in this process (events stay pending for a process that dispatches)";
   const stalledMs = state.clock.now() - state.beatAt;
-  if (state.polling !== undefined && stalledMs > state.leaseMs + state.pollIntervalMs)
+  // beatAt is 0 until the first claim of this process.
+  if (state.polling !== undefined && state.beatAt > 0 && stalledMs > state.leaseMs + state.pollIntervalMs)
     throw new Error(
       `a dispatch round has not moved for ${Math.round(stalledMs / 1000)} s, longer than its claims' lease`,
     );
-  if (state.polling === undefined && state.timer === undefined && !state.woken)
+  // A wake-up also sets the timer.
+  if (state.polling === undefined && state.timer === undefined)
     throw new Error("the dispatch loop is not scheduled to poll again");
   return undefined;
 }
@@ -180,9 +195,8 @@ export function createDispatchLoop(deps: {
   telemetry?: Telemetry;
 }): DispatchLoop {
   const { store, logger, clock, config, registry } = deps;
-  const telemetry = deps.telemetry ?? defaultTelemetry();
   const { concurrency, handlerTimeoutMs, pollIntervalMs } = config;
-  const runner = createEventRunner({ ...deps, telemetry });
+  const runner = createEventRunner({ ...deps, telemetry: deps.telemetry ?? defaultTelemetry() });
   // Handler runs taken from one claim. The lease covers them: with `concurrency` workers, the last
   // one waits for at most ceil(budget / concurrency) - 1 runs (each cut at the timeout) before its own.
   const runBudget = concurrency * 4;
@@ -283,13 +297,11 @@ export function createDispatchLoop(deps: {
     get started() {
       return started;
     },
-    health: () =>
-      loopHealth({ closed, started, polling, timer, woken, beatAt, clock, leaseMs, pollIntervalMs }),
+    health: () => loopHealth({ closed, started, polling, timer, beatAt, clock, leaseMs, pollIntervalMs }),
     start() {
       if (started || closed) return;
       started = true;
-      beatAt = clock.now();
-      unobserve = webhookInstruments(telemetry).observeBacklog(store, clock, logger);
+      unobserve = observeBacklogOf(deps);
       if (registry.isEmpty())
         logger.info(
           {},

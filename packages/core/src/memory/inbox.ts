@@ -110,6 +110,23 @@ function claimable(r: InboxRecord, now: number, account: string | undefined): bo
   );
 }
 
+/** The store-wide backlog, counted over every event (the memory store has no index to ask). */
+function memoryBacklog(
+  events: readonly { state: string; nextAttemptAt: number | null; receivedAt: number }[],
+) {
+  let pending = 0;
+  let dead = 0;
+  let oldestDueAt: number | null = null;
+  for (const r of events) {
+    if (r.state === "dead") dead++;
+    if (r.state !== "pending") continue;
+    pending++;
+    const due = r.nextAttemptAt ?? r.receivedAt;
+    if (oldestDueAt === null || due < oldestDueAt) oldestDueAt = due;
+  }
+  return { pending, dead, oldestDueAt };
+}
+
 export function memoryInbox(state: MemoryState, run: MemoryRun): InboxRepository {
   const find = (account: string, key: string) => state.inbox.get(inboxKey(account, key));
   const require = (account: string, key: string): InboxRecord => {
@@ -249,19 +266,6 @@ export function memoryInbox(state: MemoryState, run: MemoryRun): InboxRepository
         const items = state.quarantined.filter((q) => q.account === account && q.id < before).reverse();
         return pageOf(items, limit, (q) => [q.id]);
       }),
-    backlog: () =>
-      run("inbox.backlog", () => {
-        let pending = 0;
-        let dead = 0;
-        let oldestDueAt: number | null = null;
-        for (const r of state.inboxBySeq) {
-          if (r.state === "dead") dead++;
-          if (r.state !== "pending") continue;
-          pending++;
-          const due = r.nextAttemptAt ?? r.receivedAt;
-          if (oldestDueAt === null || due < oldestDueAt) oldestDueAt = due;
-        }
-        return { pending, dead, oldestDueAt };
-      }),
+    backlog: () => run("inbox.backlog", () => memoryBacklog(state.inboxBySeq)),
   };
 }
