@@ -213,6 +213,9 @@ export async function bundleServer(dir: string): Promise<string> {
     platform: "node",
     format: "esm",
     target: "node20",
+    // Resolve installed packages as Node does: without the bundler-only "module" condition (which
+    // esbuild adds by default), @opentelemetry/api resolves to an ESM build Node cannot load.
+    conditions: ["node"],
     logLevel: "error",
     plugins: [
       {

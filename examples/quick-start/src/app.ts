@@ -36,8 +36,8 @@ webhooks.on("hard_bounce", (event, { account }) => {
 app.use(webhooks);
 
 // MANDRILL_API_URL sends API-transport mail to a local simulator (npx mandrill-simulator) instead; the
-// sender refuses loopback and private addresses unless you, the operator, allow that host.
-const local = apiUrl ? { api: { baseUrl: apiUrl }, network: { allow: [new URL(apiUrl).hostname] } } : {};
+// sender refuses loopback and private addresses unless you, the operator, allow that host:port.
+const local = apiUrl ? { api: { baseUrl: apiUrl }, network: { allow: [new URL(apiUrl).host] } } : {};
 app.use(mandrillSender(local));
 app.use("/accounts", requireAdmin);
 app.post("/accounts/:account/invite", async (req, res, next) => {

@@ -93,6 +93,12 @@ export const ERROR_CODES = {
     advice:
       "Read the cause; for SQLite check disk space and file permissions, and raise `busyTimeoutMs` if locked.",
   },
+  ERR_MK_HEALTH_CHECK_FAILED: {
+    summary:
+      "A readiness check of `kit.health()` failed: the store did not answer within its deadline, the dispatcher was closed or its loop stalled, or the key set did not load.",
+    advice:
+      "Read the check's `error` in the health answer; fix the database connection, restart a stalled worker, or check `MANDRILL_KIT_KEYS`.",
+  },
   ERR_MK_CRYPTO_MALFORMED: {
     summary:
       "A stored secret is not a JWE the kit wrote: not compact, non-canonical base64url, or a disallowed header (alg, enc, zip).",

@@ -1,3 +1,5 @@
+import { MandrillKitError } from "./errors.js";
+
 /** One check of {@link KitHealth}. */
 export interface HealthCheckResult {
   ok: boolean;
@@ -45,7 +47,13 @@ export async function runHealthCheck(
       Promise.resolve().then(check),
       new Promise<never>((_, reject) => {
         timer = setTimeout(
-          () => reject(new Error(`${what} did not answer within ${deadlineMs} ms`)),
+          () =>
+            reject(
+              new MandrillKitError(
+                "ERR_MK_HEALTH_CHECK_FAILED",
+                `${what} did not answer within ${deadlineMs} ms`,
+              ),
+            ),
           deadlineMs,
         );
         timer.unref();

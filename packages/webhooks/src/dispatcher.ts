@@ -9,6 +9,7 @@ import {
   type Logger,
   type MandrillEventType,
   MandrillKitConfigError,
+  MandrillKitError,
   type MetricsOptions,
   resolveMetricsOptions,
   type Store,
@@ -134,18 +135,22 @@ function loopHealth(state: {
   leaseMs: number;
   pollIntervalMs: number;
 }): string | undefined {
-  if (state.closed) throw new Error("the dispatcher was closed");
+  if (state.closed) throw new MandrillKitError("ERR_MK_HEALTH_CHECK_FAILED", "the dispatcher was closed");
   if (!state.started)
     return "not started in this process (events stay pending for a process that dispatches)";
   const stalledMs = state.clock.now() - state.beatAt;
   // beatAt is 0 until the first claim of this process.
   if (state.polling !== undefined && state.beatAt > 0 && stalledMs > state.leaseMs + state.pollIntervalMs)
-    throw new Error(
+    throw new MandrillKitError(
+      "ERR_MK_HEALTH_CHECK_FAILED",
       `a dispatch round has not moved for ${Math.round(stalledMs / 1000)} s, longer than its claims' lease`,
     );
   // A wake-up also sets the timer.
   if (state.polling === undefined && state.timer === undefined)
-    throw new Error("the dispatch loop is not scheduled to poll again");
+    throw new MandrillKitError(
+      "ERR_MK_HEALTH_CHECK_FAILED",
+      "the dispatch loop is not scheduled to poll again",
+    );
   return undefined;
 }
 
