@@ -101,3 +101,13 @@ export async function logIn(
     .send({ token: ADMIN_TOKEN, _csrf: csrfOf(page.text) });
   return { agent, response };
 }
+
+/** A logged-in agent and the CSRF token of its accounts page; throws when the login is not accepted. */
+export async function logInWithCsrf(
+  url: string,
+): Promise<{ agent: ReturnType<typeof request.agent>; csrf: string }> {
+  const { agent, response } = await logIn(url);
+  if (response.status !== 303) throw new Error(`the login answered ${response.status}, not 303`);
+  const accounts = await agent.get("/accounts");
+  return { agent, csrf: csrfOf(accounts.text) };
+}

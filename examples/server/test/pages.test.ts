@@ -1,6 +1,6 @@
 import request from "supertest";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { ADMIN_TOKEN, csrfOf, logIn, startTestApp, type TestApp, waitFor } from "./helpers.js";
+import { ADMIN_TOKEN, csrfOf, logInWithCsrf, startTestApp, type TestApp, waitFor } from "./helpers.js";
 
 const API_KEY = "md-page-secret-key-0000-WXYZ";
 const WEBHOOK_KEY = "whk-page-secret-9876";
@@ -15,12 +15,7 @@ afterAll(async () => {
 });
 
 /** A logged-in browser-like agent (cookie jar) and its CSRF token. */
-async function loggedIn() {
-  const { agent, response } = await logIn(t.url);
-  expect(response.status).toBe(303);
-  const accounts = await agent.get("/accounts");
-  return { agent, csrf: csrfOf(accounts.text) };
-}
+const loggedIn = () => logInWithCsrf(t.url);
 
 describe("login", () => {
   it("redirects to the login page without a session", async () => {

@@ -1,5 +1,5 @@
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { csrfOf, logIn, startTestApp, type TestApp } from "./helpers.js";
+import { csrfOf, logIn, logInWithCsrf, startTestApp, type TestApp } from "./helpers.js";
 
 const SAVED_KEY = "md-ux-saved-key-0000-AAAA";
 const TYPED_KEY = "md-ux-typed-key-1111-BBBB";
@@ -13,12 +13,7 @@ afterAll(async () => {
   await t?.close();
 });
 
-async function loggedIn() {
-  const { agent, response } = await logIn(t.url);
-  expect(response.status).toBe(303);
-  const accounts = await agent.get("/accounts");
-  return { agent, csrf: csrfOf(accounts.text) };
-}
+const loggedIn = () => logInWithCsrf(t.url);
 
 type Agent = Awaited<ReturnType<typeof loggedIn>>["agent"];
 
