@@ -77,6 +77,114 @@ function only(id: Contender["id"]): boolean {
   return list === undefined || list.trim() === "" || list.split(",").some((x) => x.trim() === id);
 }
 
+interface PgSetup {
+  url: string;
+  pgDown: string | undefined;
+  schema: string;
+  pgApp: string;
+}
+
+/** Starts the servers of every contender asked for (MK_BENCH_SUSTAINED_ONLY), each in its own process. */
+async function startContenders(dir: string, pg: PgSetup, started: ServerProcess[]): Promise<Contender[]> {
+  const contenders: Contender[] = [];
+  const label = (id: Contender["id"]) => CONTENDER_LABELS[id];
+  const start = async (p: Promise<ServerProcess>) => {
+    const s = await p;
+    started.push(s);
+    return s;
+  };
+  if (only("kit"))
+    contenders.push({
+      id: "kit",
+      label: label("kit"),
+      servers: [await start(startKit({ dataDir: join(dir, "kit") }))],
+      slot: "a",
+    });
+  if (only("hand")) {
+    const env = {
+      DB_FILE: join(dir, "hand-rolled.db"),
+      WEBHOOK_KEY: KIT_WEBHOOK_KEY,
+      PUBLIC_URL: KIT_PUBLIC_URL,
+    };
+    const hand = await start(startContender("hand-rolled-server.ts", env));
+    contenders.push({ id: "hand", label: label("hand"), servers: [hand], slot: "a" });
+  }
+  if (only("floor")) {
+    const floor = await start(startContender("bare-server.ts"));
+    contenders.push({ id: "floor", label: label("floor"), servers: [floor], slot: "a" });
+  }
+  if (pg.pgDown === undefined && (only("pg1") || only("pg2"))) {
+    const { pgApp } = pg;
+    const database = { url: withParam(pg.url, "application_name", pgApp), schema: pg.schema };
+    // One at a time: the first creates the schema, the second finds it migrated.
+    const pgA = await start(startKit({ dataDir: join(dir, "pg-a"), database }));
+    if (only("pg1")) contenders.push({ id: "pg1", label: label("pg1"), servers: [pgA], slot: "a", pgApp });
+    if (only("pg2")) {
+      const pgB = await start(startKit({ dataDir: join(dir, "pg-b"), database, save: false }));
+      contenders.push({ id: "pg2", label: label("pg2"), servers: [pgA, pgB], slot: "b", pgApp });
+    }
+  }
+  return contenders;
+}
+
+/** One measured run of one contender: the client's blast of the prepared slot, with every process's CPU. */
+async function measureContender(c: ChildProcess, contender: Contender, url: string): Promise<Measured> {
+  const serverPids = contender.servers.map((s) => s.pid);
+  const ours = contender.pgApp === undefined ? [] : await backendPids(url, contender.pgApp);
+  const pgAll = contender.pgApp === undefined ? [] : pidsNamed("postgres");
+  const mainThreads = () => serverPids.reduce((sum, pid) => sum + mainThreadCpuMs(pid), 0);
+  const before = {
+    server: snapshotCpu(serverPids),
+    main: mainThreads(),
+    client: processCpuMs(c.pid as number),
+    ours: snapshotCpu(ours),
+    all: snapshotCpu(pgAll),
+    machine: machineCpuMs(),
+  };
+  const r = await ask<BlastResult>(c, {
+    blast: {
+      slot: contender.slot,
+      targets: contender.servers.map((s) => ({ port: s.port, path: KIT_PATH })),
+      inFlight: IN_FLIGHT,
+    },
+  });
+  // Work the server still does after its last answer (the dispatcher catching up with the queue)
+  // belongs to this contender: wait until it and PostgreSQL are idle before reading the CPU.
+  const drainMs = await settle([
+    ...serverPids,
+    ...(contender.pgApp === undefined ? [] : await backendPids(url, contender.pgApp)),
+  ]);
+  const machine = machineCpuMs();
+  const serverCpuMs = cpuBetween(before.server, snapshotCpu(serverPids));
+  const mainCpuMs = mainThreads() - before.main;
+  const clientCpuMs = processCpuMs(c.pid as number) - before.client;
+  const pgOursMs =
+    contender.pgApp === undefined
+      ? 0
+      : cpuBetween(before.ours, snapshotCpu(await backendPids(url, contender.pgApp)));
+  const pgAllMs =
+    contender.pgApp === undefined ? 0 : cpuBetween(before.all, snapshotCpu(pidsNamed("postgres")));
+  const busy = machine.busy - before.machine.busy;
+  return {
+    eventsPerSec: (r.perBatch.length * 1000) / (r.ms / 1000),
+    perBatch: r.perBatch,
+    serverCpuMs,
+    mainCpuMs,
+    clientCpuMs,
+    pgOursMs,
+    pgAllMs,
+    otherCores:
+      (busy - serverCpuMs - clientCpuMs - (contender.pgApp === undefined ? 0 : pgAllMs)) / (r.ms + drainMs),
+    wallMs: r.ms + drainMs,
+    drainMs,
+  };
+}
+
+/** Mean of one per-batch figure over the measured runs. */
+function perBatchMean(runs: Measured[], ms: (m: Measured) => number): number {
+  return runs.reduce((s, m) => s + ms(m) / m.perBatch.length, 0) / Math.max(1, runs.length);
+}
+
 export async function runIngestSustainedBenches(): Promise<SustainedResult> {
   const batches = envNumber("MK_BENCH_SUSTAINED_BATCHES", 100, 1);
   const runs = envNumber("MK_BENCH_SUSTAINED_RUNS", 5, 1);
@@ -86,49 +194,15 @@ export async function runIngestSustainedBenches(): Promise<SustainedResult> {
   const pgDown = await postgresUnavailable(url);
   const stamp = `${process.pid}_${Date.now().toString(36)}`;
   const schema = `mk_bench_sustained_${stamp}`;
-  const pgApp = `mk_bench_${stamp}`;
   const started: ServerProcess[] = [];
   let client: ChildProcess | undefined;
   const loadBefore = loadavg()[0] ?? Number.NaN;
   try {
-    const contenders: Contender[] = [];
-    const label = (id: Contender["id"]) => CONTENDER_LABELS[id];
-    const start = async (p: Promise<ServerProcess>) => {
-      const s = await p;
-      started.push(s);
-      return s;
-    };
-    if (only("kit"))
-      contenders.push({
-        id: "kit",
-        label: label("kit"),
-        servers: [await start(startKit({ dataDir: join(dir, "kit") }))],
-        slot: "a",
-      });
-    if (only("hand")) {
-      const env = {
-        DB_FILE: join(dir, "hand-rolled.db"),
-        WEBHOOK_KEY: KIT_WEBHOOK_KEY,
-        PUBLIC_URL: KIT_PUBLIC_URL,
-      };
-      const hand = await start(startContender("hand-rolled-server.ts", env));
-      contenders.push({ id: "hand", label: label("hand"), servers: [hand], slot: "a" });
-    }
-    if (only("floor")) {
-      const floor = await start(startContender("bare-server.ts"));
-      contenders.push({ id: "floor", label: label("floor"), servers: [floor], slot: "a" });
-    }
-    if (pgDown === undefined && (only("pg1") || only("pg2"))) {
-      const database = { url: withParam(url, "application_name", pgApp), schema };
-      // One at a time: the first creates the schema, the second finds it migrated.
-      const pgA = await start(startKit({ dataDir: join(dir, "pg-a"), database }));
-      if (only("pg1")) contenders.push({ id: "pg1", label: label("pg1"), servers: [pgA], slot: "a", pgApp });
-      if (only("pg2")) {
-        const pgB = await start(startKit({ dataDir: join(dir, "pg-b"), database, save: false }));
-        contenders.push({ id: "pg2", label: label("pg2"), servers: [pgA, pgB], slot: "b", pgApp });
-      }
-    }
-
+    const contenders = await startContenders(
+      dir,
+      { url, pgDown, schema, pgApp: `mk_bench_${stamp}` },
+      started,
+    );
     client = await startPostClient();
     const c = client;
     const prepare = (slot: string, seed: number, n: number) =>
@@ -136,63 +210,10 @@ export async function runIngestSustainedBenches(): Promise<SustainedResult> {
         prepare: { slot, batches: n, seed, key: KIT_WEBHOOK_KEY, url: KIT_CALLBACK_URL },
       });
 
-    const measure = async (contender: Contender): Promise<Measured> => {
-      const serverPids = contender.servers.map((s) => s.pid);
-      const ours = contender.pgApp === undefined ? [] : await backendPids(url, contender.pgApp);
-      const pgAll = contender.pgApp === undefined ? [] : pidsNamed("postgres");
-      const mainThreads = () => serverPids.reduce((sum, pid) => sum + mainThreadCpuMs(pid), 0);
-      const before = {
-        server: snapshotCpu(serverPids),
-        main: mainThreads(),
-        client: processCpuMs(c.pid as number),
-        ours: snapshotCpu(ours),
-        all: snapshotCpu(pgAll),
-        machine: machineCpuMs(),
-      };
-      const r = await ask<BlastResult>(c, {
-        blast: {
-          slot: contender.slot,
-          targets: contender.servers.map((s) => ({ port: s.port, path: KIT_PATH })),
-          inFlight: IN_FLIGHT,
-        },
-      });
-      // Work the server still does after its last answer (the dispatcher catching up with the queue)
-      // belongs to this contender: wait until it and PostgreSQL are idle before reading the CPU.
-      const drainMs = await settle([
-        ...serverPids,
-        ...(contender.pgApp === undefined ? [] : await backendPids(url, contender.pgApp)),
-      ]);
-      const machine = machineCpuMs();
-      const serverCpuMs = cpuBetween(before.server, snapshotCpu(serverPids));
-      const mainCpuMs = mainThreads() - before.main;
-      const clientCpuMs = processCpuMs(c.pid as number) - before.client;
-      const pgOursMs =
-        contender.pgApp === undefined
-          ? 0
-          : cpuBetween(before.ours, snapshotCpu(await backendPids(url, contender.pgApp)));
-      const pgAllMs =
-        contender.pgApp === undefined ? 0 : cpuBetween(before.all, snapshotCpu(pidsNamed("postgres")));
-      const busy = machine.busy - before.machine.busy;
-      return {
-        eventsPerSec: (r.perBatch.length * 1000) / (r.ms / 1000),
-        perBatch: r.perBatch,
-        serverCpuMs,
-        mainCpuMs,
-        clientCpuMs,
-        pgOursMs,
-        pgAllMs,
-        otherCores:
-          (busy - serverCpuMs - clientCpuMs - (contender.pgApp === undefined ? 0 : pgAllMs)) /
-          (r.ms + drainMs),
-        wallMs: r.ms + drainMs,
-        drainMs,
-      };
-    };
-
     // Warm-up: every contender once (JIT, page cache, pools), not measured.
     await prepare("a", 1_000_000_000, warmupBatches);
     await prepare("b", 1_500_000_000, warmupBatches);
-    for (const contender of contenders) await measure(contender);
+    for (const contender of contenders) await measureContender(c, contender, url);
 
     const results = new Map<Contender["id"], Measured[]>(contenders.map((x) => [x.id, []]));
     let bodyBytes = 0;
@@ -202,7 +223,8 @@ export async function runIngestSustainedBenches(): Promise<SustainedResult> {
       bodyBytes = (await prepare("a", run * 2 * batches * 1000, batches)).bytes;
       await prepare("b", (run * 2 + 1) * batches * 1000, batches);
       const order = contenders.map((_, i) => contenders[(i + run) % contenders.length] as Contender);
-      for (const contender of order) results.get(contender.id)?.push(await measure(contender));
+      for (const contender of order)
+        results.get(contender.id)?.push(await measureContender(c, contender, url));
     }
     const loadAfter = loadavg()[0] ?? Number.NaN;
     const kitRuns = results.get("kit") ?? [];
@@ -217,10 +239,8 @@ export async function runIngestSustainedBenches(): Promise<SustainedResult> {
         pgDown,
         url,
       }),
-      kitServerCpuMsPerBatch:
-        kitRuns.reduce((s, m) => s + m.serverCpuMs / m.perBatch.length, 0) / Math.max(1, kitRuns.length),
-      kitMainThreadCpuMsPerBatch:
-        kitRuns.reduce((s, m) => s + m.mainCpuMs / m.perBatch.length, 0) / Math.max(1, kitRuns.length),
+      kitServerCpuMsPerBatch: perBatchMean(kitRuns, (m) => m.serverCpuMs),
+      kitMainThreadCpuMsPerBatch: perBatchMean(kitRuns, (m) => m.mainCpuMs),
     };
   } finally {
     if (client !== undefined) {
