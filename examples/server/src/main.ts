@@ -5,6 +5,7 @@ import { openPostgresStore } from "@mandrill-kit/postgres";
 import { type Simulator, startSimulator } from "@mandrill-kit/simulator";
 import { createApp, type ExampleApp, type MandrillTarget } from "./app.js";
 import { ConfigError, loadConfig } from "./config.js";
+import { demoSimulatorOptions } from "./demo-simulator.js";
 import { createHttpServer } from "./http-server.js";
 
 function print(lines: string[]): void {
@@ -35,8 +36,9 @@ async function main(): Promise<void> {
   let target: MandrillTarget;
   if (config.simulator) {
     simulator = await startSimulator({
-      // Every key the admin saves works, except those starting with "invalid" (to see the troubleshooting).
-      acceptAnyKey: (key) => !key.startsWith("invalid"),
+      // Every key the admin saves works, except those starting with "invalid" (to see the
+      // troubleshooting); each key's account has the demo's verified sending domains.
+      ...demoSimulatorOptions(),
       flushIntervalMs: 500,
       // The simulator signs over the registered Callback URL but posts to this process directly, so
       // webhooks arrive even when PUBLIC_URL names a proxy or a host this machine cannot reach.

@@ -62,13 +62,15 @@ function pageErrors(deps: AppDeps, page: PageTools) {
  * and each account's sections — settings, webhooks, suppressions, diagnostics, send.
  */
 export function pagesRouter(deps: AppDeps): Router {
-  const page = pageTools(deps);
+  // The login and CSRF checks run per route (page.router()), not for every path: an unknown path is
+  // answered with the 404 page whether or not the visitor is logged in.
+  const page = pageTools(deps, [requireLogin(deps), deps.sessions.csrf()]);
   const router = Router();
   router.use(express.urlencoded({ extended: false, limit: "2mb", parameterLimit: 200 }));
   router.use(authPages(deps, page));
-  router.use(requireLogin(deps));
-  router.use(deps.sessions.csrf());
-  router.get("/", (_req, res) => page.redirect(res, "/accounts"));
+  const home = page.router();
+  home.get("/", (_req, res) => page.redirect(res, "/accounts"));
+  router.use(home);
   router.use(accountsPages(deps, page));
   for (const section of [
     settingsPages,
@@ -81,6 +83,8 @@ export function pagesRouter(deps: AppDeps): Router {
     router.use(section(deps, page));
   }
   router.use(function notFound(req: Request, res: Response) {
+    // No route ran its login check: a logged-in visitor still gets the navigation.
+    res.locals.session ??= deps.sessions.load(req);
     errorPage(page, res, 404, "Page not found", `There is no page at ${req.path}.`);
   });
   router.use(pageErrors(deps, page));

@@ -5,7 +5,7 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { eventually } from "@mandrill-kit/core/testing";
 import { addKey } from "@mandrill-kit/credentials";
-import { type Simulator, startSimulator } from "@mandrill-kit/simulator";
+import { type Simulator, type SimulatorOptions, startSimulator } from "@mandrill-kit/simulator";
 import request from "supertest";
 import { type AppOptions, createApp, type ExampleApp } from "../src/app.js";
 import { createHttpServer, type HttpTimeouts } from "../src/http-server.js";
@@ -31,17 +31,22 @@ function listen(server: Server): Promise<number> {
 
 /**
  * Starts the app in-process like main.ts does (listen first, then build the app with the real port),
- * on main.ts's HTTP server with its timeouts (`http` shortens them).
+ * on main.ts's HTTP server with its timeouts (`http` shortens them). The simulator accepts every key
+ * not starting with "invalid" and mail from any From domain (none is listed as a sending domain);
+ * `simulator` replaces those options (`demoSimulatorOptions()` runs it as `pnpm start` does).
  */
 export async function startTestApp(
-  overrides: Partial<AppOptions> & { http?: Partial<HttpTimeouts> } = {},
+  overrides: Partial<AppOptions> & { http?: Partial<HttpTimeouts>; simulator?: SimulatorOptions } = {},
 ): Promise<TestApp> {
-  const { http, ...appOverrides } = overrides;
+  const { http, simulator, ...appOverrides } = overrides;
   const dataDir = await mkdtemp(join(tmpdir(), "mk-example-"));
   const server = createHttpServer(http);
   const port = await listen(server);
   const url = `http://127.0.0.1:${port}`;
-  const sim = await startSimulator({ acceptAnyKey: (key) => !key.startsWith("invalid"), flushIntervalMs: 0 });
+  const sim = await startSimulator({
+    ...(simulator ?? { acceptAnyKey: (key) => !key.startsWith("invalid") }),
+    flushIntervalMs: 0,
+  });
   const example = createApp({
     dataDir,
     keys: addKey(undefined),

@@ -4,7 +4,7 @@ import {
   MandrillKitApiError,
   MandrillKitValidationError,
 } from "@mandrill-kit/core";
-import type { Request, Response } from "express";
+import { type Request, type RequestHandler, type Response, Router } from "express";
 import type { AppDeps } from "../deps.js";
 import type { Flash, Session } from "../security/session.js";
 import type { SafeHtml } from "../views/html.js";
@@ -22,10 +22,30 @@ export interface PageTools {
   flash(res: Response, kind: Flash["kind"], text: string): void;
   /** 303 See Other: the Post/Redirect/Get step. */
   redirect(res: Response, to: string): void;
+  /**
+   * A router for a section's pages: each of its routes runs the login check and the CSRF check
+   * first. Only a real route sends a visitor without a session to the login page; a path no route
+   * matches falls through to the 404 page, logged in or not.
+   */
+  router(): Router;
 }
 
-/** Creates the page tools of the app. */
-export function pageTools(deps: Pick<AppDeps, "simulator">): PageTools {
+const ROUTE_METHODS = ["get", "post", "put", "patch", "delete", "all"] as const;
+
+/** A Router whose routes (added with get, post, put, patch, delete or all) run `gate` first. */
+export function gatedRouter(gate: readonly RequestHandler[]): Router {
+  const router = Router();
+  for (const method of ROUTE_METHODS) {
+    const add = router[method].bind(router) as (path: string, ...handlers: unknown[]) => Router;
+    Object.assign(router, {
+      [method]: (path: string, ...handlers: unknown[]) => add(path, ...gate, ...handlers),
+    });
+  }
+  return router;
+}
+
+/** Creates the page tools of the app; `gate` runs before every route of {@link PageTools.router}. */
+export function pageTools(deps: Pick<AppDeps, "simulator">, gate: readonly RequestHandler[] = []): PageTools {
   const sessionOf = (res: Response) => res.locals.session as Session | undefined;
   const session = (res: Response) => {
     const s = sessionOf(res);
@@ -46,6 +66,7 @@ export function pageTools(deps: Pick<AppDeps, "simulator">): PageTools {
     redirect(res, to) {
       res.redirect(303, to);
     },
+    router: () => gatedRouter(gate),
   };
 }
 

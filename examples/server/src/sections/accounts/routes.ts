@@ -1,5 +1,5 @@
 import { isAccountId } from "@mandrill-kit/core";
-import { type NextFunction, type Request, type Response, Router } from "express";
+import type { NextFunction, Request, Response, Router } from "express";
 import type { AppDeps } from "../../deps.js";
 import { html } from "../../views/html.js";
 import { formText, type PageTools } from "../page.js";
@@ -7,7 +7,7 @@ import { accountsView } from "./views.js";
 
 /** The accounts list, creating an account, and the id check every `/accounts/:account/…` page relies on. */
 export function accountsPages(deps: AppDeps, page: PageTools): Router {
-  const router = Router();
+  const router = page.router();
 
   router.get("/accounts", async (_req, res) => {
     const list = await deps.credentials.list({ limit: 1000 });

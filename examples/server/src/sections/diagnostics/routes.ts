@@ -1,11 +1,11 @@
-import { Router } from "express";
+import type { Router } from "express";
 import type { AppDeps } from "../../deps.js";
 import { accountOf, type PageTools } from "../page.js";
 import { diagnosticsView } from "./views.js";
 
 /** The Diagnostics page: the sender's checks, run on every visit. */
 export function diagnosticsPages(deps: AppDeps, page: PageTools): Router {
-  const router = Router();
+  const router = page.router();
   router.get("/accounts/:account/diagnostics", async (req, res) => {
     const account = accountOf(req);
     const [diagnosis, described] = await Promise.all([

@@ -1,5 +1,5 @@
 import { MandrillKitSendError } from "@mandrill-kit/core";
-import { type NextFunction, type Request, type Response, Router } from "express";
+import type { NextFunction, Request, Response, Router } from "express";
 import type { AppDeps } from "../../deps.js";
 import { TooManyRequestsError } from "../../security/rate-limit.js";
 import { takeResult } from "../../security/session.js";
@@ -14,7 +14,7 @@ interface SendPageResult extends LastSend {
 
 /** The demo Send page: a host route calling `req.mandrill.send(account, message)`. */
 export function sendPages(deps: AppDeps, page: PageTools): Router {
-  const router = Router();
+  const router = page.router();
   const back = (account: string) => `/accounts/${account}/send`;
 
   router.get("/accounts/:account/send", (req, res) => {

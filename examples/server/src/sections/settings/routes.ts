@@ -1,6 +1,6 @@
 import type { FieldError } from "@mandrill-kit/core";
 import type { SettingsDescription } from "@mandrill-kit/credentials";
-import { type Response, Router } from "express";
+import type { Response, Router } from "express";
 import type { AppDeps } from "../../deps.js";
 import { takeResult } from "../../security/session.js";
 import { html } from "../../views/html.js";
@@ -16,7 +16,7 @@ import { settingsView } from "./views.js";
 /** Email settings: the Mandrill form (save, test connection) and "Send a test email". */
 export function settingsPages(deps: AppDeps, page: PageTools): Router {
   const { credentials } = deps;
-  const router = Router();
+  const router = page.router();
   const warning = publicUrlWarning(deps.publicUrl, deps.simulator);
 
   async function render(

@@ -1,5 +1,5 @@
 import { isEmail } from "@mandrill-kit/core";
-import { type Request, type Response, Router } from "express";
+import type { Request, Response, Router } from "express";
 import type { AppDeps } from "../../deps.js";
 import { accountOf, errorText, formText, type PageTools } from "../page.js";
 import { formFlow } from "./form-flow.js";
@@ -7,7 +7,7 @@ import { formSecrets, hasSettingsForm } from "./form-input.js";
 
 /** "Send a test email" and "Test connection": they test what is in the form, saved or not, and keep it. */
 export function settingsTestPages(deps: AppDeps, page: PageTools): Router {
-  const router = Router();
+  const router = page.router();
   const { preview, showAgain, limited } = formFlow(deps, page);
 
   router.post(

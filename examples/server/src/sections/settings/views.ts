@@ -1,5 +1,6 @@
 import type { FieldError } from "@mandrill-kit/core";
 import type { SettingsDescription } from "@mandrill-kit/credentials";
+import { DEMO_SENDING_DOMAINS } from "../../demo-simulator.js";
 import { errorSummary, fieldMarkup } from "../../views/form.js";
 import { attr, formatTime, html, SafeHtml } from "../../views/html.js";
 import { keyStatus } from "../accounts/views.js";
@@ -120,7 +121,7 @@ ${field("port", "Port", text("port", 'class="short" inputmode="numeric"', "587",
 ${field("username", "Username", text("username", 'autocomplete="off"', "", "username-help"), "Mandrill accepts any value: use the account's contact email.")}
 </div>
 ${field("apiKey", "API key", html`<input id="apiKey" name="apiKey" type="password" class="long" autocomplete="new-password" value=""${f.invalid("apiKey")}${f.describedBy("apiKey", "apiKey-help")}>`, apiKeyHelp(s))}
-${field("fromEmail", "From address", text("fromEmail", 'type="email" autocomplete="off"', "", "fromEmail-help"), "On a sending domain verified in Mandrill (Settings → Domains).")}
+${field("fromEmail", "From address", text("fromEmail", 'type="email" autocomplete="off"', "", "fromEmail-help"), s.simulator ? `On a verified sending domain: in the simulator, ${DEMO_SENDING_DOMAINS.join(" and ")}.` : "On a sending domain verified in Mandrill (Settings → Domains).")}
 ${field("fromName", "From name", text("fromName", 'autocomplete="off"'))}
 ${field("webhookKey", "Webhook key", html`<input id="webhookKey" name="webhookKey" type="password" class="long" autocomplete="new-password" value=""${f.invalid("webhookKey")}${f.describedBy("webhookKey", "webhookKey-help")}>`, webhookKeyHelp(s))}
 ${oldWebhookKeys(s)}

@@ -1,4 +1,4 @@
-import { type Request, type Response, Router } from "express";
+import type { Request, Response, Router } from "express";
 import type { AppDeps } from "../../deps.js";
 import { plural } from "../../views/form.js";
 import { accountOf, errorText, fieldsOf, formText, type PageTools, problemText } from "../page.js";
@@ -9,7 +9,7 @@ import { type SuppressionFilters, type SuppressionsPageState, suppressionsView }
 /** The Suppressions page: list and filter, add, lift, CSV export and import. */
 export function suppressionsPages(deps: AppDeps, page: PageTools): Router {
   const { store } = deps;
-  const router = Router();
+  const router = page.router();
   const back = (account: string) => `/accounts/${account}/suppressions`;
 
   /** The page, with the add form or the CSV import shown again with its errors when refused. */

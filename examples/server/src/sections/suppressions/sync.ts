@@ -37,7 +37,7 @@ function sideOf(value: unknown): "local" | "mandrill" {
 
 /** The page and its form. */
 export function syncPages(deps: AppDeps, page: PageTools): Router {
-  const router = Router();
+  const router = page.router();
   router.get("/accounts/:account/suppressions/sync", async (req, res) => {
     const account = accountOf(req);
     const side = sideOf(req.query.side);

@@ -1,4 +1,4 @@
-import { Router } from "express";
+import type { Router } from "express";
 import type { AppDeps } from "../../deps.js";
 import { takeResult } from "../../security/session.js";
 import { accountOf, errorText, formText, type PageTools } from "../page.js";
@@ -17,7 +17,7 @@ interface TestWebhookResult {
 /** The Webhooks page, registering the Callback URL with Mandrill, and replaying a dead-lettered event. */
 export function webhooksPages(deps: AppDeps, page: PageTools): Router {
   const { store, credentials } = deps;
-  const router = Router();
+  const router = page.router();
   const warning = publicUrlWarning(deps.publicUrl, deps.simulator);
 
   router.get("/accounts/:account/webhooks", async (req, res) => {
