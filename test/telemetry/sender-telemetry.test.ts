@@ -69,7 +69,7 @@ describe("sender telemetry", () => {
       mandrillName: "Invalid_Key",
     });
 
-    const transport = { "mandrill_kit.transport": "api" };
+    const transport = { "mandrill_kit.transport": "api", "mandrill_kit.send.kind": "message" };
     const recipients = await otel.points("mandrill_kit.sender.recipients");
     const status = (s: string) => valueAt(recipients, { ...transport, "mandrill_kit.recipient.status": s });
     expect(recipients).toHaveLength(6);
@@ -104,6 +104,38 @@ describe("sender telemetry", () => {
     expect(spans.filter((s) => s.status.code === 2).map((s) => s.attributes["mandrill_kit.account"])).toEqual(
       [BROKEN],
     );
+  });
+
+  it("counts a test email as a send of kind test, with its span, whether it passes or fails", async () => {
+    const test = { "mandrill_kit.transport": "api", "mandrill_kit.send.kind": "test" };
+    const count = async (name: string, attributes: Record<string, string>) =>
+      Number(valueAt(await otel.points(name), attributes) ?? 0);
+    const sendsBefore = await count("mandrill_kit.sender.sends", { ...test, outcome: "sent" });
+    const errorsBefore = await count("mandrill_kit.sender.errors", { ...test, "error.type": "Invalid_Key" });
+    const spansBefore = otel.spans("mandrill_kit.sender.send").length;
+
+    expect(await sender.sendTestEmail(ACME, email("test-ok"))).toMatchObject({ ok: true });
+    expect(await sender.sendTestEmail(BROKEN, email("test-refused"))).toMatchObject({
+      ok: false,
+      error: { code: "ERR_MK_MANDRILL_API" },
+    });
+
+    expect(await count("mandrill_kit.sender.sends", { ...test, outcome: "sent" })).toBe(sendsBefore + 1);
+    expect(await count("mandrill_kit.sender.errors", { ...test, "error.type": "Invalid_Key" })).toBe(
+      errorsBefore + 1,
+    );
+    const recipients = await otel.points("mandrill_kit.sender.recipients");
+    expect(valueAt(recipients, { ...test, "mandrill_kit.recipient.status": "sent" })).toBeGreaterThanOrEqual(
+      1,
+    );
+    const spans = otel.spans("mandrill_kit.sender.send").slice(spansBefore);
+    expect(
+      spans.map((s) => [s.attributes["mandrill_kit.account"], s.attributes["mandrill_kit.send.kind"]]),
+    ).toEqual([
+      [ACME, "test"],
+      [BROKEN, "test"],
+    ]);
+    expect(spans.map((s) => s.status.code)).toEqual([0, 2]);
   });
 
   it("counts settings cache hits and misses, and decryption failures by code", async () => {

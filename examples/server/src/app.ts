@@ -23,7 +23,12 @@ import express, { type Express } from "express";
 import { apiRouter } from "./api.js";
 import type { AppDeps } from "./deps.js";
 import { createAppLimits } from "./limits.js";
-import { createObservability, type Observability, observabilityRouter } from "./observability.js";
+import {
+  createObservability,
+  type Observability,
+  observabilityRouter,
+  type TracesOptions,
+} from "./observability.js";
 import { pagesRouter } from "./pages.js";
 import { securityHeaders } from "./security/headers.js";
 import { createLoginCsrf } from "./security/login-csrf.js";
@@ -70,6 +75,8 @@ export interface AppOptions {
   metricsToken?: string;
   /** `METRICS_PER_ACCOUNT`: the account id as a metric attribute. @default false */
   metricsPerAccount?: boolean;
+  /** Spans exported over OTLP/HTTP (`OTEL_EXPORTER_OTLP_*`); unset: no trace SDK (no spans recorded). */
+  traces?: TracesOptions;
   /** The metrics SDK behind `/metrics` (owned by the caller). @default a new one, with a Prometheus reader */
   observability?: Observability;
   /** Webhook handler retry timing (tests shorten it). */
@@ -150,7 +157,11 @@ export function createApp(options: AppOptions): ExampleApp {
   });
 
   const observability =
-    options.observability ?? createObservability({ perAccount: options.metricsPerAccount === true });
+    options.observability ??
+    createObservability({
+      perAccount: options.metricsPerAccount === true,
+      ...(options.traces === undefined ? {} : { traces: options.traces }),
+    });
   const kit = mandrillKit({
     store,
     keys: options.keys,

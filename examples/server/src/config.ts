@@ -46,6 +46,8 @@ export interface ServerConfig {
   metricsToken: string | undefined;
   /** `METRICS_PER_ACCOUNT` (default off): the account id as a metric attribute (one series per account). */
   metricsPerAccount: boolean;
+  /** Where spans go (`OTEL_EXPORTER_OTLP_TRACES_ENDPOINT` or `OTEL_EXPORTER_OTLP_ENDPOINT`); unset: no tracing. */
+  traces: { url: string; serviceName: string } | undefined;
   /** Lines to print loudly at start (development-only keys, generated token…). */
   notices: string[];
 }
@@ -305,6 +307,7 @@ export async function loadConfig(env: NodeJS.ProcessEnv = process.env): Promise<
   if (metricsToken !== undefined && metricsToken.length < 16)
     throw new ConfigError("METRICS_TOKEN must be at least 16 characters long (use a random value).");
   const metricsPerAccount = parseSwitch("METRICS_PER_ACCOUNT", env.METRICS_PER_ACCOUNT, false);
+  const traces = parseTraces(env);
   await mkdir(dataDir, { recursive: true, mode: 0o700 });
   const keys = await loadKeys(env, dataDir, notices);
   const admin = loadAdminToken(env, notices);
@@ -329,6 +332,20 @@ export async function loadConfig(env: NodeJS.ProcessEnv = process.env): Promise<
     logLevel,
     metricsToken,
     metricsPerAccount,
+    traces,
     notices,
   };
+}
+
+/**
+ * The OTLP/HTTP traces URL, from the OpenTelemetry variables' own rules: the signal-specific
+ * `OTEL_EXPORTER_OTLP_TRACES_ENDPOINT` is used as given; the base `OTEL_EXPORTER_OTLP_ENDPOINT` gets
+ * `/v1/traces` appended. Neither set: tracing stays off.
+ */
+export function parseTraces(env: NodeJS.ProcessEnv): ServerConfig["traces"] {
+  const own = parseUrl("OTEL_EXPORTER_OTLP_TRACES_ENDPOINT", env.OTEL_EXPORTER_OTLP_TRACES_ENDPOINT);
+  const base = parseUrl("OTEL_EXPORTER_OTLP_ENDPOINT", env.OTEL_EXPORTER_OTLP_ENDPOINT);
+  const url = own ?? (base === undefined ? undefined : `${base.replace(/\/+$/, "")}/v1/traces`);
+  if (url === undefined) return undefined;
+  return { url, serviceName: env.OTEL_SERVICE_NAME?.trim() || "mandrill-kit-example" };
 }

@@ -77,6 +77,7 @@ async function main(): Promise<void> {
       rateLimits: config.rateLimits,
       ...(config.metricsToken === undefined ? {} : { metricsToken: config.metricsToken }),
       metricsPerAccount: config.metricsPerAccount,
+      ...(config.traces === undefined ? {} : { traces: config.traces }),
     });
   } catch (error) {
     server.close();

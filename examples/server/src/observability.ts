@@ -1,7 +1,12 @@
 import type { MetricsOptions } from "@mandrill-kit/core";
 import type { MandrillKitMiddleware } from "@mandrill-kit/credentials";
+import { propagation } from "@opentelemetry/api";
+import { W3CTraceContextPropagator } from "@opentelemetry/core";
 import { PrometheusExporter } from "@opentelemetry/exporter-prometheus";
+import { OTLPTraceExporter } from "@opentelemetry/exporter-trace-otlp-http";
+import { resourceFromAttributes } from "@opentelemetry/resources";
 import { MeterProvider } from "@opentelemetry/sdk-metrics";
+import { BasicTracerProvider, BatchSpanProcessor } from "@opentelemetry/sdk-trace-base";
 import { type Request, type Response, Router } from "express";
 import { bearerMatches } from "./api.js";
 
@@ -15,17 +20,48 @@ export interface Observability {
   shutdown(): Promise<void>;
 }
 
+/** Where spans go: an OTLP/HTTP (JSON) traces endpoint, e.g. a collector's `http://collector:4318/v1/traces`. */
+export interface TracesOptions {
+  /** The full traces URL (`OTEL_EXPORTER_OTLP_TRACES_ENDPOINT`, or `OTEL_EXPORTER_OTLP_ENDPOINT` + `/v1/traces`). */
+  url: string;
+  /** `service.name` of every span (`OTEL_SERVICE_NAME`). */
+  serviceName: string;
+}
+
+/** A trace SDK exporting in batches over OTLP/HTTP, and W3C `traceparent` read from incoming requests. */
+function createTracing(traces: TracesOptions): BasicTracerProvider {
+  // The kit reads the incoming trace context through the global propagator (none is set by default).
+  propagation.setGlobalPropagator(new W3CTraceContextPropagator());
+  return new BasicTracerProvider({
+    resource: resourceFromAttributes({ "service.name": traces.serviceName }),
+    spanProcessors: [new BatchSpanProcessor(new OTLPTraceExporter({ url: traces.url }))],
+  });
+}
+
 /**
  * A meter provider with the Prometheus exporter as its reader. The exporter's own HTTP server is not
- * started: its output is served by the app's `/metrics` route, behind a token.
+ * started: its output is served by the app's `/metrics` route, behind a token. With `traces`, a
+ * tracer provider too: the webhook request, handler run and send spans go to that OTLP endpoint, a
+ * caller's `traceparent` becomes their parent, and the kit's log lines carry the trace id.
  */
-export function createObservability(options: { perAccount?: boolean } = {}): Observability {
+export function createObservability(
+  options: { perAccount?: boolean; traces?: TracesOptions } = {},
+): Observability {
   const exporter = new PrometheusExporter({ preventServerStart: true });
   const meterProvider = new MeterProvider({ readers: [exporter] });
+  const tracerProvider = options.traces === undefined ? undefined : createTracing(options.traces);
   return {
-    metrics: { perAccount: options.perAccount === true, meterProvider },
+    metrics: {
+      perAccount: options.perAccount === true,
+      meterProvider,
+      ...(tracerProvider === undefined ? {} : { tracerProvider }),
+    },
     writeMetrics: (req, res) => exporter.getMetricsRequestHandler(req, res),
-    shutdown: () => meterProvider.shutdown(),
+    async shutdown() {
+      // Spans still batched are sent before the process ends.
+      await Promise.all([meterProvider.shutdown(), tracerProvider?.shutdown()]);
+      if (tracerProvider !== undefined) propagation.disable();
+    },
   };
 }
 

@@ -9,6 +9,7 @@ import {
   MandrillKitConfigError,
   MandrillKitSendError,
   type MandrillSettings,
+  type MandrillTransport,
   type RecipientResult,
   resolveMetricsOptions,
   resolveSuppressionPolicy,
@@ -34,7 +35,7 @@ import {
 } from "./options.js";
 import { createRecordQueue } from "./record-queue.js";
 import { requireSettings } from "./require-settings.js";
-import { observeSend, senderInstruments } from "./telemetry.js";
+import { observeSend, type SendKind, senderInstruments } from "./telemetry.js";
 import { runTestEmail, type TestEmailResult } from "./test-email.js";
 import { createApiTransport } from "./transports/api.js";
 import { createSmtpTransport } from "./transports/smtp.js";
@@ -164,22 +165,41 @@ export function startSender(config: SenderConfig, context: KitContext | undefine
   const transports = { api: oneClick(createApiTransport(api, log)), smtp: oneClick(smtp) };
   const unobservePools = senderInstruments(deps.telemetry).observePools(() => smtp.pools);
 
-  async function send(account: string, message: SendMessage): Promise<SendResult> {
-    const observed = observeSend(deps.telemetry, account);
-    let transport: SendResult["transport"] | undefined;
+  /** Runs one send under its span and metrics; `attempt` reports the transport once settings are read. */
+  async function observed(
+    account: string,
+    kind: SendKind,
+    attempt: (known: (transport: MandrillTransport) => void) => Promise<SendResult>,
+  ): Promise<SendResult> {
+    const observation = observeSend(deps.telemetry, account, kind);
+    let transport: MandrillTransport | undefined;
     try {
-      const settings = await requireSettings(credentials, account);
-      transport = settings.transport;
-      const result = await sendWith(settings, message);
-      observed.sent(result, undefined);
+      const result = await attempt((t) => {
+        transport = t;
+      });
+      observation.sent(result, undefined);
       return result;
     } catch (error) {
       if (error instanceof MandrillKitSendError && error.result !== undefined)
-        observed.sent(error.result, error);
-      else observed.failed(transport, error);
+        observation.sent(error.result, error);
+      else observation.failed(transport, error);
       throw error;
     }
   }
+
+  const send = (account: string, message: SendMessage): Promise<SendResult> =>
+    observed(account, "message", async (known) => {
+      const settings = await requireSettings(credentials, account);
+      known(settings.transport);
+      return sendWith(settings, message);
+    });
+
+  /** The test email's send: the same path, observed as `kind: "test"`. */
+  const sendTest = (settings: MandrillSettings, message: SendMessage): Promise<SendResult> =>
+    observed(settings.account, "test", (known) => {
+      known(settings.transport);
+      return sendWith(settings, message);
+    });
 
   async function sendWith(settings: MandrillSettings, message: SendMessage): Promise<SendResult> {
     const account = settings.account;
@@ -231,7 +251,7 @@ export function startSender(config: SenderConfig, context: KitContext | undefine
         {
           credentials,
           log,
-          send: sendWith,
+          send: sendTest,
           diagnose: diagnoseAccount,
           flush: () => records.flush(),
           now: () => config.clock.now(),

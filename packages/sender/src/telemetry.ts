@@ -67,15 +67,21 @@ function errorType(error: unknown): string {
   return typeof e?.code === "string" ? e.code : "other";
 }
 
-/** One send being observed: span `mandrill_kit.sender.send`, metrics when it ends. */
-export function observeSend(telemetry: Telemetry, account: string) {
+/** What a send was for: `send()` of a host's message, or "Send a test email" (`sendTestEmail()`). */
+export type SendKind = "message" | "test";
+
+/**
+ * One send being observed: span `mandrill_kit.sender.send`, metrics when it ends. Every series and the
+ * span carry `mandrill_kit.send.kind`, so test emails can be told apart from (or summed with) real mail.
+ */
+export function observeSend(telemetry: Telemetry, account: string, kind: SendKind) {
   const started = performance.now();
   const span = telemetry.tracer().startSpan("mandrill_kit.sender.send", {
     kind: SpanKind.CLIENT,
-    attributes: { "mandrill_kit.account": account },
+    attributes: { "mandrill_kit.account": account, "mandrill_kit.send.kind": kind },
   });
   const m = senderInstruments(telemetry);
-  const attributes = telemetry.account(account);
+  const attributes = { ...telemetry.account(account), "mandrill_kit.send.kind": kind };
   return {
     /** Records the result (`refused` when every recipient given to Mandrill was refused). */
     sent(result: SendResult, refused: Error | undefined): void {
