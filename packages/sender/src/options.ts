@@ -104,6 +104,7 @@ const API_OPTIONS = [
 const SMTP_OPTIONS = [
   "maxConnections",
   "maxMessages",
+  "maxPools",
   "connectionTimeoutMs",
   "socketTimeoutMs",
   "route",
@@ -230,7 +231,13 @@ function checkApi(factory: string, check: Check, value: unknown): ApiClientOptio
 
 function checkSmtp(factory: string, check: Check, value: unknown): SmtpOptions {
   const smtp = section(factory, "smtp", value, SMTP_OPTIONS);
-  numbers(check, "smtp", smtp, ["maxConnections", "maxMessages"], ["connectionTimeoutMs", "socketTimeoutMs"]);
+  numbers(
+    check,
+    "smtp",
+    smtp,
+    ["maxConnections", "maxMessages", "maxPools"],
+    ["connectionTimeoutMs", "socketTimeoutMs"],
+  );
   check(
     "smtp.route",
     smtp.route === undefined || typeof smtp.route === "function",

@@ -345,6 +345,65 @@ describe("SMTP pools", () => {
   });
 });
 
+describe("SMTP pool limit (smtp.maxPools)", () => {
+  /** A sender with `maxPools`, recording each pool it opens as the account's name. */
+  function limited(maxPools: number, maxConnections = 2) {
+    const opened: string[] = [];
+    const route = simulatorRoute(sim);
+    const s = senderWith({
+      smtp: {
+        maxPools,
+        maxConnections,
+        route: (settings) => {
+          opened.push(settings.account);
+          return route(settings);
+        },
+      },
+    });
+    return { sender: s, opened };
+  }
+
+  it("keeps at most maxPools open and closes the least recently used one, reopening it on its next send", async () => {
+    const { sender: s, opened } = limited(2);
+    const [a, b, c] = [await freshAccount(), await freshAccount(), await freshAccount()];
+    const send = (account: string) => s.send(account, { to: uniqueEmail("lru"), text: "x" });
+    await send(a);
+    await send(b);
+    await send(c); // a, least recently used, is closed
+    await send(b); // still open
+    await send(a); // reopened; c is now the least recently used
+    await send(c);
+    expect(opened).toEqual([a, b, c, a, c]);
+    expect(outboxRecipients(sim)).toHaveLength(6);
+  });
+
+  it("lets the sends already on a closed pool finish, the one being delivered and the ones queued behind it", async () => {
+    // One connection per pool: a second send on the same account waits in the pool's queue.
+    const { sender: s, opened } = limited(1, 1);
+    const [a, b] = [await freshAccount(), await freshAccount()];
+    await s.send(a, { to: uniqueEmail("warm"), text: "x" });
+    sim.control.fault({ kind: "smtp-latency", ms: 400, stage: "data", times: 1 });
+    const slow = s.send(a, { to: uniqueEmail("slow"), text: "held at DATA" });
+    // The fault is used up once the simulator holds the message at DATA: the send is on a's pool now.
+    await eventually(() => sim.inspect.faults().length === 0);
+    const queued = s.send(a, { to: uniqueEmail("queued"), text: "waits for the connection" });
+    // b's pool pushes a's out while a's messages are still on it.
+    const other = await s.send(b, { to: uniqueEmail("other"), text: "y" });
+    expect(other.recipients[0]?.status).toBe("sent");
+    expect((await slow).recipients[0]?.status).toBe("sent");
+    expect((await queued).recipients[0]?.status).toBe("sent");
+    expect(opened).toEqual([a, b]);
+    expect(outboxRecipients(sim)).toHaveLength(4);
+  });
+
+  it("refuses a maxPools that is not a positive whole number at the factory", () => {
+    for (const maxPools of [0, 1.5, -1])
+      expect(() => createSender({ context: kit.context, smtp: { maxPools } })).toThrow(
+        /smtp\.maxPools.*(positive|whole|integer|at least)/i,
+      );
+  });
+});
+
 describe("SMTP faults", () => {
   it("sends once, over a new connection, when the server closes a pooled connection (421) before DATA", async () => {
     const account = await freshAccount();

@@ -33,6 +33,11 @@ export interface SmtpOptions {
   maxConnections?: number;
   /** Messages per connection before it is recycled. @default 100 */
   maxMessages?: number;
+  /**
+   * Account pools kept open at once. Past it, the pool used least recently is closed (after the sends
+   * already on it finish) and reopened on that account's next send. @default 500
+   */
+  maxPools?: number;
   /** Connecting (DNS, TCP, greeting, TLS). @default 10000 */
   connectionTimeoutMs?: number;
   /** Silence allowed mid-conversation. @default 30000 */
@@ -91,6 +96,16 @@ function mailOf({ settings, message, recipients, correlationId, headers }: Trans
 
 type Address = string | { address: string };
 
+/** One account's pooled transport for one settings version. */
+interface Pool {
+  version: number;
+  transporter: Transporter;
+  route: SmtpRoute;
+  /** Sends on it now: a retired pool closes when this reaches 0. */
+  inFlight: number;
+  retired: boolean;
+}
+
 /**
  * The SMTP transport: one pooled nodemailer transport per account and settings version; STARTTLS
  * required on 25, 587 and 2525, implicit TLS on 465; the API key is the password. Every connection
@@ -101,7 +116,9 @@ export function createSmtpTransport(
   guard: NetworkGuard,
   log: ComponentLogger,
 ): Transport & { readonly pools: number } {
-  const pools = new Map<string, { version: number; transporter: Transporter; route: SmtpRoute }>();
+  // In least-recently-used order: a send moves its account's pool to the end.
+  const pools = new Map<string, Pool>();
+  const maxPools = options.maxPools ?? 500;
   const connectionTimeoutMs = options.connectionTimeoutMs ?? 10_000;
 
   function transporterFor(settings: MandrillSettings, pool: boolean) {
@@ -134,13 +151,32 @@ export function createSmtpTransport(
     return { transporter, route };
   }
 
+  /** Takes `pool` out of use: it closes now, or when the last send on it finishes. */
+  function retire(account: string, pool: Pool) {
+    if (pools.get(account) === pool) pools.delete(account);
+    pool.retired = true;
+    if (pool.inFlight === 0) pool.transporter.close();
+  }
+
   /** The account's pooled transport, rebuilt when its settings changed (new version). */
-  function pooled(settings: MandrillSettings) {
+  function pooled(settings: MandrillSettings): Pool {
     const existing = pools.get(settings.account);
-    if (existing !== undefined && existing.version === settings.version) return existing;
-    existing?.transporter.close();
-    pools.delete(settings.account);
-    const created = { version: settings.version, ...transporterFor(settings, true) };
+    if (existing !== undefined && existing.version === settings.version) {
+      pools.delete(settings.account);
+      pools.set(settings.account, existing);
+      return existing;
+    }
+    if (existing !== undefined) retire(settings.account, existing);
+    const created: Pool = {
+      version: settings.version,
+      ...transporterFor(settings, true),
+      inFlight: 0,
+      retired: false,
+    };
+    for (const [account, pool] of pools) {
+      if (pools.size < maxPools) break;
+      retire(account, pool);
+    }
     pools.set(settings.account, created);
     return created;
   }
@@ -153,8 +189,10 @@ export function createSmtpTransport(
     name: "smtp",
     async send(request): Promise<RecipientResult[]> {
       const { settings, recipients, correlationId } = request;
-      const { transporter, route } = pooled(settings);
+      const pool = pooled(settings);
+      const { transporter, route } = pool;
       let info: { rejected?: Address[] };
+      pool.inFlight += 1;
       try {
         info = await transporter.sendMail(mailOf(request));
       } catch (thrown) {
@@ -170,6 +208,9 @@ export function createSmtpTransport(
           "SMTP send outcome unknown: no answer after the message was handed over",
         );
         return everyRecipient(recipients, "unknown");
+      } finally {
+        pool.inFlight -= 1;
+        if (pool.retired && pool.inFlight === 0) transporter.close();
       }
       const address = (a: Address) => normalizeEmail(typeof a === "string" ? a : a.address);
       const rejected = new Set((info.rejected ?? []).map(address));
@@ -203,8 +244,7 @@ export function createSmtpTransport(
       }
     },
     async close() {
-      for (const { transporter } of pools.values()) transporter.close();
-      pools.clear();
+      for (const [account, pool] of pools) retire(account, pool);
     },
   };
 }
