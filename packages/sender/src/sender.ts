@@ -243,6 +243,7 @@ export function startSender(config: SenderConfig, context: KitContext | undefine
   const diagnoseAccount = (account: string, settings?: MandrillSettings) =>
     diagnose({ store, credentials, api, smtp }, account, settings);
   const denylistDeps = { store, credentials, api, guard, log, now: () => config.clock.now() };
+  const syncs = oneSyncPerAccount((account, options) => syncDenylist(denylistDeps, account, options));
 
   return {
     send,
@@ -262,7 +263,7 @@ export function startSender(config: SenderConfig, context: KitContext | undefine
       ),
     checkConnection: (settings) => checkConnection({ api, smtp }, settings),
     diagnose: (account) => diagnoseAccount(account),
-    syncDenylist: (account, options) => syncDenylist(denylistDeps, account, options),
+    syncDenylist: (account, options) => syncs.run(account, options),
     api,
     flush: () => records.flush(),
     async close() {
@@ -270,6 +271,33 @@ export function startSender(config: SenderConfig, context: KitContext | undefine
       await records.flush();
       await transports.smtp.close();
       await transports.api.close();
+    },
+  };
+}
+
+/**
+ * One denylist sync of an account at a time in this sender: a call while one runs with the same
+ * options gets that run's report (a double click, a schedule meeting a manual sync); with other
+ * options it waits for that run to finish, then runs. Two syncs never stage and apply side by side.
+ */
+function oneSyncPerAccount(
+  sync: (account: string, options: SyncDenylistOptions) => Promise<DenylistSyncReport>,
+) {
+  const running = new Map<string, { options: string; report: Promise<DenylistSyncReport> }>();
+  return {
+    run(account: string, options: SyncDenylistOptions = {}): Promise<DenylistSyncReport> {
+      const wanted = JSON.stringify(Object.entries(options).sort());
+      const current = running.get(account);
+      if (current?.options === wanted) return current.report;
+      const after = current?.report.catch(() => undefined) ?? Promise.resolve(undefined);
+      const report = after.then(() => sync(account, options));
+      const entry = { options: wanted, report };
+      running.set(account, entry);
+      const done = () => {
+        if (running.get(account) === entry) running.delete(account);
+      };
+      report.then(done, done);
+      return report;
     },
   };
 }

@@ -267,3 +267,44 @@ describe("the export download and the network policy", () => {
     expect(await everything(store)).toEqual([]);
   });
 });
+
+describe("one sync of an account at a time", () => {
+  const methods = (sim: Simulator) => sim.inspect.apiLog().map((e) => e.method);
+
+  it("gives a second call with the same options the running sync's report: Mandrill is read once", async () => {
+    const { sim, store, sender } = await setup();
+    sim.control.addReject({ email: "bob@example.net" });
+    const [first, second] = await Promise.all([sender.syncDenylist(ACME), sender.syncDenylist(ACME)]);
+    expect(second).toBe(first);
+    expect(methods(sim).filter((m) => m === "rejects/list")).toHaveLength(1);
+    expect(first.imported).toBe(1);
+    expect(await everything(store)).toHaveLength(1);
+    // Once it has finished, a new call syncs again.
+    await sender.syncDenylist(ACME);
+    expect(methods(sim).filter((m) => m === "rejects/list")).toHaveLength(2);
+  });
+
+  it("runs a call with other options after the running one, never side by side", async () => {
+    const { sim, sender } = await setup();
+    sim.control.addReject({ email: "bob@example.net" });
+    const [listed, exported] = await Promise.all([
+      sender.syncDenylist(ACME, { via: "list" }),
+      sender.syncDenylist(ACME, { via: "export" }),
+    ]);
+    expect(listed.via).toEqual({ denylist: "list", allowlist: "list" });
+    expect(exported.via).toEqual({ denylist: "export", allowlist: "export" });
+    expect(exported.unchanged).toBe(1);
+    // The second sync started reading only after the first had read both lists.
+    const log = methods(sim);
+    expect(log.indexOf("exports/rejects")).toBeGreaterThan(log.lastIndexOf("allowlists/list"));
+  });
+
+  it("lets a sync that failed free the account for the next call", async () => {
+    const { sim, sender } = await setup();
+    sim.control.addReject({ email: "bob@example.net" });
+    sim.control.fault({ kind: "service-unavailable", method: "rejects/list", times: 10 });
+    await failure(sender.syncDenylist(ACME, { via: "list" }));
+    sim.control.clearFaults();
+    expect((await sender.syncDenylist(ACME, { via: "list" })).imported).toBe(1);
+  });
+});
