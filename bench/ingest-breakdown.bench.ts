@@ -24,14 +24,12 @@ import { loadavg, tmpdir } from "node:os";
 import { join } from "node:path";
 import { PerformanceObserver } from "node:perf_hooks";
 import {
-  eventKey,
   type InboxEventInput,
   type MandrillEvent,
-  parseMandrillEventsBytes,
   resolveSuppressionPolicy,
   type Store,
-  suppressionEffects,
 } from "@mandrill-kit/core";
+import { eventKey, parseMandrillEventsBytes, suppressionEffects } from "@mandrill-kit/core/plugin";
 import { openPostgresStore } from "@mandrill-kit/postgres";
 import { openSqliteStore } from "@mandrill-kit/sqlite";
 import { inboxInputs, verifyRequest } from "@mandrill-kit/webhooks";

@@ -5,12 +5,8 @@
 import { mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import {
-  eventKey,
-  type InboxEventInput,
-  parseMandrillEvents,
-  resolveSuppressionPolicy,
-} from "@mandrill-kit/core";
+import { type InboxEventInput, resolveSuppressionPolicy } from "@mandrill-kit/core";
+import { eventKey, parseMandrillEvents } from "@mandrill-kit/core/plugin";
 import { openSqliteStore } from "@mandrill-kit/sqlite";
 import Database from "better-sqlite3";
 import { BOUNCE_HEAVY_MIX, type EventMix, realisticBatch, TYPICAL_MIX, toInboxInputs } from "./lib/events.js";

@@ -5,7 +5,7 @@
  * bundler`) and run against the simulator — on Express 5 and on Express 4 (the peer range claims both).
  *
  * Generic over the workspace: every non-private package under packages/ and every subpath its
- * `exports` declares. The install needs the npm registry: without it that part skips with a message,
+ * `exports` declares (each loads, and all but `./testing` typecheck, in the host app). The install needs the npm registry: without it that part skips with a message,
  * or fails under MK_REQUIRE_REGISTRY=1 (set by .ci/run).
  */
 import { execFileSync, spawn } from "node:child_process";
@@ -230,7 +230,8 @@ describe.skipIf(!registry.ok)("the quick start in a host app, from the tarballs 
         private: true,
         type: "module",
         dependencies: { ...tarballs, express: "^5.1.0" },
-        devDependencies: { "@types/express": "^5.0.0", "@types/node": "^20.19.0" },
+        // @types/pg: the optional peer a TypeScript host of @mandrill-kit/postgres installs (its README).
+        devDependencies: { "@types/express": "^5.0.0", "@types/node": "^20.19.0", "@types/pg": "^8.11.0" },
         // Tarballs stand in for the registry's @mandrill-kit/*; better-sqlite3 is the workspace's version.
         overrides: { ...tarballs, "better-sqlite3": sqliteVersion },
       }),
@@ -291,6 +292,37 @@ describe.skipIf(!registry.ok)("the quick start in a host app, from the tarballs 
       simulator.kill("SIGTERM");
     }
   }
+
+  it("loads every subpath the packages export (e.g. @mandrill-kit/core/plugin) and typechecks them", () => {
+    const specifiers = packed.flatMap((p) =>
+      Object.keys(published(p.name).manifest.exports ?? {}).map((key) =>
+        key === "." ? p.name : `${p.name}/${key.replace(/^\.\//, "")}`,
+      ),
+    );
+    expect(specifiers).toEqual(expect.arrayContaining(["@mandrill-kit/core", "@mandrill-kit/core/plugin"]));
+    const script = `const n = {}; for (const s of ${JSON.stringify(specifiers)}) n[s] = Object.keys(await import(s)).length; console.log(JSON.stringify(n));`;
+    const loaded = JSON.parse(run(process.execPath, ["--input-type=module", "-e", script], host)) as Record<
+      string,
+      number
+    >;
+    for (const specifier of specifiers) expect(loaded[specifier], specifier).toBeGreaterThan(0);
+    // Types of every subpath but ./testing ones (their types use vitest, an optional peer a host need not have).
+    const typed = specifiers.filter((s) => !s.endsWith("/testing"));
+    writeFileSync(
+      join(host, "subpaths.ts"),
+      typed.map((s, i) => `export type * as m${i} from "${s}";\n`).join(""),
+    );
+    for (const compilerOptions of [
+      { ...STRICT, module: "NodeNext", moduleResolution: "NodeNext", noEmit: true },
+      { ...STRICT, module: "Preserve", moduleResolution: "Bundler", noEmit: true },
+    ]) {
+      writeFileSync(
+        join(host, "tsconfig.subpaths.json"),
+        JSON.stringify({ compilerOptions, files: ["subpaths.ts"] }),
+      );
+      run(tsc, ["-p", "tsconfig.subpaths.json"], host);
+    }
+  }, 60_000);
 
   it("typechecks (nodenext and bundler, skipLibCheck false) and runs against the simulator on Express 5", async () => {
     await typecheckAndRun("5");

@@ -1,4 +1,5 @@
-import { type InboxEventInput, parseMandrillEvents, resolveSuppressionPolicy } from "@mandrill-kit/core";
+import { type InboxEventInput, resolveSuppressionPolicy } from "@mandrill-kit/core";
+import { parseMandrillEvents } from "@mandrill-kit/core/plugin";
 import { inboxInputs } from "@mandrill-kit/webhooks";
 /**
  * Realistic Mandrill webhook events (shapes of docs/mandrill.md#message-events, about 700 bytes each as

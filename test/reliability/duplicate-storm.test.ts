@@ -1,4 +1,4 @@
-import { eventKey, parseMandrillEvents } from "@mandrill-kit/core";
+import { eventKey, parseMandrillEvents } from "@mandrill-kit/core/plugin";
 import { eventFixtures, signWebhook } from "@mandrill-kit/webhooks/testing";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { ACCOUNT, eventually, type RunningApp, saveSettings, startApp, WEBHOOK_KEY } from "./helpers.js";

@@ -1,4 +1,5 @@
-import { createMemoryStore, eventKey, parseMandrillEvents, type Store } from "@mandrill-kit/core";
+import { createMemoryStore, type Store } from "@mandrill-kit/core";
+import { eventKey, parseMandrillEvents } from "@mandrill-kit/core/plugin";
 import { manualClock } from "@mandrill-kit/core/testing";
 import { addKey, type MandrillKitMiddleware, mandrillKit } from "@mandrill-kit/credentials";
 import { createDispatcher, type MandrillWebhooks, mandrillWebhooks } from "@mandrill-kit/webhooks";

@@ -1,14 +1,13 @@
 import { fileURLToPath } from "node:url";
 import {
-  componentLogger,
   type Logger,
   MANDRILL_SMTP_HOST,
   type MandrillSettings,
   type NetworkPolicyOptions,
-  parseIpLiteral,
   type Store,
   silentLogger,
 } from "@mandrill-kit/core";
+import { componentLogger, parseIpLiteral } from "@mandrill-kit/core/plugin";
 import { type MandrillKitMiddleware, mandrillKit } from "@mandrill-kit/credentials";
 import {
   defaultSmtpRoute,

@@ -1,4 +1,5 @@
-import type { ComponentLogger, Store } from "@mandrill-kit/core";
+import type { Store } from "@mandrill-kit/core";
+import type { ComponentLogger } from "@mandrill-kit/core/plugin";
 import type { CredentialsService } from "@mandrill-kit/credentials";
 import type { Sender } from "@mandrill-kit/sender";
 import type { MandrillWebhooks } from "@mandrill-kit/webhooks";

@@ -1,4 +1,4 @@
-import { checkAddress, checkHostName, resolveNetworkPolicy } from "@mandrill-kit/core";
+import { checkAddress, checkHostName, resolveNetworkPolicy } from "@mandrill-kit/core/plugin";
 import { type Simulator, startSimulator } from "@mandrill-kit/simulator";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { operatorNetwork } from "../src/app.js";

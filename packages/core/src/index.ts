@@ -1,6 +1,22 @@
+/**
+ * `@mandrill-kit/core`: what a host app uses directly or meets in the plugins' options and results —
+ * the in-memory store and the `Store` interfaces, Mandrill's event and send models, errors and their
+ * codes, the logger shape, `Secret`, email and account-id helpers, settings, the suppression policy,
+ * the kit context and `errorResponse()` for a host's error handler.
+ *
+ * Other audiences have their own subpaths: `@mandrill-kit/core/plugin` (what the kit's plugins share:
+ * option checks, component logger, network checks, webhook parsing and signing, telemetry),
+ * `@mandrill-kit/core/adapter` (rules every store adapter applies) and `@mandrill-kit/core/testing`
+ * (store contract suite, `eventually()`, `manualClock()`). test/public-surface.test.ts lists this entry's
+ * names: a change to it is a conscious edit there.
+ */
+// Account ids: the tenant key in every URL, file name and row.
 export { isAccountId, requireAccountId } from "./account-id.js";
+// Where the kit reads the time (`clock` options; tests pass `manualClock()` from ./testing).
 export { type Clock, systemClock } from "./clock.js";
+// The kit's one email normalisation: every address is stored, compared and looked up in this form.
 export { isEmail, normalizeEmail, requireEmail } from "./email.js";
+// Errors: everything the kit throws is a MandrillKitError with a stable `code` from ERROR_CODES.
 export { ERROR_CODES, type ErrorCode } from "./error-codes.js";
 export {
   type FieldError,
@@ -19,7 +35,7 @@ export {
   MandrillKitTransportError,
   MandrillKitValidationError,
 } from "./errors.js";
-export { eventKey } from "./event-key.js";
+// Mandrill's webhook events, as the webhook handlers receive them.
 export {
   type AllowlistEntry,
   type BlacklistAction,
@@ -47,27 +63,25 @@ export {
   type WhitelistAction,
   type WhitelistEvent,
 } from "./events.js";
-export {
-  type HealthCheck,
-  type HealthCheckResult,
-  type KitHealth,
-  runHealthCheck,
-} from "./health.js";
+// What `kit.health()` answers.
+export type { HealthCheckResult, KitHealth } from "./health.js";
+// Status and JSON body of a kit error, for a host's own error handler.
 export { type ErrorBody, errorResponse } from "./http-errors.js";
-export { attachKitContext, type CredentialsReader, findKitContext, type KitContext } from "./kit-context.js";
+// What `mandrillKit()` shares with the other plugins (`kit.context`).
+export type { CredentialsReader, KitContext } from "./kit-context.js";
+// The logger shape (pino's argument order), the console and silent loggers.
 export {
-  type ComponentLogger,
   type ConsoleLoggerOptions,
-  componentLogger,
   createConsoleLogger,
   type LogContext,
-  type LogFields,
   type Logger,
   type LogLevel,
   type LogMethod,
   silentLogger,
 } from "./logger.js";
+// The in-memory store: tests, examples, single-process tools.
 export { createMemoryStore, type MemoryStoreOptions } from "./memory/open.js";
+// Mandrill's send models and the kit's per-recipient send result.
 export {
   MANDRILL_SEND_STATUSES,
   type MandrillAttachment,
@@ -93,31 +107,16 @@ export {
   type SendResult,
   type TemplateContent,
 } from "./message.js";
+// Where the kit may connect (the `network` option) and the error a refusal raises.
 export {
   type AddressRange,
-  addressRange,
-  checkAddress,
-  checkHostName,
-  checkPort,
   type HostLookup,
-  isAllowedHost,
   MandrillKitNetworkError,
-  type NetworkPolicy,
   type NetworkPolicyOptions,
-  normalizeHost,
-  parseIpLiteral,
-  resolveNetworkPolicy,
 } from "./network.js";
-export { checkOptions, didYouMean } from "./options.js";
-export {
-  type EventProblem,
-  type ParsedBatch,
-  type ParseOutcome,
-  parseMandrillEvents,
-  type UnreadableBatch,
-} from "./parse-events.js";
-export { parseMandrillEventsBytes } from "./parse-events-bytes.js";
-export { maskSecret, redact, Secret } from "./redact.js";
+// A secret that prints masked however it is serialised.
+export { Secret } from "./redact.js";
+// An account's Mandrill settings, as the credentials service returns them.
 export {
   MANDRILL_SMTP_HOST,
   MANDRILL_SMTP_PORTS,
@@ -127,6 +126,7 @@ export {
   type VerificationResult,
   type WebhookKey,
 } from "./settings.js";
+// The storage interfaces: four repositories (credentials, suppressions, inbox, sends) and lifecycle.
 export type {
   DriftEntry,
   MandrillListRow,
@@ -172,34 +172,12 @@ export {
   type SuppressionSource,
   type SuppressionStatus,
 } from "./store.js";
+// What each signal (bounce, complaint, unsubscribe, sync) does to the suppression list.
 export {
   DEFAULT_SUPPRESSION_POLICY,
-  parseMandrillTime,
-  rejectSuppression,
   resolveSuppressionPolicy,
   type SuppressionPolicy,
   type SuppressionPolicyOptions,
-  suppressionEffects,
 } from "./suppression-policy.js";
-export {
-  createTelemetry,
-  defaultTelemetry,
-  endSpan,
-  incomingContext,
-  type MetricsOptions,
-  resolveMetricsOptions,
-  secondsSince,
-  suppressionChanges,
-  TELEMETRY_SCOPE,
-  type Telemetry,
-  traceFields,
-} from "./telemetry.js";
-export {
-  encodeForm,
-  mandrillJson,
-  mandrillSignature,
-  type SignedWebhook,
-  signWebhook,
-  TEST_WEBHOOK_KEY,
-  type WebhookForm,
-} from "./webhook-signature.js";
+// The `metrics` option (OpenTelemetry providers, per-account attributes).
+export type { MetricsOptions } from "./telemetry.js";

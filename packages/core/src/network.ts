@@ -291,7 +291,7 @@ function addressRefusal(host: string, range: AddressRange): MandrillKitNetworkEr
  * True when the policy names `host` itself (an allowed host name) on `port`. Without `port` only
  * entries without a port apply.
  */
-export function isAllowedHost(policy: NetworkPolicy, host: string, port?: number): boolean {
+function isAllowedHost(policy: NetworkPolicy, host: string, port?: number): boolean {
   const name = normalizeHost(host);
   return policy.allow.some((e) => e.host === name && onPort(e, port));
 }

@@ -18,7 +18,7 @@ import { MandrillKitConfigError } from "./errors.js";
 import { checkOptions } from "./options.js";
 
 /** Instrumentation scope of every meter and tracer of the kit. */
-export const TELEMETRY_SCOPE = "mandrill-kit";
+const TELEMETRY_SCOPE = "mandrill-kit";
 
 /** The `metrics` option of `mandrillKit()` (and of plugins used without it). */
 export interface MetricsOptions {

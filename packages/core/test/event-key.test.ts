@@ -1,4 +1,5 @@
-import { eventKey, type MandrillEvent, MESSAGE_EVENT_TYPES, parseMandrillEvents } from "@mandrill-kit/core";
+import { type MandrillEvent, MESSAGE_EVENT_TYPES } from "@mandrill-kit/core";
+import { eventKey, parseMandrillEvents } from "@mandrill-kit/core/plugin";
 import fc from "fast-check";
 import { describe, expect, it } from "vitest";
 import {

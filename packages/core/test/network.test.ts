@@ -1,12 +1,12 @@
+import { MandrillKitConfigError } from "@mandrill-kit/core";
 import {
   addressRange,
   checkAddress,
   checkHostName,
   checkPort,
-  MandrillKitConfigError,
   parseIpLiteral,
   resolveNetworkPolicy,
-} from "@mandrill-kit/core";
+} from "@mandrill-kit/core/plugin";
 import { describe, expect, it } from "vitest";
 
 const DEFAULT = resolveNetworkPolicy(undefined, "test");

@@ -1,4 +1,4 @@
-import { checkOptions, didYouMean } from "@mandrill-kit/core";
+import { checkOptions, didYouMean } from "@mandrill-kit/core/plugin";
 import fc from "fast-check";
 import { describe, expect, it } from "vitest";
 import { configError } from "./helpers.js";

@@ -1,4 +1,4 @@
-import { parseMandrillEvents, parseMandrillEventsBytes } from "@mandrill-kit/core";
+import { parseMandrillEvents, parseMandrillEventsBytes } from "@mandrill-kit/core/plugin";
 import fc from "fast-check";
 import { describe, expect, it } from "vitest";
 import { SPEC_EVENTS_JSON, SYNC_SAMPLE_ARRAY } from "./fixtures/spec-events.js";

@@ -1,4 +1,5 @@
-import { type MandrillEvent, type ParsedBatch, parseMandrillEvents } from "@mandrill-kit/core";
+import type { MandrillEvent } from "@mandrill-kit/core";
+import { type ParsedBatch, parseMandrillEvents } from "@mandrill-kit/core/plugin";
 import fc from "fast-check";
 import { describe, expect, it } from "vitest";
 import {

@@ -1,16 +1,14 @@
 import { format, inspect } from "node:util";
 import {
-  componentLogger,
   createConsoleLogger,
   type LogContext,
   type Logger,
   type LogLevel,
   MandrillKitStoreError,
-  maskSecret,
-  redact,
   Secret,
   silentLogger,
 } from "@mandrill-kit/core";
+import { componentLogger, maskSecret, redact } from "@mandrill-kit/core/plugin";
 import fc from "fast-check";
 import { pino } from "pino";
 import { describe, expect, it } from "vitest";

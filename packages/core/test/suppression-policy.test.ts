@@ -1,17 +1,19 @@
 import {
   DEFAULT_SUPPRESSION_POLICY,
   type MandrillEvent,
-  parseMandrillEvents,
-  parseMandrillTime,
   RECIPIENT_SIDE_REJECT_REASONS,
   REJECT_REASONS,
   rejectReasonSide,
-  rejectSuppression,
   resolveSuppressionPolicy,
   SENDER_SIDE_REJECT_REASONS,
   type SuppressionPolicy,
-  suppressionEffects,
 } from "@mandrill-kit/core";
+import {
+  parseMandrillEvents,
+  parseMandrillTime,
+  rejectSuppression,
+  suppressionEffects,
+} from "@mandrill-kit/core/plugin";
 import fc from "fast-check";
 import { describe, expect, it } from "vitest";
 import { INBOUND_EVENT_SAMPLE, MESSAGE_EVENT_SAMPLES, SYNC_EVENT_SAMPLES } from "./fixtures/spec-events.js";

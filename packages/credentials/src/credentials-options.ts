@@ -1,15 +1,13 @@
 import {
   type Clock,
-  checkOptions,
   type Logger,
   MandrillKitConfigError,
-  type NetworkPolicy,
   type NetworkPolicyOptions,
-  resolveNetworkPolicy,
   type Store,
   silentLogger,
   systemClock,
 } from "@mandrill-kit/core";
+import { checkOptions, type NetworkPolicy, resolveNetworkPolicy } from "@mandrill-kit/core/plugin";
 import { checkKeySet } from "./key-ring.js";
 import { DEFAULT_CACHE_MAX_ENTRIES } from "./settings-cache.js";
 

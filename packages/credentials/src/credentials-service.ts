@@ -2,17 +2,15 @@ import { randomBytes } from "node:crypto";
 import { inspect } from "node:util";
 import {
   type CredentialsReader,
-  componentLogger,
-  defaultTelemetry,
   isMandrillKitError,
   MandrillKitNotFoundError,
   type MandrillSettings,
   type Page,
   type PageOptions,
   requireAccountId,
-  type Telemetry,
   type VerificationResult,
 } from "@mandrill-kit/core";
+import { componentLogger, defaultTelemetry, type Telemetry } from "@mandrill-kit/core/plugin";
 import {
   type CredentialsOptions,
   type ResolvedCredentialsOptions,

@@ -1,10 +1,5 @@
-import {
-  type ComponentLogger,
-  type CredentialRecord,
-  isMandrillKitError,
-  type Page,
-  type Store,
-} from "@mandrill-kit/core";
+import { type CredentialRecord, isMandrillKitError, type Page, type Store } from "@mandrill-kit/core";
+import type { ComponentLogger } from "@mandrill-kit/core/plugin";
 import { decryptSecret, encryptSecret, keyIdOf } from "./jwe.js";
 import type { KeyRing } from "./key-ring.js";
 

@@ -1,16 +1,18 @@
 import {
-  attachKitContext,
-  createTelemetry,
-  type HealthCheck,
   type KitContext,
   type KitHealth,
   type MetricsOptions,
-  resolveMetricsOptions,
   resolveSuppressionPolicy,
-  runHealthCheck,
   type Store,
   type SuppressionPolicyOptions,
 } from "@mandrill-kit/core";
+import {
+  attachKitContext,
+  createTelemetry,
+  type HealthCheck,
+  resolveMetricsOptions,
+  runHealthCheck,
+} from "@mandrill-kit/core/plugin";
 import type { NextFunction, Request, Response } from "express";
 import {
   CREDENTIALS_OPTION_NAMES,

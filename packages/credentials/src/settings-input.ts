@@ -1,16 +1,18 @@
 import {
-  checkHostName,
-  checkPort,
   type FieldError,
   MANDRILL_SMTP_HOST,
   MandrillKitValidationError,
   type MandrillTransport,
-  type NetworkPolicy,
   normalizeEmail,
-  resolveNetworkPolicy,
   type UnsubscribeMode,
   type VerificationResult,
 } from "@mandrill-kit/core";
+import {
+  checkHostName,
+  checkPort,
+  type NetworkPolicy,
+  resolveNetworkPolicy,
+} from "@mandrill-kit/core/plugin";
 
 /**
  * What `save()` and `PUT` accept. Omitted fields keep their stored value (or the default for a new

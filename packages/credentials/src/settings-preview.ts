@@ -1,11 +1,11 @@
 import {
   type MandrillSettings,
-  type NetworkPolicy,
   requireAccountId,
   Secret,
   type Store,
   type WebhookKey,
 } from "@mandrill-kit/core";
+import type { NetworkPolicy } from "@mandrill-kit/core/plugin";
 import { type MandrillSettingsInput, validateSettingsInput } from "./settings-input.js";
 import { API_KEY_FIELD, storedSettings } from "./stored-record.js";
 

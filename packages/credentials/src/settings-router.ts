@@ -1,8 +1,5 @@
 import {
-  checkOptions,
-  componentLogger,
   errorResponse,
-  findKitContext,
   isMandrillKitError,
   MandrillKitConfigError,
   MandrillKitForbiddenError,
@@ -11,6 +8,7 @@ import {
   requireAccountId,
   silentLogger,
 } from "@mandrill-kit/core";
+import { checkOptions, componentLogger, findKitContext } from "@mandrill-kit/core/plugin";
 import express, { type NextFunction, type Request, type Response, type Router } from "express";
 import type { CredentialsService } from "./credentials-service.js";
 import { readSettingsBody } from "./settings-body.js";

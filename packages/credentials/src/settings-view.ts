@@ -1,9 +1,5 @@
-import {
-  type CredentialRecord,
-  type MandrillSettings,
-  maskSecret,
-  type VerificationResult,
-} from "@mandrill-kit/core";
+import type { CredentialRecord, MandrillSettings, VerificationResult } from "@mandrill-kit/core";
+import { maskSecret } from "@mandrill-kit/core/plugin";
 import { API_KEY_FIELD, storedSettings } from "./stored-record.js";
 
 /** One masked webhook key in the admin view. */

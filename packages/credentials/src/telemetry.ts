@@ -1,4 +1,4 @@
-import type { Telemetry } from "@mandrill-kit/core";
+import type { Telemetry } from "@mandrill-kit/core/plugin";
 import type { Counter, Meter } from "@opentelemetry/api";
 
 /** The credential service's instruments, built once per telemetry handle. */

@@ -7,9 +7,9 @@ import {
   type CredentialRecord,
   createMemoryStore,
   MandrillKitCryptoError,
-  maskSecret,
   type Store,
 } from "@mandrill-kit/core";
+import { maskSecret } from "@mandrill-kit/core/plugin";
 import {
   type CredentialsService,
   createCredentials,

@@ -1,6 +1,7 @@
 /** The pool a store uses, and what every repository of the store shares through {@link PgContext}. */
-import type { ComponentLogger } from "@mandrill-kit/core";
+
 import { storeClosed } from "@mandrill-kit/core/adapter";
+import type { ComponentLogger } from "@mandrill-kit/core/plugin";
 import { Pool } from "pg";
 import { type PgPlace, storeError } from "./errors.js";
 import type { ResolvedPostgresOptions } from "./options.js";

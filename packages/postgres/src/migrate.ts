@@ -2,7 +2,7 @@
  * Applying the numbered migrations of `migrations.ts`: all pending ones in one transaction holding a
  * transaction-level advisory lock, so instances starting together take turns.
  */
-import type { ComponentLogger } from "@mandrill-kit/core";
+
 import {
   latestVersion,
   type Migration,
@@ -11,6 +11,7 @@ import {
   type SchemaPlace,
   schemaTooNew,
 } from "@mandrill-kit/core/adapter";
+import type { ComponentLogger } from "@mandrill-kit/core/plugin";
 import type { Pool } from "pg";
 import { type PgPlace, storeError } from "./errors.js";
 import { MIGRATIONS } from "./migrations.js";

@@ -9,7 +9,8 @@
  *                     └ rules shared with every store: @mandrill-kit/core/adapter
  * ```
  */
-import { componentLogger, type Store } from "@mandrill-kit/core";
+import type { Store } from "@mandrill-kit/core";
+import { componentLogger } from "@mandrill-kit/core/plugin";
 import type { Pool } from "pg";
 import { type PgContext, pgRunner, storePool } from "./connection.js";
 import { pgCredentials } from "./credentials.js";

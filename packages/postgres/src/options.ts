@@ -1,6 +1,7 @@
 /** Options of `openPostgresStore()`, checked once when it is called. */
-import { checkOptions, type Logger, MandrillKitConfigError, silentLogger } from "@mandrill-kit/core";
+import { type Logger, MandrillKitConfigError, silentLogger } from "@mandrill-kit/core";
 import { booleanOption, integerOption } from "@mandrill-kit/core/adapter";
+import { checkOptions } from "@mandrill-kit/core/plugin";
 import type { Pool } from "pg";
 
 /** Options of `openPostgresStore`: give exactly one of `connectionString` and `pool`. */

@@ -1,14 +1,13 @@
 import type {
-  ComponentLogger,
   MandrillSettings,
   SendResult,
   Store,
   SuppressionAddResult,
   SuppressionInput,
   SuppressionPolicy,
-  Telemetry,
 } from "@mandrill-kit/core";
-import { rejectSuppression, suppressionChanges } from "@mandrill-kit/core";
+import type { ComponentLogger, Telemetry } from "@mandrill-kit/core/plugin";
+import { rejectSuppression, suppressionChanges } from "@mandrill-kit/core/plugin";
 import { senderSideAdvice } from "./api-hints.js";
 import type { ResolvedRecipient } from "./message.js";
 import type { RecordQueue } from "./record-queue.js";

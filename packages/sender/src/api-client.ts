@@ -1,11 +1,5 @@
-import {
-  defaultTelemetry,
-  MandrillKitApiError,
-  MandrillKitNetworkError,
-  MandrillKitTransportError,
-  resolveNetworkPolicy,
-  type Telemetry,
-} from "@mandrill-kit/core";
+import { MandrillKitApiError, MandrillKitNetworkError, MandrillKitTransportError } from "@mandrill-kit/core";
+import { defaultTelemetry, resolveNetworkPolicy, type Telemetry } from "@mandrill-kit/core/plugin";
 import { Pool } from "undici";
 import { hintFor } from "./api-hints.js";
 import { createNetworkGuard, type NetworkGuard } from "./network-guard.js";

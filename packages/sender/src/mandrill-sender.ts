@@ -1,4 +1,5 @@
-import { findKitContext, type SendResult } from "@mandrill-kit/core";
+import type { SendResult } from "@mandrill-kit/core";
+import { findKitContext } from "@mandrill-kit/core/plugin";
 import type { NextFunction, Request, Response } from "express";
 import type { Diagnosis } from "./diagnose.js";
 import type { SendMessage } from "./message.js";

@@ -1,8 +1,5 @@
 import {
   type Clock,
-  checkOptions,
-  componentLogger,
-  findKitContext,
   isMandrillKitError,
   type Logger,
   MandrillKitConfigError,
@@ -10,6 +7,7 @@ import {
   silentLogger,
   systemClock,
 } from "@mandrill-kit/core";
+import { checkOptions, componentLogger, findKitContext } from "@mandrill-kit/core/plugin";
 import express, { type NextFunction, type Request, type Response, type Router } from "express";
 import {
   DEFAULT_UNSUBSCRIBE_MAX_AGE_MS,

@@ -1,12 +1,7 @@
 import { lookup as dnsLookup } from "node:dns/promises";
 import { connect as netConnect, type Socket } from "node:net";
-import {
-  checkAddress,
-  type HostLookup,
-  type NetworkPolicy,
-  normalizeHost,
-  parseIpLiteral,
-} from "@mandrill-kit/core";
+import type { HostLookup } from "@mandrill-kit/core";
+import { checkAddress, type NetworkPolicy, normalizeHost, parseIpLiteral } from "@mandrill-kit/core/plugin";
 import { buildConnector } from "undici";
 
 /** The one address a connection goes to: resolved once, checked, then connected to as is. */

@@ -1,22 +1,24 @@
 import {
   type Clock,
   type CredentialsReader,
-  checkAddress,
-  checkOptions,
-  didYouMean,
   type KitContext,
   type Logger,
   MandrillKitConfigError,
   type MetricsOptions,
-  type NetworkPolicy,
   type NetworkPolicyOptions,
   normalizeEmail,
-  parseIpLiteral,
-  resolveNetworkPolicy,
   type Store,
   type SuppressionPolicy,
   systemClock,
 } from "@mandrill-kit/core";
+import {
+  checkAddress,
+  checkOptions,
+  didYouMean,
+  type NetworkPolicy,
+  parseIpLiteral,
+  resolveNetworkPolicy,
+} from "@mandrill-kit/core/plugin";
 import type { ApiClientOptions } from "./api-client.js";
 import type { SmtpOptions } from "./transports/smtp.js";
 

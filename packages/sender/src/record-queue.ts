@@ -1,4 +1,5 @@
-import type { ComponentLogger, SendRecordInput, Store } from "@mandrill-kit/core";
+import type { SendRecordInput, Store } from "@mandrill-kit/core";
+import type { ComponentLogger } from "@mandrill-kit/core/plugin";
 
 /**
  * Writes send records behind the sends (group commit). A send's records are queued when its result is

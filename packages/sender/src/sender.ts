@@ -1,24 +1,26 @@
 import { randomUUID } from "node:crypto";
 import {
-  type ComponentLogger,
   type CredentialsReader,
-  componentLogger,
-  createTelemetry,
-  defaultTelemetry,
   type KitContext,
   MandrillKitConfigError,
   MandrillKitSendError,
   type MandrillSettings,
   type MandrillTransport,
   type RecipientResult,
-  resolveMetricsOptions,
   resolveSuppressionPolicy,
   type SendResult,
   type Store,
   type SuppressionPolicy,
   silentLogger,
-  type Telemetry,
 } from "@mandrill-kit/core";
+import {
+  type ComponentLogger,
+  componentLogger,
+  createTelemetry,
+  defaultTelemetry,
+  resolveMetricsOptions,
+  type Telemetry,
+} from "@mandrill-kit/core/plugin";
 import { afterSend } from "./after-send.js";
 import { type ApiClient, createApiClient } from "./api-client.js";
 import { type DenylistSyncReport, type SyncDenylistOptions, syncDenylist } from "./denylist/sync-denylist.js";

@@ -1,10 +1,5 @@
-import {
-  endSpan,
-  type MandrillTransport,
-  type SendResult,
-  secondsSince,
-  type Telemetry,
-} from "@mandrill-kit/core";
+import type { MandrillTransport, SendResult } from "@mandrill-kit/core";
+import { endSpan, secondsSince, type Telemetry } from "@mandrill-kit/core/plugin";
 import { type Counter, type Histogram, type Meter, SpanKind } from "@opentelemetry/api";
 
 /** The sender's instruments, built once per telemetry handle. */

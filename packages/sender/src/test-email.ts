@@ -1,5 +1,4 @@
 import {
-  type ComponentLogger,
   type CredentialsReader,
   isMandrillKitError,
   MandrillKitApiError,
@@ -11,6 +10,7 @@ import {
   requireEmail,
   type SendResult,
 } from "@mandrill-kit/core";
+import type { ComponentLogger } from "@mandrill-kit/core/plugin";
 import type { Diagnosis } from "./diagnose.js";
 import type { SendMessage } from "./message.js";
 import { requireSettings } from "./require-settings.js";

@@ -1,10 +1,5 @@
-import {
-  componentLogger,
-  createMemoryStore,
-  type Logger,
-  type SendRecordInput,
-  type Store,
-} from "@mandrill-kit/core";
+import { createMemoryStore, type Logger, type SendRecordInput, type Store } from "@mandrill-kit/core";
+import { componentLogger } from "@mandrill-kit/core/plugin";
 import { createSender, type Sender } from "@mandrill-kit/sender";
 import { DEMO_KEYS, type Simulator, startSimulator } from "@mandrill-kit/simulator";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";

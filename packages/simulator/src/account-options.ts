@@ -1,4 +1,4 @@
-import { checkOptions } from "@mandrill-kit/core";
+import { checkOptions } from "@mandrill-kit/core/plugin";
 import { bool, FACTORY, fail, positiveInt, stringList } from "./option-checks.js";
 
 /**

@@ -1,5 +1,5 @@
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from "node:http";
-import { maskSecret } from "@mandrill-kit/core";
+import { maskSecret } from "@mandrill-kit/core/plugin";
 import { serveExport } from "./api/exports.js";
 import { API_METHODS } from "./api/methods.js";
 import { invalidKeyError, MandrillApiError, missingKeyError } from "./api-error.js";

@@ -1,5 +1,6 @@
 import { createHash } from "node:crypto";
-import { type ComponentLogger, MandrillKitNotFoundError } from "@mandrill-kit/core";
+import { MandrillKitNotFoundError } from "@mandrill-kit/core";
+import type { ComponentLogger } from "@mandrill-kit/core/plugin";
 import {
   type AccountState,
   createAccount,

@@ -1,4 +1,5 @@
-import { checkOptions, MandrillKitConfigError } from "@mandrill-kit/core";
+import { MandrillKitConfigError } from "@mandrill-kit/core";
+import { checkOptions } from "@mandrill-kit/core/plugin";
 
 /** SMTP command a `smtp-reply` fault answers: `AUTH`, `MAIL FROM`, `RCPT TO` or the end of `DATA`. */
 export type SmtpStage = "auth" | "mail" | "rcpt" | "data";

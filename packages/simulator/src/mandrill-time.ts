@@ -1,4 +1,4 @@
-import { parseMandrillTime } from "@mandrill-kit/core";
+import { parseMandrillTime } from "@mandrill-kit/core/plugin";
 
 /** `YYYY-MM-DD HH:MM:SS` in UTC, the format of every timestamp in Mandrill's API bodies (docs/mandrill.md#api-conventions). */
 export function formatMandrillTime(ms: number): string {

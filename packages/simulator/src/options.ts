@@ -1,4 +1,5 @@
-import { type Clock, checkOptions, type Logger, silentLogger, systemClock } from "@mandrill-kit/core";
+import { type Clock, type Logger, silentLogger, systemClock } from "@mandrill-kit/core";
+import { checkOptions } from "@mandrill-kit/core/plugin";
 import { checkAccountOptions, type SimulatorAccountOptions } from "./account-options.js";
 import type { ErrorStatusMode } from "./api-error.js";
 import { DEMO_ACCOUNT } from "./demo-account.js";

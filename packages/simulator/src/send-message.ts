@@ -1,9 +1,5 @@
-import {
-  type MandrillMessage,
-  type MandrillSendResponseItem,
-  maskSecret,
-  normalizeEmail,
-} from "@mandrill-kit/core";
+import { type MandrillMessage, type MandrillSendResponseItem, normalizeEmail } from "@mandrill-kit/core";
+import { maskSecret } from "@mandrill-kit/core/plugin";
 import type { AccountState, MessageRecord, RejectState } from "./account-state.js";
 import { domainState } from "./account-state.js";
 import type { PendingWork, SimContext } from "./context.js";

@@ -1,6 +1,7 @@
 import type { AddressInfo } from "node:net";
 import type { Readable } from "node:stream";
-import { MandrillKitError, maskSecret } from "@mandrill-kit/core";
+import { MandrillKitError } from "@mandrill-kit/core";
+import { maskSecret } from "@mandrill-kit/core/plugin";
 import { simpleParser } from "mailparser";
 import { SMTPServer, type SMTPServerSession } from "smtp-server";
 import { MandrillApiError } from "./api-error.js";

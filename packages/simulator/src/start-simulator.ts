@@ -1,6 +1,6 @@
 import type { Server } from "node:http";
 import type { AddressInfo } from "node:net";
-import { componentLogger } from "@mandrill-kit/core";
+import { componentLogger } from "@mandrill-kit/core/plugin";
 import type { SMTPServer } from "smtp-server";
 import { createAccount, keyStates } from "./account-state.js";
 import { createApiServer } from "./api-server.js";

@@ -1,4 +1,5 @@
-import { isMandrillKitError, mandrillJson, signWebhook, TEST_WEBHOOK_KEY } from "@mandrill-kit/core";
+import { isMandrillKitError } from "@mandrill-kit/core";
+import { mandrillJson, signWebhook, TEST_WEBHOOK_KEY } from "@mandrill-kit/core/plugin";
 import type { AccountState } from "./account-state.js";
 import { validationError } from "./api-error.js";
 import type { SimContext } from "./context.js";

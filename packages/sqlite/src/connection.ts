@@ -4,8 +4,8 @@
  */
 import { chmodSync, existsSync, mkdirSync } from "node:fs";
 import { dirname } from "node:path";
-import type { ComponentLogger } from "@mandrill-kit/core";
 import { storeFailed } from "@mandrill-kit/core/adapter";
+import type { ComponentLogger } from "@mandrill-kit/core/plugin";
 import Database from "better-sqlite3";
 import type { ResolvedSqliteOptions } from "./options.js";
 

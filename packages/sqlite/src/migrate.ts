@@ -3,7 +3,7 @@
  * re-reads the schema version (another process may have applied it meanwhile), recorded in
  * `mk_migrations`.
  */
-import { type ComponentLogger, isMandrillKitError } from "@mandrill-kit/core";
+import { isMandrillKitError } from "@mandrill-kit/core";
 import {
   latestVersion,
   migrationFailed,
@@ -11,6 +11,7 @@ import {
   type SchemaPlace,
   schemaTooNew,
 } from "@mandrill-kit/core/adapter";
+import type { ComponentLogger } from "@mandrill-kit/core/plugin";
 import type Database from "better-sqlite3";
 import { MIGRATIONS } from "./migrations.js";
 

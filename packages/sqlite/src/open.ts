@@ -9,8 +9,9 @@
  *                   └ rules shared with every store: @mandrill-kit/core/adapter
  * ```
  */
-import { componentLogger, isMandrillKitError, type Store } from "@mandrill-kit/core";
+import { isMandrillKitError, type Store } from "@mandrill-kit/core";
 import { storeFailed } from "@mandrill-kit/core/adapter";
+import { componentLogger } from "@mandrill-kit/core/plugin";
 import type Database from "better-sqlite3";
 import { bookkeeping, openDatabase, purgeRetiredPages, type SqliteContext } from "./connection.js";
 import { sqliteCredentials } from "./credentials.js";

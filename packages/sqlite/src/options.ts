@@ -1,6 +1,7 @@
 /** Options of `openSqliteStore()`, checked once when it is called. */
-import { checkOptions, type Logger, MandrillKitConfigError, silentLogger } from "@mandrill-kit/core";
+import { type Logger, MandrillKitConfigError, silentLogger } from "@mandrill-kit/core";
 import { booleanOption, integerOption } from "@mandrill-kit/core/adapter";
+import { checkOptions } from "@mandrill-kit/core/plugin";
 
 /** Options of `openSqliteStore`. */
 export interface SqliteStoreOptions {

@@ -1,4 +1,4 @@
-import { TEST_WEBHOOK_KEY, type WebhookForm } from "@mandrill-kit/core";
+import { TEST_WEBHOOK_KEY, type WebhookForm } from "@mandrill-kit/core/plugin";
 import { matchSignature } from "./verify-request.js";
 
 /** Why a signed POST did not verify, as far as the kit can tell (never contains a key). */

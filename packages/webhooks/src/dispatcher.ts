@@ -1,22 +1,24 @@
 import {
   type Clock,
-  type ComponentLogger,
-  checkOptions,
-  componentLogger,
-  createTelemetry,
-  defaultTelemetry,
   type InboxRecord,
   type Logger,
   type MandrillEventType,
   MandrillKitConfigError,
   MandrillKitError,
   type MetricsOptions,
-  resolveMetricsOptions,
   type Store,
   silentLogger,
   systemClock,
-  type Telemetry,
 } from "@mandrill-kit/core";
+import {
+  type ComponentLogger,
+  checkOptions,
+  componentLogger,
+  createTelemetry,
+  defaultTelemetry,
+  resolveMetricsOptions,
+  type Telemetry,
+} from "@mandrill-kit/core/plugin";
 import {
   DISPATCH_OPTION_NAMES,
   type DispatchConfig,

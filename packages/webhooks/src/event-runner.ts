@@ -1,13 +1,11 @@
 import {
   type Clock,
-  type ComponentLogger,
   type InboxRecord,
   type MandrillEvent,
   MandrillKitPayloadError,
-  parseMandrillEvents,
   type Store,
-  type Telemetry,
 } from "@mandrill-kit/core";
+import { type ComponentLogger, parseMandrillEvents, type Telemetry } from "@mandrill-kit/core/plugin";
 import type { DispatchConfig } from "./dispatch-options.js";
 import type { HandlerRegistry } from "./handler-registry.js";
 import { type HandlerRun, runId, startRun } from "./handler-run.js";

@@ -1,11 +1,5 @@
-import {
-  componentLogger,
-  endSpan,
-  incomingContext,
-  isAccountId,
-  type Logger,
-  silentLogger,
-} from "@mandrill-kit/core";
+import { isAccountId, type Logger, silentLogger } from "@mandrill-kit/core";
+import { componentLogger, endSpan, incomingContext } from "@mandrill-kit/core/plugin";
 import { type Context, SpanKind, trace } from "@opentelemetry/api";
 import express, { type NextFunction, type Request, type Response, type Router } from "express";
 import { diagnoseMismatch } from "./diagnose.js";

@@ -1,4 +1,5 @@
-import type { ComponentLogger, EventOfType, MandrillEvent, MandrillEventType } from "@mandrill-kit/core";
+import type { EventOfType, MandrillEvent, MandrillEventType } from "@mandrill-kit/core";
+import type { ComponentLogger } from "@mandrill-kit/core/plugin";
 
 /** What a handler receives besides the event. */
 export interface HandlerContext {

@@ -1,4 +1,4 @@
-export { mandrillSignature, TEST_WEBHOOK_KEY, type WebhookForm } from "@mandrill-kit/core";
+export { mandrillSignature, TEST_WEBHOOK_KEY, type WebhookForm } from "@mandrill-kit/core/plugin";
 export { diagnoseMismatch, type SignatureDiagnosis } from "./diagnose.js";
 export type { DispatchOptions } from "./dispatch-options.js";
 export { createDispatcher, type Dispatcher, type DispatcherOptions } from "./dispatcher.js";

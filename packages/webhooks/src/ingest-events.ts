@@ -1,15 +1,17 @@
 import {
-  eventKey,
   type InboxEventInput,
   type IngestResult,
   type MandrillEvent,
-  type ParseOutcome,
-  parseMandrillEvents,
   resolveSuppressionPolicy,
   type Store,
   type SuppressionPolicy,
-  suppressionEffects,
 } from "@mandrill-kit/core";
+import {
+  eventKey,
+  type ParseOutcome,
+  parseMandrillEvents,
+  suppressionEffects,
+} from "@mandrill-kit/core/plugin";
 
 /** What {@link ingestEvents} did with one verified `mandrill_events` value. */
 export type IngestOutcome =

@@ -1,12 +1,11 @@
 import {
-  componentLogger,
-  findKitContext,
   type KitContext,
   type MandrillEventType,
   MandrillKitConfigError,
   type Store,
   silentLogger,
 } from "@mandrill-kit/core";
+import { componentLogger, findKitContext } from "@mandrill-kit/core/plugin";
 import type { NextFunction, Request, Response, Router } from "express";
 import type { SignatureDiagnosis } from "./diagnose.js";
 import { createDispatchLoop, type DispatchLoop } from "./dispatcher.js";

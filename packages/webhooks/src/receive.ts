@@ -1,15 +1,14 @@
+import { type Logger, silentLogger } from "@mandrill-kit/core";
 import {
   componentLogger,
   defaultTelemetry,
   endSpan,
-  type Logger,
   parseMandrillEvents,
   parseMandrillEventsBytes,
   secondsSince,
-  silentLogger,
   type Telemetry,
   traceFields,
-} from "@mandrill-kit/core";
+} from "@mandrill-kit/core/plugin";
 import type { Context } from "@opentelemetry/api";
 import { WebhookNotStoredError } from "./errors.js";
 import { type IngestEventsOptions, type IngestOutcome, ingestEvents } from "./ingest-events.js";

@@ -1,15 +1,12 @@
+import type { Clock, InboxEventInput, IngestResult, Store } from "@mandrill-kit/core";
 import {
-  type Clock,
   type ComponentLogger,
   endSpan,
-  type InboxEventInput,
-  type IngestResult,
-  type Store,
   secondsSince,
   suppressionChanges,
   type Telemetry,
   traceFields,
-} from "@mandrill-kit/core";
+} from "@mandrill-kit/core/plugin";
 import type { Attributes, BatchObservableCallback, Counter, Histogram, Meter } from "@opentelemetry/api";
 import type { RefusalReason } from "./verify-request.js";
 

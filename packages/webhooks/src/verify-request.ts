@@ -1,5 +1,6 @@
 import { createHmac, randomBytes, timingSafeEqual } from "node:crypto";
-import { isAccountId, mandrillSignature, TEST_WEBHOOK_KEY, type WebhookForm } from "@mandrill-kit/core";
+import { isAccountId } from "@mandrill-kit/core";
+import { mandrillSignature, TEST_WEBHOOK_KEY, type WebhookForm } from "@mandrill-kit/core/plugin";
 import { type BodyRefusalStatus, FormBodyError } from "./errors.js";
 import {
   checkFormContentType,

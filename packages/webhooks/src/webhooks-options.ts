@@ -1,8 +1,5 @@
 import {
   type Clock,
-  checkOptions,
-  createTelemetry,
-  defaultTelemetry,
   isAccountId,
   type KitContext,
   type Logger,
@@ -10,7 +7,6 @@ import {
   MandrillKitConfigError,
   MESSAGE_EVENT_TYPES,
   type MetricsOptions,
-  resolveMetricsOptions,
   resolveSuppressionPolicy,
   type Secret,
   type Store,
@@ -19,8 +15,14 @@ import {
   SYNC_EVENT_TYPES,
   silentLogger,
   systemClock,
-  type Telemetry,
 } from "@mandrill-kit/core";
+import {
+  checkOptions,
+  createTelemetry,
+  defaultTelemetry,
+  resolveMetricsOptions,
+  type Telemetry,
+} from "@mandrill-kit/core/plugin";
 import {
   DISPATCH_OPTION_NAMES,
   type DispatchConfig,

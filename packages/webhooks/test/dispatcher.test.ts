@@ -1,12 +1,11 @@
 import {
   createMemoryStore,
-  eventKey,
   type MandrillEvent,
-  parseMandrillEvents,
   resolveSuppressionPolicy,
   type Store,
   silentLogger,
 } from "@mandrill-kit/core";
+import { eventKey, parseMandrillEvents } from "@mandrill-kit/core/plugin";
 import { eventually } from "@mandrill-kit/core/testing";
 import { addKey, type MandrillKitMiddleware, mandrillKit } from "@mandrill-kit/credentials";
 import {

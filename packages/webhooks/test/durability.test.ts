@@ -3,7 +3,7 @@ import { mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { fileURLToPath } from "node:url";
-import { eventKey, parseMandrillEvents } from "@mandrill-kit/core";
+import { eventKey, parseMandrillEvents } from "@mandrill-kit/core/plugin";
 import { addKey } from "@mandrill-kit/credentials";
 import { openSqliteStore } from "@mandrill-kit/sqlite";
 import { eventFixtures, signWebhook } from "@mandrill-kit/webhooks/testing";

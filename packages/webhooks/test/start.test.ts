@@ -1,13 +1,8 @@
 import { mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import {
-  createMemoryStore,
-  eventKey,
-  type KitContext,
-  parseMandrillEvents,
-  type Store,
-} from "@mandrill-kit/core";
+import { createMemoryStore, type KitContext, type Store } from "@mandrill-kit/core";
+import { eventKey, parseMandrillEvents } from "@mandrill-kit/core/plugin";
 import { eventually, manualClock } from "@mandrill-kit/core/testing";
 import { addKey, mandrillKit } from "@mandrill-kit/credentials";
 import { openSqliteStore } from "@mandrill-kit/sqlite";

@@ -8,7 +8,7 @@ import { mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { fileURLToPath } from "node:url";
-import { eventKey, parseMandrillEvents } from "@mandrill-kit/core";
+import { eventKey, parseMandrillEvents } from "@mandrill-kit/core/plugin";
 import { eventually } from "@mandrill-kit/core/testing";
 import { eventFixtures, signWebhook } from "@mandrill-kit/webhooks/testing";
 import { afterAll, afterEach, describe, expect, it } from "vitest";

@@ -3,9 +3,9 @@ import {
   MandrillKitError,
   type MandrillListRow,
   normalizeEmail,
-  parseMandrillTime,
   type SuppressionReason,
 } from "@mandrill-kit/core";
+import { parseMandrillTime } from "@mandrill-kit/core/plugin";
 
 /** Mandrill's denylist reasons the kit keeps as they are; any other is `custom` (docs/design.md#mandrill-denylist-sync). */
 const KEPT_REASONS: readonly string[] = ["hard-bounce", "soft-bounce", "spam", "unsub", "custom"];

@@ -6,13 +6,13 @@
  */
 import { randomUUID } from "node:crypto";
 import {
-  type ComponentLogger,
   type CredentialsReader,
   MandrillKitConfigError,
   type MandrillListRow,
   type MandrillSyncCounts,
   type Store,
 } from "@mandrill-kit/core";
+import type { ComponentLogger } from "@mandrill-kit/core/plugin";
 import type { ApiClient } from "../api-client.js";
 import type { NetworkGuard } from "../network-guard.js";
 import { requireSettings } from "../require-settings.js";

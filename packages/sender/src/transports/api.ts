@@ -1,11 +1,11 @@
 import {
-  type ComponentLogger,
   type MandrillSendResponseItem,
   type MandrillSettings,
   normalizeEmail,
   type RecipientResult,
   rejectReasonSide,
 } from "@mandrill-kit/core";
+import type { ComponentLogger } from "@mandrill-kit/core/plugin";
 import { AmbiguousRequestError, type ApiClient } from "../api-client.js";
 import { mandrillTime, toMandrillMessage } from "../message.js";
 import { everyRecipient, recipientResult, type Transport, type TransportRequest } from "./transport.js";

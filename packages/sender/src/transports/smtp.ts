@@ -1,10 +1,5 @@
-import {
-  type ComponentLogger,
-  checkPort,
-  type MandrillSettings,
-  normalizeEmail,
-  type RecipientResult,
-} from "@mandrill-kit/core";
+import { type MandrillSettings, normalizeEmail, type RecipientResult } from "@mandrill-kit/core";
+import { type ComponentLogger, checkPort } from "@mandrill-kit/core/plugin";
 import nodemailer, { type Transporter } from "nodemailer";
 import type { Attachment, ResolvedRecipient } from "../message.js";
 import type { NetworkGuard } from "../network-guard.js";

@@ -4,5 +4,5 @@ export {
   type SignedWebhook,
   signWebhook,
   TEST_WEBHOOK_KEY,
-} from "@mandrill-kit/core";
+} from "@mandrill-kit/core/plugin";
 export { eventFixtures, type FixtureOverrides } from "./fixtures.js";

@@ -1,4 +1,4 @@
-import { addressRange, parseIpLiteral } from "@mandrill-kit/core";
+import { addressRange, parseIpLiteral } from "@mandrill-kit/core/plugin";
 import { html, type SafeHtml } from "../../views/html.js";
 
 /**

@@ -1,4 +1,4 @@
-import { signWebhook } from "@mandrill-kit/core";
+import { signWebhook } from "@mandrill-kit/core/plugin";
 import type { CredentialsService } from "@mandrill-kit/credentials";
 
 /** What "Send a test webhook" found. */
