@@ -10,6 +10,7 @@ import {
   type RateLimits,
   recipientKey,
 } from "./security/rate-limit.js";
+import { plural } from "./views/form.js";
 
 function testEmailRecipient(req: Request): string {
   const to = (req.body as { to?: unknown } | undefined)?.to;
@@ -26,27 +27,27 @@ export function createAppLimits(adminToken: string, limits: RateLimits): AppDeps
     loginFailures: createAuthFailureLimiter({
       ...limits.authFailures,
       succeeds: (req) => loginTokenMatches(req, adminToken),
-      message: (s) => `Too many attempts. Try again in ${s} seconds.`,
+      message: (s) => `Too many attempts. Try again in ${plural(s, "second")}.`,
     }),
     apiFailures: createAuthFailureLimiter({
       ...limits.authFailures,
       succeeds: (req) => bearerMatches(req, adminToken),
-      message: (s) => `Too many wrong admin tokens from this address; try again in ${s} seconds.`,
+      message: (s) => `Too many wrong admin tokens from this address; try again in ${plural(s, "second")}.`,
     }),
     testEmail: createLimiter({
       ...limits.testEmail,
       key: (req) => `${clientKey(req)}|${String(req.params.account)}`,
-      message: (s) => `Too many test emails. Try again in ${s} seconds.`,
+      message: (s) => `Too many test emails. Try again in ${plural(s, "second")}.`,
     }),
     testEmailRecipient: createLimiter({
       ...limits.testEmailRecipient,
       key: (req) => recipientKey(testEmailRecipient(req)),
       skip: (req) => !isEmail(testEmailRecipient(req)),
-      message: (s) => `Too many test emails to this address. Try again in ${s} seconds.`,
+      message: (s) => `Too many test emails to this address. Try again in ${plural(s, "second")}.`,
     }),
     send: createLimiter({
       ...limits.send,
-      message: (s) => `Too many sends from this address. Try again in ${s} seconds.`,
+      message: (s) => `Too many sends from this address. Try again in ${plural(s, "second")}.`,
     }),
   };
 }

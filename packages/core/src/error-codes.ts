@@ -36,7 +36,7 @@ export const ERROR_CODES = {
   },
   ERR_MK_EMAIL_INVALID: {
     summary: "A value given as an email address is not one.",
-    advice: "Pass a single address such as 'alice@example.org' (no display name, no list).",
+    advice: "Give a single address such as alice@example.org, without a display name or a list.",
   },
   ERR_MK_VALIDATION_FAILED: {
     summary: "Input failed validation; `fields` names each field and what is wrong with it.",
@@ -91,24 +91,24 @@ export const ERROR_CODES = {
     summary:
       "The storage backend reported an error (disk full, database locked for too long, connection lost…).",
     advice:
-      "Read the cause; for SQLite check disk space and file permissions, and raise `busyTimeoutMs` if locked.",
+      "Read the cause in the server log; for SQLite check the disk space and file permissions, and give the store a longer busy timeout if the database stays locked.",
   },
   ERR_MK_HEALTH_CHECK_FAILED: {
     summary:
       "A readiness check of `kit.health()` failed: the store did not answer within its deadline, the dispatcher was closed or its loop stalled, or the key set did not load.",
     advice:
-      "Read the check's `error` in the health answer; fix the database connection, restart a stalled worker, or check `MANDRILL_KIT_KEYS`.",
+      "Read the failing check's error in the health answer, then fix what it names: the database connection, a stalled worker (restart it) or the key set in MANDRILL_KIT_KEYS.",
   },
   ERR_MK_CRYPTO_MALFORMED: {
     summary:
       "A stored secret is not a JWE the kit wrote: not compact, non-canonical base64url, or a disallowed header (alg, enc, zip).",
     advice:
-      "The row was damaged or written by something else. Save the secret again through the settings page or `credentials.save()`.",
+      "The row was damaged or written by something else: save the account's API key and webhook key again on its settings page.",
   },
   ERR_MK_CRYPTO_UNKNOWN_KEY: {
     summary: "A stored secret was encrypted with a key id (`kid`) that is not in the configured key set.",
     advice:
-      "Add the missing key back to `keys` (decrypt-only) and run `mandrill-kit keys rotate`; remove old keys only after a rotation has finished.",
+      "Add the missing key back to the key set (decrypt-only), run mandrill-kit keys rotate, and remove old keys only after a rotation has finished.",
   },
   ERR_MK_CRYPTO_WRONG_BINDING: {
     summary: "A stored secret belongs to another account or field (a ciphertext was copied between rows).",
@@ -130,25 +130,25 @@ export const ERROR_CODES = {
     summary:
       "Mandrill answered with an error (`name` carries Mandrill's error name, e.g. Invalid_Key, ValidationError).",
     advice:
-      "Read `hint` on the error: it says in plain words what Mandrill's error means and what to change.",
+      "Follow the hint that comes with the error: it says in plain words what Mandrill's answer means and what to change.",
   },
   ERR_MK_TRANSPORT_FAILED: {
     summary:
       "Mandrill could not be reached or did not answer (DNS, refused or reset connection, timeout, TLS, SMTP failure).",
     advice:
-      "If `retryable` is true the kit already retried; check the network, a firewall or an ISP blocking SMTP ports (try 2525 or 465). If the request may have reached Mandrill, recipients come back as `unknown` and are never re-sent blindly.",
+      "Check that this server can reach Mandrill: a firewall or the ISP often blocks SMTP ports, so try port 2525 or 465, or the HTTP API (the kit has already retried what was safe to retry).",
   },
   ERR_MK_NETWORK_REFUSED: {
     summary:
       "The kit refused to connect: the host is (or resolves to) a loopback, private, link-local or other non-public address, or the SMTP port is not allowed.",
     advice:
-      "Use smtp.mandrillapp.com on port 587, 2525, 25 or 465. If the host operator really runs a relay or simulator on a private network, allow it with the `network` option (`allow: [host or CIDR]`, `ports`), never from account settings.",
+      "Set the Host to smtp.mandrillapp.com and the Port to 587, 2525, 25 or 465; a relay on a private network can only be allowed by the server's operator (the sender's network option), never from account settings.",
   },
   ERR_MK_SEND_REJECTED: {
     summary:
       "Mandrill rejected every recipient of a send (`result` holds each recipient's status and reason).",
     advice:
-      "Look at each recipient's `rejectReason`: sender-side reasons (unsigned, invalid-sender…) mean a configuration problem; recipient-side ones mean the addresses must not be mailed.",
+      "Read the reason given for each recipient: unsigned or invalid-sender means the From address or its domain must be fixed in Mandrill; any other reason means that address must not be mailed.",
   },
   ERR_MK_UNSUBSCRIBE_INVALID: {
     summary: "An unsubscribe link's token is malformed, forged, or for another account.",
@@ -164,7 +164,7 @@ export const ERROR_CODES = {
   ERR_MK_UNSUBSCRIBE_EXPIRED: {
     summary: "An unsubscribe link is older than the accepted window (`maxAgeMs`, one year by default).",
     advice:
-      "Nothing to fix on the server: the person can use the link in a recent email, or reply to unsubscribe. Raise `maxAgeMs` of mandrillUnsubscribe() if old links must keep working.",
+      "Nothing to fix on the server: the person can use the link in a recent email, or reply to unsubscribe (a host that must honour older links raises the unsubscribe router's maximum age).",
   },
   ERR_MK_FORBIDDEN: {
     summary: "The host's authorisation hook refused this request.",
@@ -188,7 +188,7 @@ export const ERROR_CODES = {
     summary:
       "Mandrill's export of the denylist or allowlist ended in error, expired, or did not complete before the sync's deadline.",
     advice:
-      "Nothing was changed: the suppression list is as it was. Run the sync again later; raise `deadlineMs` for a very long list, and check Mandrill's status page if exports keep failing.",
+      "Nothing was changed: the suppression list is as it was. Run the sync again later, and check Mandrill's status page if exports keep failing (a very long list needs a longer sync deadline).",
   },
   ERR_MK_DENYLIST_EXPORT_INVALID: {
     summary:

@@ -4,6 +4,7 @@ import {
   MandrillKitApiError,
   MandrillKitValidationError,
 } from "@mandrill-kit/core";
+import { type SmtpProblem, SmtpTransportError } from "@mandrill-kit/sender";
 import { type Request, type RequestHandler, type Response, Router } from "express";
 import type { AppDeps } from "../deps.js";
 import type { Flash, Session } from "../security/session.js";
@@ -81,9 +82,15 @@ export function formText(req: Request, name: string): string | undefined {
   return typeof value === "string" ? value : undefined;
 }
 
+const SETTINGS_PROBLEMS: ReadonlySet<SmtpProblem> = new Set(["auth", "sender-refused"]);
+
 /** An error as one sentence for a page (Mandrill's hint included; internals never shown). */
 export function errorText(error: unknown): string {
   if (error instanceof MandrillKitApiError) return `${error.message} ${error.hint}`.trim();
+  // A refused SMTP login or sender: the next step is in the settings, not the network (the message
+  // of a network problem already says what to try).
+  if (error instanceof SmtpTransportError && SETTINGS_PROBLEMS.has(error.problem))
+    return `${error.message} ${error.advice}`;
   if (isMandrillKitError(error)) return error.message;
   return "Something went wrong; the server log has the details.";
 }

@@ -25,6 +25,14 @@ export type SmtpProblem =
   | "message-refused"
   | "failed";
 
+/** What to do about the problems that are not the network's (the code's advice is about the network). */
+const PROBLEM_ADVICE: Partial<Record<SmtpProblem, string>> = {
+  auth: "Copy an active API key from Mandrill (Settings → SMTP & API Info) into the API key field and save: Mandrill's SMTP password is an API key, and any username works.",
+  "auth-temporary": "Try again in a few minutes; if it keeps failing, check Mandrill's status page.",
+  "sender-refused": "Use a From address on a sending domain verified in Mandrill (Settings → Domains).",
+  "message-refused": "Look in Mandrill → Outbound → Activity for why the message was refused.",
+};
+
 /** An SMTP failure before the message was handed over; `problem` says which. */
 export class SmtpTransportError extends MandrillKitTransportError {
   readonly problem: SmtpProblem;
@@ -32,6 +40,11 @@ export class SmtpTransportError extends MandrillKitTransportError {
   constructor(problem: SmtpProblem, message: string, retryable: boolean, cause: SmtpFailure) {
     super(message, retryable, { cause: safeCause(cause) });
     this.problem = problem;
+  }
+
+  /** A refused login (535) or sender is no network problem: its own advice, not the code's. */
+  override get advice(): string {
+    return PROBLEM_ADVICE[this.problem] ?? super.advice;
   }
 }
 
