@@ -7,6 +7,7 @@ import { join } from "node:path";
 import { fileURLToPath } from "node:url";
 import { type Browser, type BrowserContext, chromium, type Page } from "playwright-core";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { demoSimulatorOptions } from "../../examples/server/src/demo-simulator.js";
 import { ADMIN_TOKEN, startTestApp, type TestApp } from "../../examples/server/test/helpers.js";
 import { componentMissing } from "../require-component.js";
 
@@ -50,7 +51,8 @@ describe.skipIf(!hasChromium)("the settings app at 1280 and 390 px (issue #16)",
   const problems: string[] = [];
 
   beforeAll(async () => {
-    t = await startTestApp();
+    // The simulator as `pnpm start` runs it (its accounts have acme.example verified).
+    t = await startTestApp({ simulator: demoSimulatorOptions() });
     shots = UPDATE ? README_SHOTS : await mkdtemp(join(tmpdir(), "mk-shots-"));
     await mkdir(shots, { recursive: true });
     // launch() gives every run a fresh temporary profile (its own --user-data-dir).
@@ -151,6 +153,8 @@ describe.skipIf(!hasChromium)("the settings app at 1280 and 390 px (issue #16)",
     await page.locator("#connection-result").waitFor();
     expect(await focusedId()).toBe("connection-result");
     expect(await page.locator("#connection-result").textContent()).toContain("API key valid and active");
+    // Item 1 of the demo: the From domain is one of the simulator's verified sending domains.
+    expect(await page.locator("#connection-result").textContent()).toContain("Connection works");
     expect(t.sim.inspect.outbox().length).toBe(sent);
 
     // Save the kept form: the typed key is saved without typing it again; the key is checked.
@@ -243,6 +247,10 @@ describe.skipIf(!hasChromium)("the settings app at 1280 and 390 px (issue #16)",
           await page.screenshot({ path: join(shots, `${name}-${width}.png`), fullPage: true });
       }
       await page.context().clearCookies();
+      // Item 12: without a session an unknown route is the 404 page too, not a trip to the login page.
+      const anonymous = await page.goto(`${t.url}/nope`);
+      expect({ status: anonymous?.status(), url: page.url() }).toEqual({ status: 404, url: `${t.url}/nope` });
+      expect(await page.locator("h1").textContent()).toBe("Page not found");
       await page.goto(`${t.url}/login`);
       expect(await sidewaysScroll()).toBe(0);
       if (width !== 320) await page.screenshot({ path: join(shots, `login-${width}.png`), fullPage: true });

@@ -130,7 +130,7 @@ ${errorSummary("Nothing was imported. Fix these lines:", csvErrors, {}, Object.f
 <div class="field"><label for="csv">Import: paste CSV with a header line</label>
 <textarea id="csv" name="csv" rows="6" required aria-describedby="csv-help"${csvErrors.length > 0 ? html` aria-invalid="true"` : ""}>${csvInput}</textarea>
 <p class="help" id="csv-help">Columns <code>email,reason,detail,expiresAt</code>; the export's format works.</p></div>
-<p class="js-only" hidden><label for="csv-file">…or choose a file</label> <input id="csv-file" type="file" accept=".csv,text/csv" data-fill="csv"></p>
+<div class="field js-only" hidden><label for="csv-file">…or choose a file</label><input id="csv-file" type="file" accept=".csv,text/csv" data-fill="csv"></div>
 <p><button type="submit">Import</button></p>
 </form>
 </section>`;
