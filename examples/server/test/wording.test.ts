@@ -149,6 +149,33 @@ describe("a refused SMTP login (535) from the simulator's SMTP server", () => {
     expect(send).not.toMatch(NETWORK_ADVICE);
   });
 
+  it("says Mandrill's hint for a refused key once: test email, Send and Sync pages", async () => {
+    const { agent, csrf } = await logInWithCsrf(t.url);
+    const account = "api-refused";
+    const times = (text: string, what: string) => text.split(what).length - 1;
+    const api = form(csrf, { transport: "api" });
+    await agent
+      .post(`/accounts/${account}/test-email`)
+      .type("form")
+      .send({ ...api, to: "me@acme.example" });
+    const page = (await agent.get(`/accounts/${account}/settings`)).text;
+    const box = textOf(/<section[^>]*id="test-email">([\s\S]*?)<\/section>/.exec(page)?.[1] ?? "");
+    expect(box).toContain("It did not work: Mandrill answered Invalid_Key: Invalid API key.");
+    expect(times(box, "save it again")).toBe(1); // the troubleshooting's advice, not the hint too
+    await agent.post(`/accounts/${account}/settings`).type("form").send(api);
+    await agent.get(`/accounts/${account}/settings`); // shows the "Saved." message
+    await agent
+      .post(`/accounts/${account}/send`)
+      .type("form")
+      .send({ _csrf: csrf, to: "someone@acme.example", subject: "Hi", text: "x" });
+    const send = textOf(mainOf((await agent.get(`/accounts/${account}/send`)).text));
+    expect(times(send, "save it again")).toBe(1);
+    await agent.post(`/accounts/${account}/suppressions/sync`).type("form").send({ _csrf: csrf });
+    const sync = textOf(mainOf((await agent.get(`/accounts/${account}/suppressions/sync`)).text));
+    expect(sync).toContain("Could not sync with Mandrill");
+    expect(times(sync, "save it again")).toBe(1);
+  });
+
   it("no page in a failing state shows developer words (Settings, Diagnostics, Send, Suppressions)", async () => {
     const { agent, csrf } = await logInWithCsrf(t.url);
     const account = "smtp-535-pages";

@@ -86,7 +86,9 @@ const SETTINGS_PROBLEMS: ReadonlySet<SmtpProblem> = new Set(["auth", "sender-ref
 
 /** An error as one sentence for a page (Mandrill's hint included; internals never shown). */
 export function errorText(error: unknown): string {
-  if (error instanceof MandrillKitApiError) return `${error.message} ${error.hint}`.trim();
+  // Mandrill's message already ends with its hint: said once.
+  if (error instanceof MandrillKitApiError)
+    return error.message.includes(error.hint) ? error.message : `${error.message} ${error.hint}`.trim();
   // A refused SMTP login or sender: the next step is in the settings, not the network (the message
   // of a network problem already says what to try).
   if (error instanceof SmtpTransportError && SETTINGS_PROBLEMS.has(error.problem))

@@ -18,15 +18,22 @@ export function testEmailResult(outcome: TestOutcome): SafeHtml {
 <p><strong>No test email was sent:</strong> ${outcome.message}</p></div>`;
   }
   const r = outcome.value;
+  // Mandrill's message ends with its hint (what to do). With the troubleshooting checks below, their
+  // advice is the one next step: the hint is left out of the sentence. Without them it is said once.
+  const hint = r.error?.code === "ERR_MK_MANDRILL_API" ? (r.error.hint ?? "") : "";
+  const withoutHint = (text: string) =>
+    hint !== "" && r.diagnosis !== null && text.endsWith(` — ${hint}`)
+      ? `${text.slice(0, -(hint.length + 3))}.`
+      : text;
+  const summary = withoutHint(r.summary);
   // One sentence per problem: the summary, then the error only when it says something more.
-  const extra = r.error !== null && r.error.message !== r.summary ? r.error.message : "";
-  // Mandrill's own hint is for people; the kit's error-code advice is for developers (the
-  // troubleshooting checks below say what to do instead).
-  const hint =
-    r.error?.code === "ERR_MK_MANDRILL_API" && r.error.hint && r.diagnosis === null ? r.error.hint : "";
+  const extra = r.error !== null && r.error.message !== r.summary ? withoutHint(r.error.message) : "";
+  // The kit's error-code advice is for developers: only Mandrill's own hint is shown, once.
+  const said = `${summary} ${extra}`;
+  const shownHint = hint !== "" && r.diagnosis === null && !said.includes(hint) ? hint : "";
   return html`<div class="result result-${r.ok ? "ok" : "error"}" role="status" id="test-email-result" tabindex="-1" data-autofocus>
-<p><strong>${r.ok ? "Success" : "It did not work"}:</strong> ${r.summary}</p>
-${extra === "" && hint === "" ? "" : html`<p>${extra}${hint === "" ? "" : html` <span class="hint">${hint}</span>`}</p>`}
+<p><strong>${r.ok ? "Success" : "It did not work"}:</strong> ${summary}</p>
+${extra === "" && shownHint === "" ? "" : html`<p>${extra}${shownHint === "" ? "" : html` <span class="hint">${shownHint}</span>`}</p>`}
 ${r.diagnosis === null ? "" : html`<h3>Troubleshooting</h3>${diagnosisTable(r.diagnosis)}`}
 </div>`;
 }
