@@ -14,6 +14,8 @@ Usage: mandrill-simulator [options]
   --errors MODE       legacy (HTTP 500 for every error, default) or modern (4xx/5xx)
   --flush-ms N        webhook batching delay in ms, 0 = post at once (default 1000)
   --accept-any-key    accept every API key except those starting with "invalid"
+  --domains LIST      with --accept-any-key: the verified sending domains of those keys' accounts,
+                      comma-separated (others are unverified); default: none listed, any accepted
   --help              this text
 `;
 
@@ -36,6 +38,20 @@ function int(value: string | undefined, name: string): number | undefined {
   return Number(value);
 }
 
+/** `--domains a.example,b.example`: the sending domains of the accounts `--accept-any-key` creates. */
+function domainList(value: string | undefined, acceptAnyKey: boolean): string[] | undefined {
+  if (value === undefined) return undefined;
+  const domains = value.split(",").map((d) => d.trim().toLowerCase());
+  if (!acceptAnyKey || domains.some((d) => !/^[a-z0-9-]+(\.[a-z0-9-]+)+$/.test(d))) {
+    throw new MandrillKitConfigError(
+      "ERR_MK_CONFIG_INVALID",
+      "--domains",
+      `--domains needs --accept-any-key and a comma-separated list of domain names; received "${value}".`,
+    );
+  }
+  return domains;
+}
+
 /**
  * Starts a simulator from command-line arguments and prints where it listens and the demo keys.
  * Resolves to the running simulator, or `undefined` (after printing why) when it did not start.
@@ -56,6 +72,7 @@ export async function runSimulatorCli(
         errors: { type: "string" },
         "flush-ms": { type: "string" },
         "accept-any-key": { type: "boolean" },
+        domains: { type: "string" },
         help: { type: "boolean" },
       },
       strict: true,
@@ -73,6 +90,7 @@ export async function runSimulatorCli(
   }
   let sim: Simulator;
   try {
+    const domains = domainList(values.domains, values["accept-any-key"] === true);
     const smtpsPort = int(values["smtps-port"], "--smtps-port");
     sim = await startSimulator({
       host: values.host ?? io.env.MANDRILL_SIMULATOR_HOST ?? "127.0.0.1",
@@ -84,6 +102,7 @@ export async function runSimulatorCli(
       ...(values["accept-any-key"] === true
         ? { acceptAnyKey: (key: string) => !key.startsWith("invalid") }
         : {}),
+      ...(domains === undefined ? {} : { anyKeyAccount: { domains, balance: 100 } }),
     });
   } catch (error) {
     const code = (error as { code?: unknown }).code;
@@ -107,6 +126,14 @@ export async function runSimulatorCli(
     ...(values["accept-any-key"] === true
       ? ['    (any other key is accepted too, except keys starting with "invalid")']
       : []),
+    ...(values.domains === undefined
+      ? []
+      : [
+          `    (their accounts' verified sending domains: ${values.domains
+            .split(",")
+            .map((d) => d.trim())
+            .join(", ")})`,
+        ]),
     "  Test addresses: reject@, hard_bounce@, soft_bounce@, spam@test.mandrillapp.com",
     "Press Ctrl-C to stop.",
   ];

@@ -59,6 +59,41 @@ describe("mandrill-simulator CLI", () => {
     expect(unknown.err.join("")).toMatch(/Unknown option '--prot'/);
   });
 
+  it("gives the accepted keys' accounts the --domains as verified sending domains, and no other", async () => {
+    const run = io();
+    const sim = await runSimulatorCli(
+      ["--port", "0", "--smtp-port", "0", "--accept-any-key", "--domains", "acme.example, example.com"],
+      run.io,
+    );
+    try {
+      expect(run.out.join("")).toContain("verified sending domains: acme.example, example.com");
+      const apiUrl = sim?.apiUrl ?? "";
+      const listed = (await callApi(apiUrl, "senders/domains", { key: "any-accepted-key" })).body as Array<{
+        domain: string;
+        verified_at: string | null;
+        valid_signing: boolean;
+      }>;
+      expect(listed.map((d) => [d.domain, d.verified_at !== null, d.valid_signing])).toEqual([
+        ["acme.example", true, true],
+        ["example.com", true, true],
+      ]);
+      const other = await callApi(apiUrl, "senders/check-domain", {
+        key: "any-accepted-key",
+        domain: "unlisted.example",
+      });
+      expect(other.body).toMatchObject({
+        domain: "unlisted.example",
+        verified_at: null,
+        valid_signing: false,
+      });
+    } finally {
+      await sim?.close();
+    }
+    const alone = io();
+    expect(await runSimulatorCli(["--port", "0", "--domains", "acme.example"], alone.io)).toBeUndefined();
+    expect(alone.err.join("")).toContain("--domains needs --accept-any-key");
+  });
+
   it("takes ports from the environment", async () => {
     const run = io();
     const sim = await runSimulatorCli([], {
