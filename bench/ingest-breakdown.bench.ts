@@ -32,8 +32,9 @@ import {
 import { eventKey, parseMandrillEventsBytes, suppressionEffects } from "@mandrill-kit/core/plugin";
 import { openPostgresStore } from "@mandrill-kit/postgres";
 import { openSqliteStore } from "@mandrill-kit/sqlite";
-import { inboxInputs, verifyRequest } from "@mandrill-kit/webhooks";
+import { verifyRequest } from "@mandrill-kit/webhooks";
 import { signWebhook } from "@mandrill-kit/webhooks/testing";
+import { inboxInputs } from "../packages/webhooks/src/ingest-events.js";
 import { mean, measureFsync, measureHttp, type Timer, timed, timer } from "./lib/breakdown-measure.js";
 import { realisticBatch } from "./lib/events.js";
 import { DISPATCH_STAGE, profileKit } from "./lib/kit-profile.js";

@@ -10,10 +10,11 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { fileURLToPath } from "node:url";
 import { addKey, mandrillKit } from "@mandrill-kit/credentials";
-import { createSender, resolveRecipients, type SendMessage, toMandrillMessage } from "@mandrill-kit/sender";
+import { createSender, type SendMessage } from "@mandrill-kit/sender";
 import { openSqliteStore } from "@mandrill-kit/sqlite";
 import nodemailer from "nodemailer";
 import { Pool } from "undici";
+import { resolveRecipients, toMandrillMessage } from "../packages/sender/src/message.js";
 import type { Table } from "./lib/report.js";
 import { fmt, sampleRow, summarize } from "./lib/stats.js";
 

@@ -1,6 +1,6 @@
 import { type InboxEventInput, resolveSuppressionPolicy } from "@mandrill-kit/core";
 import { parseMandrillEvents } from "@mandrill-kit/core/plugin";
-import { inboxInputs } from "@mandrill-kit/webhooks";
+import { inboxInputs } from "../../packages/webhooks/src/ingest-events.js";
 /**
  * Realistic Mandrill webhook events (shapes of docs/mandrill.md#message-events, about 700 bytes each as
  * Mandrill serialises them, with `\/`-escaped slashes) for benchmarks.

@@ -1,7 +1,7 @@
 import { Agent, request as httpRequest } from "node:http";
+import { mandrillSignature } from "@mandrill-kit/core/plugin";
 import { SETTINGS_INPUT_FIELDS } from "@mandrill-kit/credentials";
 import type { SqliteStore } from "@mandrill-kit/sqlite";
-import { mandrillSignature } from "@mandrill-kit/webhooks";
 import { encodeForm, eventFixtures, mandrillJson, signWebhook } from "@mandrill-kit/webhooks/testing";
 import fc from "fast-check";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";

@@ -10,17 +10,12 @@ import {
   type Store,
 } from "@mandrill-kit/core";
 import type { MandrillKitMiddleware } from "@mandrill-kit/credentials";
-import {
-  type ApiClientOptions,
-  createSender,
-  mandrillTime,
-  type Sender,
-  type SendMessage,
-} from "@mandrill-kit/sender";
+import { type ApiClientOptions, createSender, type Sender, type SendMessage } from "@mandrill-kit/sender";
 import { DEMO_KEYS, MAGIC_ADDRESSES, type Simulator, startSimulator } from "@mandrill-kit/simulator";
 import { type MandrillWebhooks, mandrillWebhooks } from "@mandrill-kit/webhooks";
 import express from "express";
 import { afterAll, afterEach, beforeAll, describe, expect, it } from "vitest";
+import { mandrillTime } from "../src/message.js";
 import {
   apiCalls,
   closedPort,

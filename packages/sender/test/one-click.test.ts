@@ -1,7 +1,7 @@
 import { type MandrillSettings, Secret } from "@mandrill-kit/core";
 import { manualClock } from "@mandrill-kit/core/testing";
-import { resolveRecipients } from "@mandrill-kit/sender";
 import { describe, expect, it } from "vitest";
+import { resolveRecipients } from "../src/message.js";
 import { withOneClickUnsubscribe } from "../src/one-click.js";
 import { recipientResult, type Transport, type TransportRequest } from "../src/transports/transport.js";
 

@@ -1,18 +1,13 @@
 import { createMemoryStore, isAccountId, normalizeEmail, type Store } from "@mandrill-kit/core";
 import { type ManualClock, manualClock } from "@mandrill-kit/core/testing";
 import type { MandrillKitMiddleware } from "@mandrill-kit/credentials";
-import {
-  createSender,
-  mandrillUnsubscribe,
-  type Sender,
-  signUnsubscribeToken,
-  verifyUnsubscribeToken,
-} from "@mandrill-kit/sender";
+import { createSender, mandrillUnsubscribe, type Sender } from "@mandrill-kit/sender";
 import { DEMO_KEYS, type Simulator, startSimulator } from "@mandrill-kit/simulator";
 import express, { type Express } from "express";
 import fc from "fast-check";
 import request from "supertest";
 import { afterAll, afterEach, beforeAll, describe, expect, it } from "vitest";
+import { signUnsubscribeToken, verifyUnsubscribeToken } from "../src/unsubscribe-token.js";
 import { deepFreeze, FAST_API, LOCAL_NETWORK, newKit, simulatorRoute, uniqueEmail } from "./helpers.js";
 
 const SECRET = "unsubscribe-secret-0123456789abcdefghijklmnop";

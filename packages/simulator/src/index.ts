@@ -13,18 +13,11 @@ export type {
   SimulatorKeyOptions,
   SimulatorTemplateOptions,
 } from "./account-options.js";
-export { WEBHOOK_EVENTS } from "./api/webhooks.js";
-export {
-  type ErrorStatusMode,
-  MANDRILL_ERROR_NAMES,
-  type MandrillErrorBody,
-  type MandrillErrorName,
-} from "./api-error.js";
+export type { ErrorStatusMode } from "./api-error.js";
 export { DEMO_ACCOUNT, DEMO_KEYS } from "./demo-account.js";
-export { DENYLIST_DURATION_MS } from "./denylist.js";
 export type { FaultHandle, FaultSpec, FaultTarget, SmtpStage } from "./faults.js";
 export type { EmitDetails } from "./message-events.js";
-export { isLoopbackHost, type SimulatorOptions } from "./options.js";
+export type { SimulatorOptions } from "./options.js";
 export type {
   ApiLogEntry,
   EmittedEvent,
@@ -36,5 +29,4 @@ export type {
 export { MAGIC_ADDRESSES } from "./send-message.js";
 export type { AddRejectInput, DenylistReason, SimulatorControl } from "./simulator-control.js";
 export type { MessageState, SimulatorInspect, WebhookInspection } from "./simulator-inspect.js";
-export { SMTP_AUTH_FAILED } from "./smtp-listener.js";
 export { type Simulator, startSimulator } from "./start-simulator.js";

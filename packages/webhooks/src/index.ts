@@ -1,5 +1,5 @@
-export { mandrillSignature, TEST_WEBHOOK_KEY, type WebhookForm } from "@mandrill-kit/core/plugin";
-export { diagnoseMismatch, type SignatureDiagnosis } from "./diagnose.js";
+export type { WebhookForm } from "@mandrill-kit/core/plugin";
+export type { SignatureDiagnosis } from "./diagnose.js";
 export type { DispatchOptions } from "./dispatch-options.js";
 export { createDispatcher, type Dispatcher, type DispatcherOptions } from "./dispatcher.js";
 export { FormBodyError, HandlerTimeoutError, WebhookNotStoredError } from "./errors.js";
@@ -10,12 +10,7 @@ export type {
   EventHandler,
   HandlerContext,
 } from "./handler-registry.js";
-export {
-  type IngestEventsOptions,
-  type IngestOutcome,
-  inboxInputs,
-  ingestEvents,
-} from "./ingest-events.js";
+export { type IngestEventsOptions, type IngestOutcome, ingestEvents } from "./ingest-events.js";
 export { type MandrillWebhooks, mandrillWebhooks } from "./mandrill-webhooks.js";
 export { type Received, type ReceiveOptions, receive, type WebhookReply } from "./receive.js";
 export {

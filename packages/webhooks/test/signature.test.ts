@@ -1,6 +1,6 @@
 import { createHash, createHmac } from "node:crypto";
-import { mandrillSignature, TEST_WEBHOOK_KEY } from "@mandrill-kit/webhooks";
-import { encodeForm, signWebhook } from "@mandrill-kit/webhooks/testing";
+import { mandrillSignature } from "@mandrill-kit/core/plugin";
+import { encodeForm, signWebhook, TEST_WEBHOOK_KEY } from "@mandrill-kit/webhooks/testing";
 import fc from "fast-check";
 import { describe, expect, it } from "vitest";
 import { decodeFormBody } from "../src/form-body.js";
