@@ -13,7 +13,7 @@
  *
  * Run alone: `pnpm tsx bench/ingest-sustained.bench.ts` (also runs the cost breakdown and rewrites
  * this section of BENCHMARKS.md). Sizes: MK_BENCH_SUSTAINED_BATCHES (100), MK_BENCH_SUSTAINED_RUNS (5);
- * MK_BENCH_SUSTAINED_ONLY=kit,hand,floor,pg1,pg2 (a subset, while iterating: BENCHMARKS.md is then not
+ * MK_BENCH_SUSTAINED_ONLY=kit,hand,floor,pg1,pg2,base,pgbase (a subset, while iterating: BENCHMARKS.md is then not
  * rewritten) and MK_BENCH_SUSTAINED_BREAKDOWN=0 (skip the cost breakdown).
  */
 import type { ChildProcess } from "node:child_process";
@@ -69,10 +69,20 @@ const CONTENDER_LABELS: Record<Contender["id"], string> = {
   floor: "floor: bare node:http decode + JSON.parse",
   pg1: "kit: example server → PostgreSQL",
   pg2: "kit: 2 example servers → one PostgreSQL",
+  base: "baseline kit (MK_BENCH_BASELINE_DIR) → SQLite",
+  pgbase: "baseline kit (MK_BENCH_BASELINE_DIR) → PostgreSQL",
 };
 
-/** MK_BENCH_SUSTAINED_ONLY=kit,hand measures only those contenders (while iterating); default: all. */
+/**
+ * MK_BENCH_SUSTAINED_ONLY=kit,hand measures only those contenders (while iterating); default: all but
+ * the baselines, which run only when MK_BENCH_BASELINE_DIR names another checkout (with its deps
+ * installed) whose example server to compare with (a change against main, in the same runs).
+ */
 function only(id: Contender["id"]): boolean {
+  if (id === "base" || id === "pgbase") {
+    const dir = process.env.MK_BENCH_BASELINE_DIR;
+    if (dir === undefined || dir.trim() === "") return false;
+  }
   const list = process.env.MK_BENCH_SUSTAINED_ONLY;
   return list === undefined || list.trim() === "" || list.split(",").some((x) => x.trim() === id);
 }
@@ -112,6 +122,20 @@ async function startContenders(dir: string, pg: PgSetup, started: ServerProcess[
   if (only("floor")) {
     const floor = await start(startContender("bare-server.ts"));
     contenders.push({ id: "floor", label: label("floor"), servers: [floor], slot: "a" });
+  }
+  const baseRoot = process.env.MK_BENCH_BASELINE_DIR;
+  if (only("base"))
+    contenders.push({
+      id: "base",
+      label: label("base"),
+      servers: [await start(startKit({ dataDir: join(dir, "base"), root: baseRoot }))],
+      slot: "a",
+    });
+  if (pg.pgDown === undefined && only("pgbase")) {
+    const pgApp = `${pg.pgApp}_base`;
+    const database = { url: withParam(pg.url, "application_name", pgApp), schema: `${pg.schema}_base` };
+    const server = await start(startKit({ dataDir: join(dir, "pg-base"), database, root: baseRoot }));
+    contenders.push({ id: "pgbase", label: label("pgbase"), servers: [server], slot: "a", pgApp });
   }
   if (pg.pgDown === undefined && (only("pg1") || only("pg2"))) {
     const { pgApp } = pg;
@@ -248,7 +272,7 @@ export async function runIngestSustainedBenches(): Promise<SustainedResult> {
     }
     for (const s of started.reverse()) await s.stop().catch(() => undefined);
     rmSync(dir, { recursive: true, force: true });
-    if (pgDown === undefined) await dropSchemas(url, [schema]);
+    if (pgDown === undefined) await dropSchemas(url, [schema, `${schema}_base`]);
   }
 }
 

@@ -3,6 +3,7 @@
  * the benchmarks: the example server (examples/server/src/main.ts) and the contenders in bench/contenders.
  */
 import { type ChildProcess, fork, spawn } from "node:child_process";
+import { join } from "node:path";
 import { fileURLToPath } from "node:url";
 import { addKey } from "@mandrill-kit/credentials";
 
@@ -79,10 +80,12 @@ function start(
 export function startExampleServer(
   env: Record<string, string>,
   nodeArgs: readonly string[] = [],
+  /** Another checkout of the repository to run the example server of (a baseline); default this one. */
+  root?: string,
 ): Promise<ServerProcess> {
   return start(
     "src/main.ts",
-    EXAMPLE_DIR,
+    root === undefined ? EXAMPLE_DIR : join(root, "examples/server/"),
     { PORT: "0", ...env },
     (out) => {
       const match = /listening on port (\d+)/.exec(out);
@@ -153,6 +156,8 @@ export async function startKit(options: {
   database?: { url: string; schema: string };
   save?: boolean;
   nodeArgs?: readonly string[];
+  /** Run the example server of another checkout (MK_BENCH_BASELINE_DIR). */
+  root?: string;
 }): Promise<ServerProcess> {
   const server = await startExampleServer(
     {
@@ -169,6 +174,7 @@ export async function startKit(options: {
         : { DATABASE_URL: options.database.url, DATABASE_SCHEMA: options.database.schema }),
     },
     options.nodeArgs,
+    options.root,
   );
   if (options.save === false) return server;
   try {

@@ -31,7 +31,7 @@ export interface Measured {
 }
 
 export interface Contender {
-  id: "kit" | "hand" | "floor" | "pg1" | "pg2";
+  id: "kit" | "hand" | "floor" | "pg1" | "pg2" | "base" | "pgbase";
   label: string;
   servers: ServerProcess[];
   /** Body set: "a" for every contender on its own database, "b" for the second run on the PostgreSQL schema. */
@@ -129,6 +129,9 @@ export function report(
   ratio("kit / hand-rolled route", "kit", "hand", { min: 1.5, what: "Kit ≥ 1.5× the hand-rolled route" });
   ratio("kit / decode + parse floor", "kit", "floor", { min: 0.5, what: "Kit ≥ 0.5× the floor" });
   ratio("hand-rolled / floor", "hand", "floor");
+  // With MK_BENCH_BASELINE_DIR: this checkout against another one, in the same runs.
+  ratio("kit / baseline kit, SQLite", "kit", "base");
+  ratio("kit / baseline kit, PostgreSQL", "pg1", "pgbase");
   if (ctx.pgDown === undefined) {
     ratio("kit on PostgreSQL / kit on SQLite", "pg1", "kit", {
       min: 0.5,

@@ -1,5 +1,6 @@
 /**
- * `inbox.ingest` on PostgreSQL: one multi-row INSERT … ON CONFLICT DO NOTHING for the batch, then the
+ * `inbox.ingest` on PostgreSQL: one multi-row INSERT … ON CONFLICT DO NOTHING for the batch (columns as
+ * arrays through `unnest`, the raw JSON texts as one binary `bytea` sliced by byte offsets), then the
  * suppression effects of the events that were new, on rows read under lock, in the same transaction.
  */
 import type { AppliedEffect, IngestResult } from "@mandrill-kit/core";
@@ -11,6 +12,29 @@ import { type LoadedSuppressions, loadedKey, type SuppressionLocks, stage } from
 const INBOX_COLUMNS =
   "account, key, type, email, message_id, event_at, raw, received_at, state, attempts, next_attempt_at, completed_at";
 
+/**
+ * The events' JSON texts as one `bytea` parameter and the byte offset of each: sent as it is (binary),
+ * where a `text[]` of JSON would be escaped element by element by the driver and parsed back the same
+ * way by the server, ~1 MB per batch each way.
+ */
+export function packTexts(texts: readonly string[]): { bytes: Buffer; offsets: number[] } {
+  let total = 0;
+  const lengths = texts.map((t) => {
+    const n = Buffer.byteLength(t, "utf8");
+    total += n;
+    return n;
+  });
+  const bytes = Buffer.allocUnsafe(total);
+  const offsets: number[] = new Array(texts.length + 1);
+  let at = 0;
+  for (let i = 0; i < texts.length; i++) {
+    offsets[i] = at;
+    at += bytes.write(texts[i] as string, at, lengths[i] as number, "utf8");
+  }
+  offsets[texts.length] = at;
+  return { bytes, offsets };
+}
+
 /** Inserts the first occurrence of each key; returns the keys that were new. */
 async function insertEvents(
   client: PoolClient,
@@ -21,13 +45,15 @@ async function insertEvents(
 ): Promise<Set<string>> {
   const seen = new Set<string>();
   const unique = events.filter((e) => !seen.has(e.key) && seen.add(e.key));
+  const raw = packTexts(unique.map((e) => e.raw));
   const { rows } = await q<{ key: string }>(
     client,
     `INSERT INTO ${S}.inbox (${INBOX_COLUMNS})
-     SELECT $1, w.key, w.type, w.email, w.message_id, w.event_at, w.raw, $2, w.state, 0,
+     SELECT $1, w.key, w.type, w.email, w.message_id, w.event_at,
+            convert_from(substring($8::bytea FROM w.off + 1 FOR w.next - w.off), 'UTF8'), $2, w.state, 0,
             CASE WHEN w.state = 'done' THEN NULL ELSE $2::bigint END, CASE WHEN w.state = 'done' THEN $2::bigint END
-     FROM unnest($3::text[], $4::text[], $5::text[], $6::text[], $7::bigint[], $8::text[], $9::text[])
-          WITH ORDINALITY AS w(key, type, email, message_id, event_at, raw, state, ord)
+     FROM unnest($3::text[], $4::text[], $5::text[], $6::text[], $7::bigint[], $9::text[], $10::int[], $11::int[])
+          WITH ORDINALITY AS w(key, type, email, message_id, event_at, state, off, next, ord)
      ORDER BY w.ord
      ON CONFLICT (account, key) DO NOTHING
      RETURNING key`,
@@ -39,8 +65,10 @@ async function insertEvents(
       unique.map((e) => e.email),
       unique.map((e) => e.messageId),
       unique.map((e) => e.eventAt),
-      unique.map((e) => e.raw),
+      raw.bytes,
       unique.map((e) => e.state),
+      raw.offsets.slice(0, -1),
+      raw.offsets.slice(1),
     ],
   );
   return new Set(rows.map((r) => r.key));
