@@ -144,6 +144,42 @@ describe.skipIf(!hasChromium)(
       expect(misplaced).toEqual([]);
     });
 
+    it("lines up fields side by side: labels on one line, a button level with the inputs beside it", async () => {
+      const ragged: string[] = [];
+      for (const width of WIDTHS) {
+        for (const path of [`/accounts/${ACCOUNT}/settings`, `/accounts/${ACCOUNT}/suppressions`]) {
+          await at(width, path);
+          const found = await page.evaluate(() =>
+            [...document.querySelectorAll(".inline-fields")].flatMap((row) => {
+              const fields = [...row.children].map((field) => ({
+                box: field.getBoundingClientRect(),
+                label: field.querySelector("label")?.getBoundingClientRect(),
+                control: field.querySelector("input, select, button")?.getBoundingClientRect(),
+                name: field.querySelector("label")?.textContent ?? field.textContent?.trim() ?? "",
+              }));
+              // Fields on one line of the row (a phone wraps them onto several).
+              return fields.flatMap((a, i) =>
+                fields.slice(i + 1).flatMap((b) => {
+                  if (a.box.bottom < b.box.top || b.box.bottom < a.box.top) return [];
+                  if (a.label !== undefined && b.label !== undefined)
+                    return Math.abs(a.label.top - b.label.top) <= 1 ? [] : [`labels ${a.name} / ${b.name}`];
+                  const [input, button] =
+                    a.label === undefined ? [b.control, a.control] : [a.control, b.control];
+                  return input === undefined ||
+                    button === undefined ||
+                    Math.abs(input.bottom - button.bottom) <= 4
+                    ? []
+                    : [`button ${a.name} / ${b.name}: ${button.bottom} vs ${input.bottom}`];
+                }),
+              );
+            }),
+          );
+          ragged.push(...found.map((f) => `${path} @${width}: ${f}`));
+        }
+      }
+      expect(ragged).toEqual([]);
+    });
+
     it("sizes inputs to what they hold: a short Port, a long Host and API key", async () => {
       for (const width of WIDTHS) {
         await at(width, `/accounts/${ACCOUNT}/settings`);
