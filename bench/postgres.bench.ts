@@ -1,17 +1,19 @@
 /**
  * PostgreSQL store benchmarks (issue 9): webhook ingest (1,000-event batches) and `suppressions.check`
  * of 1,000 addresses on `@mandrill-kit/postgres`, beside the SQLite store measured in the same run on
- * the same inputs. Skipped (a table says so) when PostgreSQL is not reachable.
+ * the same inputs. Skipped (a table says so) when PostgreSQL is not reachable. Run alone (prints the
+ * tables; `pnpm bench` writes them to BENCHMARKS.md): `pnpm tsx bench/postgres.bench.ts`.
  */
 import { mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
+import { pathToFileURL } from "node:url";
 import { resolveSuppressionPolicy, type Store } from "@mandrill-kit/core";
 import { openPostgresStore } from "@mandrill-kit/postgres";
 import { openSqliteStore } from "@mandrill-kit/sqlite";
 import { realisticBatch, toInboxInputs } from "./lib/events.js";
 import { databaseUrl, describeTarget, dropSchemas, postgresUnavailable, withClient } from "./lib/postgres.js";
-import type { Table } from "./lib/report.js";
+import { printTable, type Table } from "./lib/report.js";
 import { fmt, sampleRow, summarize } from "./lib/stats.js";
 
 const ACCOUNT = "acme";
@@ -194,4 +196,8 @@ export async function runPostgresBenches(): Promise<Table[]> {
     rmSync(dir, { recursive: true, force: true });
     await dropSchemas(url, [ingestSchema, checkSchema]);
   }
+}
+
+if (process.argv[1] !== undefined && import.meta.url === pathToFileURL(process.argv[1]).href) {
+  for (const table of await runPostgresBenches()) printTable(table);
 }
