@@ -1,7 +1,7 @@
 import request from "supertest";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { DEMO_SENDING_DOMAINS, demoSimulatorOptions } from "../src/demo-simulator.js";
-import { logInWithCsrf, startTestApp, type TestApp } from "./helpers.js";
+import { demoSettingsForm, logInWithCsrf, startTestApp, type TestApp } from "./helpers.js";
 
 let t: TestApp;
 
@@ -13,18 +13,8 @@ afterAll(async () => {
   await t?.close();
 });
 
-const form = (csrf: string, extra: Record<string, string> = {}) => ({
-  _csrf: csrf,
-  transport: "smtp",
-  host: "smtp.mandrillapp.com",
-  port: "587",
-  username: "ops@acme.example",
-  apiKey: "md-demo-key-0000-WXYZ",
-  fromEmail: "hello@acme.example",
-  fromName: "Acme",
-  unsubscribeMode: "mandrill",
-  ...extra,
-});
+const form = (csrf: string, extra: Record<string, string> = {}) =>
+  demoSettingsForm(csrf, "md-demo-key-0000-WXYZ", extra);
 
 /** The Test connection box after testing `extra` on the settings form of `account`. */
 async function testConnection(account: string, extra: Record<string, string>): Promise<string> {

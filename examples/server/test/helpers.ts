@@ -116,3 +116,19 @@ export async function logInWithCsrf(
   const accounts = await agent.get("/accounts");
   return { agent, csrf: csrfOf(accounts.text) };
 }
+
+/** The settings form of an SMTP account on the demo's verified domain, as the browser posts it. */
+export function demoSettingsForm(csrf: string, apiKey: string, extra: Record<string, string> = {}) {
+  return {
+    _csrf: csrf,
+    transport: "smtp",
+    host: "smtp.mandrillapp.com",
+    port: "587",
+    username: "ops@acme.example",
+    apiKey,
+    fromEmail: "hello@acme.example",
+    fromName: "Acme",
+    unsubscribeMode: "mandrill",
+    ...extra,
+  };
+}

@@ -1,7 +1,7 @@
 import { ERROR_CODES } from "@mandrill-kit/core";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { demoSimulatorOptions } from "../src/demo-simulator.js";
-import { ADMIN_TOKEN, logInWithCsrf, startTestApp, type TestApp } from "./helpers.js";
+import { ADMIN_TOKEN, demoSettingsForm, logInWithCsrf, startTestApp, type TestApp } from "./helpers.js";
 
 /**
  * Item 4 of issue 16: one plain sentence per problem, the field's label, one next step. No backticks,
@@ -83,18 +83,7 @@ describe("a refused SMTP login (535) from the simulator's SMTP server", () => {
     await t?.close();
   });
 
-  const form = (csrf: string, extra: Record<string, string> = {}) => ({
-    _csrf: csrf,
-    transport: "smtp",
-    host: "smtp.mandrillapp.com",
-    port: "587",
-    username: "ops@acme.example",
-    apiKey: WRONG_KEY,
-    fromEmail: "hello@acme.example",
-    fromName: "Acme",
-    unsubscribeMode: "mandrill",
-    ...extra,
-  });
+  const form = (csrf: string, extra: Record<string, string> = {}) => demoSettingsForm(csrf, WRONG_KEY, extra);
 
   it("Test connection says the SMTP login was refused and to save an active key, with no network advice", async () => {
     const { agent, csrf } = await logInWithCsrf(t.url);
