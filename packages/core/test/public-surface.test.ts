@@ -169,6 +169,7 @@ const MAIN_TYPES = [
 const PLUGIN_VALUES = [
   "addressRange",
   "attachKitContext",
+  "attributeSets",
   "checkAddress",
   "checkHostName",
   "checkOptions",

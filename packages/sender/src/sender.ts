@@ -155,6 +155,7 @@ export function startSender(config: SenderConfig, context: KitContext | undefine
   const guard = createNetworkGuard(network);
   const api = createApiClient(config.api, guard, deps.telemetry);
   const records = createRecordQueue(store, log);
+  const afterSendDeps = { ...deps, records };
   const oneClick = (transport: Transport) =>
     config.oneClick
       ? withOneClickUnsubscribe(transport, {
@@ -236,7 +237,7 @@ export function startSender(config: SenderConfig, context: KitContext | undefine
         return recipientResult(r.email, "suppressed", { rejectReason: s.reason, rejectSide: "recipient" });
       }),
     };
-    await afterSend({ ...deps, records }, settings, result, recipients, message.subject ?? null, Date.now());
+    await afterSend(afterSendDeps, settings, result, recipients, message.subject ?? null, Date.now());
     const refused = everyAttemptRefused(result);
     if (refused !== undefined) throw refused;
     return result;

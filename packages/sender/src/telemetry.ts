@@ -1,6 +1,6 @@
 import type { MandrillTransport, SendResult } from "@mandrill-kit/core";
-import { endSpan, secondsSince, type Telemetry } from "@mandrill-kit/core/plugin";
-import { type Counter, type Histogram, type Meter, SpanKind } from "@opentelemetry/api";
+import { attributeSets, endSpan, secondsSince, type Telemetry } from "@mandrill-kit/core/plugin";
+import { type Attributes, type Counter, type Histogram, type Meter, SpanKind } from "@opentelemetry/api";
 
 /** The sender's instruments, built once per telemetry handle. */
 interface SenderInstruments {
@@ -10,11 +10,17 @@ interface SenderInstruments {
   retries: Counter;
   duration: Histogram;
   observePools(pools: () => number): () => void;
+  /** Attributes of `sends` and `duration`: account (when per account), kind, transport, outcome. */
+  sendSet(account: string, kind: SendKind, transport: string, outcome: string): Attributes;
+  /** Attributes of `recipients`: account (when per account), kind, transport, recipient status. */
+  recipientSet(account: string, kind: SendKind, transport: string, status: string): Attributes;
+  /** Attributes of `errors`: account (when per account), kind, transport, error type. */
+  errorSet(account: string, kind: SendKind, transport: string, type: string): Attributes;
 }
 
 const SECONDS = [0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30];
 
-function build(meter: Meter): SenderInstruments {
+function build(meter: Meter, telemetry: Telemetry): SenderInstruments {
   const pools = meter.createObservableGauge("mandrill_kit.sender.smtp.pools", {
     description: "Open SMTP connection pools (one per account sending over SMTP).",
     unit: "{pool}",
@@ -47,6 +53,24 @@ function build(meter: Meter): SenderInstruments {
       pools.addCallback(callback);
       return () => pools.removeCallback(callback);
     },
+    sendSet: attributeSets(telemetry, (account, kind, transport, outcome) => ({
+      ...account,
+      "mandrill_kit.send.kind": kind,
+      "mandrill_kit.transport": transport,
+      outcome,
+    })),
+    recipientSet: attributeSets(telemetry, (account, kind, transport, status) => ({
+      ...account,
+      "mandrill_kit.send.kind": kind,
+      "mandrill_kit.transport": transport,
+      "mandrill_kit.recipient.status": status,
+    })),
+    errorSet: attributeSets(telemetry, (account, kind, transport, type) => ({
+      ...account,
+      "mandrill_kit.send.kind": kind,
+      "mandrill_kit.transport": transport,
+      "error.type": type,
+    })),
   };
 }
 
@@ -76,7 +100,6 @@ export function observeSend(telemetry: Telemetry, account: string, kind: SendKin
     attributes: { "mandrill_kit.account": account, "mandrill_kit.send.kind": kind },
   });
   const m = senderInstruments(telemetry);
-  const attributes = { ...telemetry.account(account), "mandrill_kit.send.kind": kind };
   return {
     /** Records the result (`refused` when every recipient given to Mandrill was refused). */
     sent(result: SendResult, refused: Error | undefined): void {
@@ -84,18 +107,11 @@ export function observeSend(telemetry: Telemetry, account: string, kind: SendKin
       const byStatus = new Map<string, number>();
       for (const r of result.recipients) byStatus.set(r.status, (byStatus.get(r.status) ?? 0) + 1);
       for (const [status, n] of byStatus)
-        m.recipients.add(n, {
-          ...attributes,
-          "mandrill_kit.transport": transport,
-          "mandrill_kit.recipient.status": status,
-        });
+        m.recipients.add(n, m.recipientSet(account, kind, transport, status));
       const outcome = refused === undefined ? "sent" : "refused";
-      m.sends.add(1, { ...attributes, "mandrill_kit.transport": transport, outcome });
-      m.duration.record(secondsSince(started), {
-        ...attributes,
-        "mandrill_kit.transport": transport,
-        outcome,
-      });
+      const attributes = m.sendSet(account, kind, transport, outcome);
+      m.sends.add(1, attributes);
+      m.duration.record(secondsSince(started), attributes);
       span.setAttributes({
         "mandrill_kit.transport": transport,
         "mandrill_kit.outcome": outcome,
@@ -106,10 +122,11 @@ export function observeSend(telemetry: Telemetry, account: string, kind: SendKin
     },
     /** Records a send that could not happen (`transport` when the settings were read). */
     failed(transport: MandrillTransport | undefined, error: unknown): void {
-      const t = { ...attributes, "mandrill_kit.transport": transport ?? "none" };
-      m.sends.add(1, { ...t, outcome: "error" });
-      m.errors.add(1, { ...t, "error.type": errorType(error) });
-      m.duration.record(secondsSince(started), { ...t, outcome: "error" });
+      const t = transport ?? "none";
+      const attributes = m.sendSet(account, kind, t, "error");
+      m.sends.add(1, attributes);
+      m.errors.add(1, m.errorSet(account, kind, t, errorType(error)));
+      m.duration.record(secondsSince(started), attributes);
       endSpan(span, error);
     },
   };

@@ -106,7 +106,6 @@ export async function receive(verified: VerifyResult, options: ReceiveOptions): 
       { account, keyIndex: verified.keyIndex },
       "webhook signed with a previous key; Mandrill has not switched to the current key yet",
     );
-  const attributes = telemetry.account(account);
   const started = performance.now();
   // From the bytes when the raw body was decoded: no 1 MB string (see parseMandrillEventsBytes).
   const parsed =
@@ -124,21 +123,18 @@ export async function receive(verified: VerifyResult, options: ReceiveOptions): 
     });
   } catch (error) {
     const m = webhookInstruments(telemetry);
-    m.ingestDuration.record(secondsSince(started), { ...attributes, outcome: "not_stored" });
-    m.batches.add(1, { ...attributes, outcome: "not_stored" });
+    m.ingestDuration.record(secondsSince(started), m.batchSet(account, "not_stored"));
+    m.batches.add(1, m.batchSet(account, "not_stored"));
     endSpan(span, error);
     throw new WebhookNotStoredError(account, { cause: error });
   }
   const counted: BatchOutcome =
     outcome.status === "quarantined"
       ? "quarantined"
-      : countIngested(telemetry, attributes, outcome.inputs, outcome.result);
-  if (counted === "quarantined")
-    webhookInstruments(telemetry).batches.add(1, { ...attributes, outcome: counted });
-  webhookInstruments(telemetry).ingestDuration.record(secondsSince(started), {
-    ...attributes,
-    outcome: counted,
-  });
+      : countIngested(telemetry, account, outcome.inputs, outcome.result);
+  const m = webhookInstruments(telemetry);
+  if (counted === "quarantined") m.batches.add(1, m.batchSet(account, counted));
+  m.ingestDuration.record(secondsSince(started), m.batchSet(account, counted));
   span.setAttribute("mandrill_kit.outcome", counted);
   if (outcome.status === "ingested") {
     span.setAttributes({

@@ -1,5 +1,6 @@
 import type { Clock, InboxEventInput, IngestResult, Store } from "@mandrill-kit/core";
 import {
+  attributeSets,
   type ComponentLogger,
   endSpan,
   secondsSince,
@@ -33,11 +34,19 @@ export interface WebhookInstruments {
   runs: Counter;
   runDuration: Histogram;
   observeBacklog(store: Store, clock: Clock, logger: ComponentLogger): () => void;
+  /** Attributes of `batches` and `ingestDuration`: account (when per account), outcome. */
+  batchSet(account: string, outcome: BatchOutcome): Attributes;
+  /** Attributes of `events`: account (when per account), outcome, event type. */
+  eventSet(account: string, outcome: string, type: string): Attributes;
+  /** Attributes of `runs` and `runDuration`: account (when per account), outcome, event type. */
+  runSet(account: string, outcome: RunOutcomeName, type: string): Attributes;
+  /** Attributes of the suppression changes an ingest makes: account (when per account), change, reason, source. */
+  changeSet(account: string, change: string, reason: string, source: string): Attributes;
 }
 
 const SECONDS = [0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30];
 
-function build(meter: Meter): WebhookInstruments {
+function build(meter: Meter, telemetry: Telemetry): WebhookInstruments {
   const pending = meter.createObservableGauge("mandrill_kit.dispatcher.pending", {
     description: "Webhook events whose handlers have not finished (every account of the store).",
     unit: "{event}",
@@ -90,6 +99,19 @@ function build(meter: Meter): WebhookInstruments {
       meter.addBatchObservableCallback(callback, [pending, dead, oldestAge]);
       return () => meter.removeBatchObservableCallback(callback, [pending, dead, oldestAge]);
     },
+    batchSet: attributeSets(telemetry, (account, outcome: BatchOutcome) => ({ ...account, outcome })),
+    eventSet: attributeSets(telemetry, (account, outcome, type) => ({ ...account, outcome, [TYPE]: type })),
+    runSet: attributeSets(telemetry, (account, outcome: RunOutcomeName, type) => ({
+      ...account,
+      outcome,
+      [TYPE]: type,
+    })),
+    changeSet: attributeSets(telemetry, (account, change, reason, source) => ({
+      ...account,
+      "mandrill_kit.suppression.change": change,
+      "mandrill_kit.suppression.reason": reason,
+      "mandrill_kit.suppression.source": source,
+    })),
   };
 }
 
@@ -123,37 +145,56 @@ export function countRefusal(telemetry: Telemetry, reason: RefusalReason): Batch
 
 const TYPE = "mandrill_kit.event.type";
 
+/** Events per type among `inputs`. */
+function countTypes(inputs: Iterable<InboxEventInput | undefined>): Map<string, number> {
+  const byType = new Map<string, number>();
+  for (const input of inputs) {
+    const type = input?.type ?? "unknown";
+    byType.set(type, (byType.get(type) ?? 0) + 1);
+  }
+  return byType;
+}
+
 /** Counts a stored batch: its outcome, its events by outcome and type, its suppression changes. */
 export function countIngested(
   telemetry: Telemetry,
-  account: Attributes,
+  account: string,
   inputs: readonly InboxEventInput[],
   result: IngestResult,
 ): BatchOutcome {
   const m = webhookInstruments(telemetry);
   const outcome: BatchOutcome =
     result.inserted.length === 0 && result.duplicates.length > 0 ? "duplicate" : "accepted";
-  m.batches.add(1, { ...account, outcome });
-  const byKey = new Map(inputs.map((i) => [i.key, i]));
-  const count = (keys: readonly string[], eventOutcome: string) => {
-    const byType = new Map<string, number>();
-    for (const key of keys) {
-      const type = byKey.get(key)?.type ?? "unknown";
-      byType.set(type, (byType.get(type) ?? 0) + 1);
-    }
-    for (const [type, n] of byType) m.events.add(n, { ...account, outcome: eventOutcome, [TYPE]: type });
-  };
-  count(result.inserted, "accepted");
-  count(result.duplicates, "duplicate");
+  m.batches.add(1, m.batchSet(account, outcome));
+  if (result.duplicates.length === 0) {
+    // The usual batch: every event new, so counting types needs no lookup by key.
+    for (const [type, n] of countTypes(inputs)) m.events.add(n, m.eventSet(account, "accepted", type));
+  } else {
+    const byKey = new Map(inputs.map((i) => [i.key, i]));
+    for (const [keys, eventOutcome] of [
+      [result.inserted, "accepted"],
+      [result.duplicates, "duplicate"],
+    ] as const)
+      for (const [type, n] of countTypes(keys.map((key) => byKey.get(key))))
+        m.events.add(n, m.eventSet(account, eventOutcome, type));
+  }
+  if (result.effects.length === 0) return outcome;
+  // Only the few events that change the suppression list are looked up (for the change's source).
+  const withEffects = new Map<string, InboxEventInput>();
+  for (const input of inputs)
+    if (input.effects !== undefined && input.effects.length > 0) withEffects.set(input.key, input);
   for (const effect of result.effects) {
-    const input = byKey.get(effect.key)?.effects?.find((e) => e.email === effect.email);
-    const source = input?.op === "suppress" ? input.source : input?.op === "lift" ? "webhook" : "webhook";
-    suppressionChanges(telemetry).add(1, {
-      ...account,
-      "mandrill_kit.suppression.change": effect.op === "suppressed" ? "added" : effect.op,
-      "mandrill_kit.suppression.reason": effect.reason ?? "lifted",
-      "mandrill_kit.suppression.source": source,
-    });
+    const input = withEffects.get(effect.key)?.effects?.find((e) => e.email === effect.email);
+    const source = input?.op === "suppress" ? input.source : "webhook";
+    suppressionChanges(telemetry).add(
+      1,
+      m.changeSet(
+        account,
+        effect.op === "suppressed" ? "added" : effect.op,
+        effect.reason ?? "lifted",
+        source,
+      ),
+    );
   }
   return outcome;
 }
@@ -186,7 +227,7 @@ export function observeRun(
       if (finished) return;
       finished = true;
       const m = webhookInstruments(telemetry);
-      const attributes = { ...telemetry.account(record.account), outcome, [TYPE]: record.type };
+      const attributes = m.runSet(record.account, outcome, record.type);
       m.runs.add(1, attributes);
       m.runDuration.record(secondsSince(started), attributes);
       span.setAttribute("mandrill_kit.outcome", outcome);

@@ -31,6 +31,7 @@ export { parseMandrillEventsBytes } from "../parse-events-bytes.js";
 export { maskSecret, redact } from "../redact.js";
 export { parseMandrillTime, rejectSuppression, suppressionEffects } from "../suppression-policy.js";
 export {
+  attributeSets,
   createTelemetry,
   defaultTelemetry,
   endSpan,
