@@ -169,4 +169,64 @@ describe("sender telemetry", () => {
       { attributes: { "error.type": "ERR_MK_CRYPTO_DECRYPT_FAILED" }, value: 1 },
     ]);
   });
+
+  it("with perAccount, keeps one series per account (and none without it)", async () => {
+    const own = testTelemetry();
+    const ownStore = createMemoryStore();
+    const perAccountKit = mandrillKit({
+      store: ownStore,
+      keys: addKey(undefined, "k1"),
+      publicUrl: "https://app.example.com",
+      metrics: { perAccount: true, meterProvider: own.meterProvider, tracerProvider: own.tracerProvider },
+    });
+    const perAccountSender = createSender({
+      context: perAccountKit.context,
+      api: { baseUrl: sim.apiUrl, retryBaseMs: 5, retryMaxMs: 50, requestTimeoutMs: 300 },
+      network: LOCAL_NETWORK,
+    });
+    try {
+      const settings = {
+        transport: "api",
+        username: "demo@example.com",
+        fromEmail: "hello@example.com",
+      } as const;
+      await perAccountKit.credentials.save(ACME, { ...settings, apiKey: DEMO_KEYS.valid });
+      await perAccountKit.credentials.save(BROKEN, { ...settings, apiKey: "md-unknown-key-0001" });
+      const text = { subject: "Hi", text: "x" };
+      await perAccountSender.send(ACME, { to: email("per-account"), ...text });
+      await perAccountSender.send(ACME, { to: email("per-account"), ...text });
+      await expect(perAccountSender.send(BROKEN, { to: email("never"), ...text })).rejects.toMatchObject({
+        mandrillName: "Invalid_Key",
+      });
+      const base = { "mandrill_kit.transport": "api", "mandrill_kit.send.kind": "message" };
+      const sends = await own.points("mandrill_kit.sender.sends");
+      expect(sends).toEqual([
+        { attributes: { ...base, "mandrill_kit.account": ACME, outcome: "sent" }, value: 2 },
+        { attributes: { ...base, "mandrill_kit.account": BROKEN, outcome: "error" }, value: 1 },
+      ]);
+      expect(await own.points("mandrill_kit.sender.recipients")).toEqual([
+        {
+          attributes: { ...base, "mandrill_kit.account": ACME, "mandrill_kit.recipient.status": "sent" },
+          value: 2,
+        },
+      ]);
+      expect(await own.points("mandrill_kit.sender.errors")).toEqual([
+        { attributes: { ...base, "mandrill_kit.account": BROKEN, "error.type": "Invalid_Key" }, value: 1 },
+      ]);
+      const durations = await own.points("mandrill_kit.sender.send.duration");
+      expect(durations.map((p) => p.attributes["mandrill_kit.account"])).toEqual([ACME, BROKEN]);
+      // The shared handle (no perAccount) never carries the account on a metric.
+      for (const name of [
+        "mandrill_kit.sender.sends",
+        "mandrill_kit.sender.recipients",
+        "mandrill_kit.sender.errors",
+      ])
+        for (const point of await otel.points(name))
+          expect(point.attributes).not.toHaveProperty("mandrill_kit.account");
+    } finally {
+      await perAccountSender.close();
+      await ownStore.close();
+      await own.close();
+    }
+  });
 });
