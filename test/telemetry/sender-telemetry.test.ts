@@ -1,4 +1,4 @@
-import { createMemoryStore, type Store } from "@mandrill-kit/core";
+import { createMemoryStore, type MetricsOptions, type Store } from "@mandrill-kit/core";
 import { eventually } from "@mandrill-kit/core/testing";
 import { addKey, type MandrillKitMiddleware, mandrillKit } from "@mandrill-kit/credentials";
 import { createSender, type Sender } from "@mandrill-kit/sender";
@@ -18,28 +18,37 @@ let sender: Sender;
 let n = 0;
 const email = (tag: string) => `${tag}-${process.pid}-${++n}@example.org`;
 
-beforeAll(async () => {
-  otel = testTelemetry();
-  sim = await startSimulator({ flushIntervalMs: 0 });
-  store = createMemoryStore();
-  kit = mandrillKit({
-    store,
+/** A kit on `kitStore` with ACME (a valid demo key) and BROKEN (an unknown key) saved, and its sender. */
+async function kitWithSender(kitStore: Store, metrics: MetricsOptions) {
+  const k = mandrillKit({
+    store: kitStore,
     keys: addKey(undefined, "k1"),
     publicUrl: "https://app.example.com",
-    metrics: { meterProvider: otel.meterProvider, tracerProvider: otel.tracerProvider },
+    metrics,
   });
   const settings = {
     transport: "api",
     username: "demo@example.com",
     fromEmail: "hello@example.com",
   } as const;
-  await kit.credentials.save(ACME, { ...settings, apiKey: DEMO_KEYS.valid });
-  await kit.credentials.save(BROKEN, { ...settings, apiKey: "md-unknown-key-0001" });
-  sender = createSender({
-    context: kit.context,
+  await k.credentials.save(ACME, { ...settings, apiKey: DEMO_KEYS.valid });
+  await k.credentials.save(BROKEN, { ...settings, apiKey: "md-unknown-key-0001" });
+  const s = createSender({
+    context: k.context,
     api: { baseUrl: sim.apiUrl, retryBaseMs: 5, retryMaxMs: 50, requestTimeoutMs: 300 },
     network: LOCAL_NETWORK,
   });
+  return { kit: k, sender: s };
+}
+
+beforeAll(async () => {
+  otel = testTelemetry();
+  sim = await startSimulator({ flushIntervalMs: 0 });
+  store = createMemoryStore();
+  ({ kit, sender } = await kitWithSender(store, {
+    meterProvider: otel.meterProvider,
+    tracerProvider: otel.tracerProvider,
+  }));
 });
 
 afterAll(async () => {
@@ -173,25 +182,12 @@ describe("sender telemetry", () => {
   it("with perAccount, keeps one series per account (and none without it)", async () => {
     const own = testTelemetry();
     const ownStore = createMemoryStore();
-    const perAccountKit = mandrillKit({
-      store: ownStore,
-      keys: addKey(undefined, "k1"),
-      publicUrl: "https://app.example.com",
-      metrics: { perAccount: true, meterProvider: own.meterProvider, tracerProvider: own.tracerProvider },
-    });
-    const perAccountSender = createSender({
-      context: perAccountKit.context,
-      api: { baseUrl: sim.apiUrl, retryBaseMs: 5, retryMaxMs: 50, requestTimeoutMs: 300 },
-      network: LOCAL_NETWORK,
+    const { sender: perAccountSender } = await kitWithSender(ownStore, {
+      perAccount: true,
+      meterProvider: own.meterProvider,
+      tracerProvider: own.tracerProvider,
     });
     try {
-      const settings = {
-        transport: "api",
-        username: "demo@example.com",
-        fromEmail: "hello@example.com",
-      } as const;
-      await perAccountKit.credentials.save(ACME, { ...settings, apiKey: DEMO_KEYS.valid });
-      await perAccountKit.credentials.save(BROKEN, { ...settings, apiKey: "md-unknown-key-0001" });
       const text = { subject: "Hi", text: "x" };
       await perAccountSender.send(ACME, { to: email("per-account"), ...text });
       await perAccountSender.send(ACME, { to: email("per-account"), ...text });
