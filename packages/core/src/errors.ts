@@ -126,7 +126,10 @@ export class MandrillKitApiError extends MandrillKitError {
   readonly mandrillName: string;
   /** HTTP status Mandrill used (legacy Mandrill answers 500 for every error). */
   readonly status: number;
-  /** What it means and what to do, in plain words. */
+  /**
+   * What it means and what to do, in plain words. `message` already ends with it; use `hint` alone
+   * where the error's name is shown apart (a UI's advice line), not both, or it is said twice.
+   */
   readonly hint: string;
   /** True when the kit may retry (Mandrill said the request was not processed). */
   readonly retryable: boolean;
