@@ -5,6 +5,7 @@ import {
   type FailOptions,
   type InboxBacklog,
   type InboxRepository,
+  type InboxState,
   requireAccountId,
 } from "@mandrill-kit/core";
 import {
@@ -13,7 +14,6 @@ import {
   type InboxRow,
   inboxNotFound,
   inboxStatsFrom,
-  inboxWhere,
   normalizeClaimOptions,
   normalizeCompleteUnwantedOptions,
   normalizeIngestBatch,
@@ -31,6 +31,52 @@ import { type Queryable, q } from "./queries.js";
 import { suppressionLocks } from "./suppressions.js";
 
 /**
+ * How an event's dispatch state is stored (migration 4): the `inbox` row (raw JSON and all) is written
+ * once at ingest. A pending event is `state = 'queued'` there plus a narrow `inbox_pending` row (due
+ * time, lease, attempts) that claims update; completing it deletes that row and inserts an
+ * `inbox_done` row (attempts, completion time), so the event row and its indexes are never rewritten
+ * on the way. `'done'` (stored done) and `'dead'` events keep their state in the `inbox` row itself
+ * (their due time and lease are null: those live in inbox_pending only).
+ * Invariant: a 'queued' event has exactly one of the two queue rows; other events have neither.
+ */
+
+/** An event as an {@link InboxRow}, its state read through the queue (aliases i, p, d: see {@link eventsWithQueue}). */
+const RECORD_COLUMNS = `i.seq, i.account, i.key, i.type, i.email, i.message_id, i.event_at, i.raw, i.received_at,
+  CASE WHEN i.state <> 'queued' THEN i.state WHEN p.seq IS NULL THEN 'done' ELSE 'pending' END AS state,
+  CASE WHEN i.state <> 'queued' THEN i.attempts ELSE coalesce(p.attempts, d.attempts, i.attempts) END AS attempts,
+  p.next_attempt_at, p.lease_until,
+  i.last_error,
+  CASE WHEN i.state <> 'queued' THEN i.completed_at ELSE coalesce(d.completed_at, i.completed_at) END AS completed_at`;
+
+/** The events with their queue rows (aliases i, p, d of {@link RECORD_COLUMNS}). */
+function eventsWithQueue(S: string): string {
+  return `${S}.inbox i LEFT JOIN ${S}.inbox_pending p ON p.seq = i.seq LEFT JOIN ${S}.inbox_done d ON d.seq = i.seq`;
+}
+
+/**
+ * The condition of `inbox.list` on {@link eventsWithQueue}: one account, below the cursor, optionally
+ * one state (written so each can use an index: the queue's for pending, inbox_dead for dead) and type.
+ */
+function listWhere(
+  S: string,
+  params: SqlParams,
+  account: string,
+  before: number,
+  query: { state?: InboxState; type?: string },
+): string {
+  const clauses = [`i.account = ${params.add(account)}`, `i.seq < ${params.add(before)}`];
+  if (query.state === "pending") clauses.push("i.state = 'queued' AND p.seq IS NOT NULL");
+  else if (query.state === "done") {
+    // NOT EXISTS (rather than p.seq IS NULL): the newest-first walk stops at the page's end.
+    clauses.push(
+      `(i.state = 'done' OR (i.state = 'queued' AND NOT EXISTS (SELECT 1 FROM ${S}.inbox_pending q WHERE q.seq = i.seq)))`,
+    );
+  } else if (query.state !== undefined) clauses.push(`i.state = ${params.add(query.state)}`);
+  if (query.type !== undefined) clauses.push(`i.type = ${params.add(query.type)}`);
+  return clauses.join(" AND ");
+}
+
+/**
  * The due, unleased pending events (oldest due first, at most `limit`), optionally of one account and
  * in (or not in) a type filter, locked with SKIP LOCKED: concurrent claims (other instances) pass
  * over rows another claim is taking instead of waiting for it. Parameters: $1 now, $2 limit, then
@@ -42,9 +88,7 @@ function dueRows(
   filter: { types: TypeFilter; wanted: boolean } | undefined,
 ): { sql: string; values: unknown[] } {
   const values: unknown[] = [];
-  const where = [
-    "state = 'pending' AND next_attempt_at <= $1 AND (lease_until IS NULL OR lease_until <= $1)",
-  ];
+  const where = ["next_attempt_at <= $1 AND (lease_until IS NULL OR lease_until <= $1)"];
   if (account !== undefined) {
     values.push(account);
     where.push(`account = $${values.length + 2}`);
@@ -56,13 +100,38 @@ function dueRows(
     where.push(filter.wanted ? match : `NOT ${match}`);
   }
   return {
-    sql: `SELECT seq FROM ${S}.inbox WHERE ${where.join(" AND ")}
+    sql: `SELECT seq FROM ${S}.inbox_pending WHERE ${where.join(" AND ")}
           ORDER BY next_attempt_at, seq LIMIT $2 FOR UPDATE SKIP LOCKED`,
     values,
   };
 }
 
-/** `inbox.completeUnwanted`: one UPDATE of the due rows of unwanted types (SKIP LOCKED: see dueRows). */
+/**
+ * Marks done the events selected by `events` (a query of `seq, state` from `inbox`), at $1: a queued
+ * pending one moves from inbox_pending to inbox_done; a queued done one gets the new completion time;
+ * any other (dead, stored done) is set done in its row. Resolves with how many events there were.
+ */
+async function markDone(pool: Queryable, S: string, events: string, values: unknown[]): Promise<number> {
+  const { rows } = await q<{ n: number }>(
+    pool,
+    `WITH ev AS (${events}),
+     gone AS (
+       DELETE FROM ${S}.inbox_pending p USING ev WHERE p.seq = ev.seq AND ev.state = 'queued'
+       RETURNING p.seq, p.attempts
+     ), moved AS (
+       INSERT INTO ${S}.inbox_done (seq, attempts, completed_at) SELECT seq, attempts, $1 FROM gone
+     ), again AS (
+       UPDATE ${S}.inbox_done d SET completed_at = $1 FROM ev WHERE d.seq = ev.seq AND ev.state = 'queued'
+     ), other AS (
+       UPDATE ${S}.inbox i SET state = 'done', completed_at = $1 FROM ev WHERE i.seq = ev.seq AND ev.state <> 'queued'
+     )
+     SELECT count(*)::int AS n FROM ev`,
+    values,
+  );
+  return rows[0]?.n ?? 0;
+}
+
+/** `inbox.completeUnwanted`: one statement moving the due rows of unwanted types to inbox_done (SKIP LOCKED: see dueRows). */
 async function completeUnwanted(
   pool: Queryable,
   S: string,
@@ -72,21 +141,90 @@ async function completeUnwanted(
   const due = dueRows(S, account, { types: wanted, wanted: false });
   const { rowCount } = await q(
     pool,
-    `WITH due AS (${due.sql})
-     UPDATE ${S}.inbox i SET state = 'done', lease_until = NULL, next_attempt_at = NULL, completed_at = $1
-     FROM due WHERE i.seq = due.seq`,
+    `WITH due AS (${due.sql}),
+     gone AS (DELETE FROM ${S}.inbox_pending p USING due WHERE p.seq = due.seq RETURNING p.seq, p.attempts)
+     INSERT INTO ${S}.inbox_done (seq, attempts, completed_at) SELECT seq, attempts, $1 FROM gone`,
     [now, limit, ...due.values],
   );
   return rowCount;
 }
 
-/** Store-wide pending and dead counts and the earliest due time, from the partial indexes inbox_due and inbox_dead. */
+/**
+ * `inbox.fail`: dead-letters the event (its state back in its own row, off the queue), or queues it
+ * again for `retryAt` (attempts kept; an event already queued keeps its queue row). Attempts and
+ * completion time carry over as the event had them.
+ */
+async function failOne(
+  pool: Queryable,
+  S: string,
+  account: string,
+  key: string,
+  options: FailOptions,
+): Promise<void> {
+  const error = String(options.error).slice(0, 2000);
+  const ev = `SELECT seq, account, type, state, attempts, completed_at FROM ${S}.inbox WHERE account = $1 AND key = $2`;
+  const { rowCount } =
+    options.retryAt === null
+      ? await q(
+          pool,
+          `WITH ev AS (${ev}),
+           gone AS (DELETE FROM ${S}.inbox_pending p USING ev WHERE p.seq = ev.seq RETURNING p.attempts),
+           was AS (DELETE FROM ${S}.inbox_done d USING ev WHERE d.seq = ev.seq RETURNING d.attempts)
+           UPDATE ${S}.inbox i SET state = 'dead', last_error = $3, completed_at = $4,
+             attempts = coalesce((SELECT attempts FROM gone), (SELECT attempts FROM was), i.attempts)
+           FROM ev WHERE i.seq = ev.seq`,
+          [account, key, error, options.now ?? Date.now()],
+        )
+      : await q(
+          pool,
+          `WITH ev AS (${ev}),
+           was AS (DELETE FROM ${S}.inbox_done d USING ev WHERE d.seq = ev.seq RETURNING d.attempts, d.completed_at),
+           queued AS (
+             INSERT INTO ${S}.inbox_pending (seq, account, type, next_attempt_at, lease_until, attempts)
+             SELECT ev.seq, ev.account, ev.type, $4, NULL,
+                    coalesce((SELECT attempts FROM was), ev.attempts)
+             FROM ev
+             ON CONFLICT (seq) DO UPDATE SET next_attempt_at = EXCLUDED.next_attempt_at, lease_until = NULL
+           )
+           UPDATE ${S}.inbox i SET state = 'queued', last_error = $3,
+             completed_at = coalesce((SELECT completed_at FROM was), i.completed_at)
+           FROM ev WHERE i.seq = ev.seq`,
+          [account, key, error, options.retryAt],
+        );
+  if (rowCount === 0) throw inboxNotFound(account, key);
+}
+
+/** `inbox.replay`: queues the event again, due now, attempts reset (whatever its state). */
+async function replayOne(
+  pool: Queryable,
+  S: string,
+  account: string,
+  key: string,
+  now: number,
+): Promise<boolean> {
+  const { rowCount } = await q(
+    pool,
+    `WITH ev AS (SELECT seq, account, type FROM ${S}.inbox WHERE account = $1 AND key = $2),
+     was AS (DELETE FROM ${S}.inbox_done d USING ev WHERE d.seq = ev.seq),
+     queued AS (
+       INSERT INTO ${S}.inbox_pending (seq, account, type, next_attempt_at, lease_until, attempts)
+       SELECT seq, account, type, $3, NULL, 0 FROM ev
+       ON CONFLICT (seq) DO UPDATE SET next_attempt_at = EXCLUDED.next_attempt_at, lease_until = NULL, attempts = 0
+     )
+     UPDATE ${S}.inbox i SET state = 'queued', attempts = 0, completed_at = NULL
+     FROM ev WHERE i.seq = ev.seq`,
+    [account, key, now],
+  );
+  return rowCount > 0;
+}
+
+/** Store-wide pending and dead counts and the earliest due time: inbox_pending, and the partial index inbox_dead. */
 async function readBacklog(pool: PgContext["pool"], S: string): Promise<InboxBacklog> {
   const { rows } = await q<{ pending: number; dead: number; oldest: string | null }>(
     pool,
-    `SELECT (SELECT count(*)::int FROM ${S}.inbox WHERE state = 'pending') AS pending,
+    `SELECT (SELECT count(*)::int FROM ${S}.inbox_pending) AS pending,
             (SELECT count(*)::int FROM ${S}.inbox WHERE state = 'dead') AS dead,
-            (SELECT min(next_attempt_at) FROM ${S}.inbox WHERE state = 'pending') AS oldest`,
+            (SELECT min(next_attempt_at) FROM ${S}.inbox_pending) AS oldest`,
     [],
   );
   const row = rows[0] ?? { pending: 0, dead: 0, oldest: null };
@@ -99,16 +237,6 @@ async function readBacklog(pool: PgContext["pool"], S: string): Promise<InboxBac
 
 export function pgInbox({ pool, S, run }: PgContext): InboxRepository {
   const locks = suppressionLocks(S);
-  /** Runs an UPDATE of one event; `ERR_MK_NOT_FOUND` when there is no such event. */
-  async function updateOne(account: string, key: string, set: string, values: unknown[]): Promise<void> {
-    const { rowCount } = await q(pool, `UPDATE ${S}.inbox SET ${set} WHERE account = $1 AND key = $2`, [
-      account,
-      key,
-      ...values,
-    ]);
-    if (rowCount === 0) throw inboxNotFound(account, key);
-  }
-
   return {
     ingest: (batch) =>
       run("inbox.ingest", () =>
@@ -122,79 +250,63 @@ export function pgInbox({ pool, S, run }: PgContext): InboxRepository {
         const due = dueRows(S, account, types === undefined ? undefined : { types, wanted: true });
         const { rows } = await q<InboxRow>(
           pool,
-          `WITH due AS (${due.sql})
-           UPDATE ${S}.inbox i SET lease_until = $1::bigint + $${due.values.length + 3}::bigint, attempts = i.attempts + 1
-           FROM due WHERE i.seq = due.seq
-           RETURNING i.*`,
+          `WITH due AS (${due.sql}),
+           claimed AS (
+             UPDATE ${S}.inbox_pending p SET lease_until = $1::bigint + $${due.values.length + 3}::bigint, attempts = p.attempts + 1
+             FROM due WHERE p.seq = due.seq
+             RETURNING p.seq, p.attempts, p.next_attempt_at, p.lease_until
+           )
+           SELECT i.seq, i.account, i.key, i.type, i.email, i.message_id, i.event_at, i.raw, i.received_at,
+                  'pending' AS state, c.attempts, c.next_attempt_at, c.lease_until, i.last_error, i.completed_at
+           FROM claimed c JOIN ${S}.inbox i ON i.seq = c.seq`,
           [now, limit, ...due.values, leaseMs],
         );
         return rows.map(toInbox).sort(claimOrder);
       }),
     complete: (account, key, options = {}) =>
-      run("inbox.complete", () =>
-        updateOne(
-          account,
-          key,
-          "state = 'done', lease_until = NULL, next_attempt_at = NULL, completed_at = $3",
-          [options.now ?? Date.now()],
-        ),
-      ),
+      run("inbox.complete", async () => {
+        const n = await markDone(
+          pool,
+          S,
+          `SELECT seq, state FROM ${S}.inbox WHERE account = $2 AND key = $3`,
+          [options.now ?? Date.now(), account, key],
+        );
+        if (n === 0) throw inboxNotFound(account, key);
+      }),
     completeMany: (events, options = {}) =>
       run("inbox.completeMany", async () => {
         if (events.length === 0) return 0;
-        const { rowCount } = await q(
+        return markDone(
           pool,
-          `UPDATE ${S}.inbox i SET state = 'done', lease_until = NULL, next_attempt_at = NULL, completed_at = $1
-           FROM (SELECT DISTINCT * FROM unnest($2::text[], $3::text[])) AS w(account, key)
-           WHERE i.account = w.account AND i.key = w.key`,
+          S,
+          `SELECT i.seq, i.state FROM (SELECT DISTINCT * FROM unnest($2::text[], $3::text[])) AS w(account, key)
+           JOIN ${S}.inbox i ON i.account = w.account AND i.key = w.key`,
           [options.now ?? Date.now(), events.map((e) => e.account), events.map((e) => e.key)],
         );
-        return rowCount;
       }),
     completeUnwanted: (options) => run("inbox.completeUnwanted", () => completeUnwanted(pool, S, options)),
     fail: (account, key, options: FailOptions) =>
-      run("inbox.fail", () => {
-        const error = String(options.error).slice(0, 2000);
-        return options.retryAt === null
-          ? updateOne(
-              account,
-              key,
-              "state = 'dead', last_error = $3, next_attempt_at = NULL, lease_until = NULL, completed_at = $4",
-              [error, options.now ?? Date.now()],
-            )
-          : updateOne(
-              account,
-              key,
-              "state = 'pending', last_error = $3, next_attempt_at = $4, lease_until = NULL",
-              [error, options.retryAt],
-            );
-      }),
+      run("inbox.fail", () => failOne(pool, S, account, key, options)),
     replay: (account, key, options = {}) =>
-      run("inbox.replay", async () => {
-        const { rowCount } = await q(
-          pool,
-          `UPDATE ${S}.inbox SET state = 'pending', attempts = 0, next_attempt_at = $1, lease_until = NULL, completed_at = NULL
-           WHERE account = $2 AND key = $3`,
-          [options.now ?? Date.now(), account, key],
-        );
-        return rowCount > 0;
-      }),
+      run("inbox.replay", () => replayOne(pool, S, account, key, options.now ?? Date.now())),
     get: (account, key) =>
       run("inbox.get", async () => {
-        const { rows } = await q<InboxRow>(pool, `SELECT * FROM ${S}.inbox WHERE account = $1 AND key = $2`, [
-          account,
-          key,
-        ]);
+        const { rows } = await q<InboxRow>(
+          pool,
+          `SELECT ${RECORD_COLUMNS} FROM ${eventsWithQueue(S)} WHERE i.account = $1 AND i.key = $2`,
+          [account, key],
+        );
         return rows[0] === undefined ? undefined : toInbox(rows[0]);
       }),
     list: (account, query = {}) =>
       run("inbox.list", async () => {
         const limit = pageLimit(query);
         const params = new SqlParams((n) => `$${n}`);
-        const where = inboxWhere(params, account, beforeSeq(query), query);
+        const where = listWhere(S, params, account, beforeSeq(query), query);
         const { rows } = await q<InboxRow>(
           pool,
-          `SELECT * FROM ${S}.inbox WHERE ${where} ORDER BY seq DESC LIMIT ${params.add(limit + 1)}`,
+          `SELECT ${RECORD_COLUMNS} FROM ${eventsWithQueue(S)} WHERE ${where}
+           ORDER BY i.seq DESC LIMIT ${params.add(limit + 1)}`,
           params.values,
         );
         return page(rows.map(toInbox), limit, (r) => [r.seq]);
@@ -204,7 +316,10 @@ export function pgInbox({ pool, S, run }: PgContext): InboxRepository {
         const [byState, quarantined] = await Promise.all([
           q<{ state: string; type: string; n: number; last: number }>(
             pool,
-            `SELECT state, type, count(*) AS n, max(received_at) AS last FROM ${S}.inbox WHERE account = $1 GROUP BY state, type`,
+            `SELECT CASE WHEN i.state <> 'queued' THEN i.state WHEN p.seq IS NULL THEN 'done' ELSE 'pending' END AS state,
+                    i.type, count(*) AS n, max(i.received_at) AS last
+             FROM ${S}.inbox i LEFT JOIN ${S}.inbox_pending p ON p.seq = i.seq
+             WHERE i.account = $1 GROUP BY 1, 2`,
             [account],
           ),
           q<{ n: number; last: number | null }>(

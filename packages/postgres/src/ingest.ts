@@ -1,7 +1,8 @@
 /**
  * `inbox.ingest` on PostgreSQL: one multi-row INSERT … ON CONFLICT DO NOTHING for the batch (columns as
- * arrays through `unnest`, the raw JSON texts as one binary `bytea` sliced by byte offsets), then the
- * suppression effects of the events that were new, on rows read under lock, in the same transaction.
+ * arrays through `unnest`, the raw JSON texts as one binary `bytea` sliced by byte offsets) that also
+ * queues the new pending events (`inbox_pending`), then the suppression effects of the events that were
+ * new, on rows read under lock, in the same transaction.
  */
 import type { AppliedEffect, IngestResult } from "@mandrill-kit/core";
 import { applySuppressionEffects, type NormalizedInboxEvent } from "@mandrill-kit/core/adapter";
@@ -10,7 +11,7 @@ import { q, tx } from "./queries.js";
 import { type LoadedSuppressions, loadedKey, type SuppressionLocks, stage } from "./suppressions.js";
 
 const INBOX_COLUMNS =
-  "account, key, type, email, message_id, event_at, raw, received_at, state, attempts, next_attempt_at, completed_at";
+  "account, key, type, email, message_id, event_at, raw, received_at, state, attempts, completed_at";
 
 /**
  * The events' JSON texts as one `bytea` parameter and the byte offset of each: sent as it is (binary),
@@ -46,17 +47,25 @@ async function insertEvents(
   const seen = new Set<string>();
   const unique = events.filter((e) => !seen.has(e.key) && seen.add(e.key));
   const raw = packTexts(unique.map((e) => e.raw));
+  // Pending events are stored 'queued' with their queue row (due at receipt) in the same statement.
   const { rows } = await q<{ key: string }>(
     client,
-    `INSERT INTO ${S}.inbox (${INBOX_COLUMNS})
-     SELECT $1, w.key, w.type, w.email, w.message_id, w.event_at,
-            convert_from(substring($8::bytea FROM w.off + 1 FOR w.next - w.off), 'UTF8'), $2, w.state, 0,
-            CASE WHEN w.state = 'done' THEN NULL ELSE $2::bigint END, CASE WHEN w.state = 'done' THEN $2::bigint END
-     FROM unnest($3::text[], $4::text[], $5::text[], $6::text[], $7::bigint[], $9::text[], $10::int[], $11::int[])
-          WITH ORDINALITY AS w(key, type, email, message_id, event_at, state, off, next, ord)
-     ORDER BY w.ord
-     ON CONFLICT (account, key) DO NOTHING
-     RETURNING key`,
+    `WITH stored AS (
+       INSERT INTO ${S}.inbox (${INBOX_COLUMNS})
+       SELECT $1, w.key, w.type, w.email, w.message_id, w.event_at,
+              convert_from(substring($8::bytea FROM w.off + 1 FOR w.next - w.off), 'UTF8'), $2,
+              CASE WHEN w.state = 'done' THEN 'done' ELSE 'queued' END, 0,
+              CASE WHEN w.state = 'done' THEN $2::bigint END
+       FROM unnest($3::text[], $4::text[], $5::text[], $6::text[], $7::bigint[], $9::text[], $10::int[], $11::int[])
+            WITH ORDINALITY AS w(key, type, email, message_id, event_at, state, off, next, ord)
+       ORDER BY w.ord
+       ON CONFLICT (account, key) DO NOTHING
+       RETURNING seq, key, type, state
+     ), queued AS (
+       INSERT INTO ${S}.inbox_pending (seq, account, type, next_attempt_at, attempts)
+       SELECT seq, $1, type, $2, 0 FROM stored WHERE state = 'queued'
+     )
+     SELECT key FROM stored`,
     [
       account,
       receivedAt,

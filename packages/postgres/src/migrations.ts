@@ -118,4 +118,49 @@ export const MIGRATIONS: readonly Migration[] = [
       CREATE INDEX inbox_dead ON SCHEMA.inbox (account) WHERE state = 'dead';
     `,
   },
+  {
+    version: 4,
+    name: "dispatch queue apart from the events: inbox_pending (claims, leases) and inbox_done (completions)",
+    // An event row (~1 kB with its raw JSON, 3 index entries) is written once: queuing, claiming and
+    // completing it touch only these narrow rows. `inbox.state = 'queued'` means "see the queue": the
+    // event is pending while it has an inbox_pending row, else done as its inbox_done row says.
+    // 'done' (stored done, or completed after being dead) and 'dead' rows keep their state in inbox,
+    // as before (due time and lease only ever mattered to pending events: those columns move to the
+    // queue, and an instance of an older version fails on this schema rather than queue events that no
+    // newer one would see). Pending events move to the queue here, leases and attempts included. The
+    // TRUNCATE trigger empties the queue with the events (inbox seq values restart with RESTART IDENTITY).
+    sql: `
+      CREATE TABLE SCHEMA.inbox_pending (
+        seq             BIGINT  NOT NULL PRIMARY KEY,
+        account         TEXT COLLATE "C" NOT NULL,
+        type            TEXT    NOT NULL,
+        next_attempt_at BIGINT  NOT NULL,
+        lease_until     BIGINT,
+        attempts        INTEGER NOT NULL
+      );
+      CREATE INDEX inbox_pending_due ON SCHEMA.inbox_pending (next_attempt_at, seq);
+
+      CREATE TABLE SCHEMA.inbox_done (
+        seq          BIGINT  NOT NULL PRIMARY KEY,
+        attempts     INTEGER NOT NULL,
+        completed_at BIGINT  NOT NULL
+      );
+
+      INSERT INTO SCHEMA.inbox_pending (seq, account, type, next_attempt_at, lease_until, attempts)
+        SELECT seq, account, type, coalesce(next_attempt_at, received_at), lease_until, attempts
+        FROM SCHEMA.inbox WHERE state = 'pending';
+      UPDATE SCHEMA.inbox SET state = 'queued' WHERE state = 'pending';
+      DROP INDEX SCHEMA.inbox_due;
+      ALTER TABLE SCHEMA.inbox DROP COLUMN next_attempt_at, DROP COLUMN lease_until;
+
+      CREATE FUNCTION SCHEMA.inbox_truncated() RETURNS trigger LANGUAGE plpgsql AS $fn$
+      BEGIN
+        EXECUTE format('TRUNCATE %I.inbox_pending, %I.inbox_done', TG_TABLE_SCHEMA, TG_TABLE_SCHEMA);
+        RETURN NULL;
+      END
+      $fn$;
+      CREATE TRIGGER inbox_truncated AFTER TRUNCATE ON SCHEMA.inbox
+        FOR EACH STATEMENT EXECUTE FUNCTION SCHEMA.inbox_truncated();
+    `,
+  },
 ];
