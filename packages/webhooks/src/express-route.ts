@@ -6,8 +6,9 @@ import { diagnoseMismatch } from "./diagnose.js";
 import { FormBodyError, WebhookNotStoredError } from "./errors.js";
 import { checkFormContentType } from "./form-body.js";
 import type { DiagnosisLog } from "./mismatch-diagnoses.js";
+import type { ParsePool } from "./parse-pool.js";
 import { readRawBody } from "./read-body.js";
-import { receive, type WebhookReply } from "./receive.js";
+import { type Received, receive, receiveParsed, type WebhookReply } from "./receive.js";
 import type { BatchOutcome } from "./telemetry.js";
 import { bodyRefusal, type Refusal, type VerifyRequestInput, verifyRequest } from "./verify-request.js";
 import type { RouterDeps, WebhooksConfig } from "./webhooks-options.js";
@@ -19,6 +20,8 @@ export interface RouteState {
   diagnosisLog: DiagnosisLog;
   /** Called after a batch with new events was stored and answered. */
   afterIngest(): void;
+  /** The parse threads (started on first call), or `undefined` when there are none (0, or closed). */
+  parsePool(): ParsePool | undefined;
 }
 
 const log = (logger: Logger | undefined) =>
@@ -97,6 +100,12 @@ function afterMismatch(
   );
 }
 
+/** A request header as `verifyRequest` reads it: a string, or undefined (absent or repeated). */
+function stringHeader(req: Request, name: string): string | undefined {
+  const value = req.headers[name];
+  return typeof value === "string" ? value : undefined;
+}
+
 const accountOf = (state: RouteState, req: Request) =>
   state.config.single ? state.config.singleAccount : String(req.params.account ?? "");
 
@@ -166,24 +175,55 @@ async function handleRequest(
     endSpan(verifySpan, error);
     throw error;
   }
-  const verified = verifyRequest({
-    method: "POST",
-    headers: req.headers,
-    ...read.part,
-    account,
-    callbackUrl: accountOk ? d.urlOf(account) : "",
-    keys,
-  });
-  verifySpan.setAttribute("mandrill_kit.verified", verified.ok);
-  verifySpan.end();
-  const { reply, outcome, counted } = await receive(verified, {
-    ...receiving,
-    receivedAt: config.clock.now(),
-  });
+  const callbackUrl = accountOk ? d.urlOf(account) : "";
+  const { body } = read.part;
+  const pool =
+    Buffer.isBuffer(body) && body.length >= config.parseThreadMinBytes ? state.parsePool() : undefined;
+  let received: Received;
+  let refusal: Refusal | undefined;
+  if (pool !== undefined && Buffer.isBuffer(body)) {
+    // Decoding, the signature, parsing and the inbox inputs run in a parse thread.
+    const receivedAt = config.clock.now();
+    let job: Awaited<ReturnType<ParsePool["run"]>>;
+    try {
+      job = await pool.run({
+        body,
+        contentType: stringHeader(req, "content-type"),
+        signature: stringHeader(req, "x-mandrill-signature"),
+        account,
+        callbackUrl,
+        keys,
+        policy: d.policy,
+        receivedAt,
+        skipHandlersFor: [...config.skipHandlersFor],
+      });
+    } catch (error) {
+      endSpan(verifySpan, error);
+      throw error;
+    }
+    if (job.kind === "refusal") refusal = job.refusal;
+    verifySpan.setAttribute("mandrill_kit.verified", job.kind !== "refusal");
+    verifySpan.end();
+    received = await receiveParsed(job, account, { ...receiving, receivedAt });
+  } else {
+    const verified = verifyRequest({
+      method: "POST",
+      headers: req.headers,
+      ...read.part,
+      account,
+      callbackUrl,
+      keys,
+    });
+    if (!verified.ok) refusal = verified;
+    verifySpan.setAttribute("mandrill_kit.verified", verified.ok);
+    verifySpan.end();
+    received = await receive(verified, { ...receiving, receivedAt: config.clock.now() });
+  }
+  const { reply, outcome, counted } = received;
   answer(reply);
   try {
-    if (!verified.ok && verified.status === 401)
-      afterMismatch(state, req, { refusal: verified, account, keys, bytes: read.bytes });
+    if (refusal !== undefined && refusal.status === 401)
+      afterMismatch(state, req, { refusal, account, keys, bytes: read.bytes });
     if (outcome?.status === "ingested" && outcome.result.inserted.length > 0) state.afterIngest();
   } catch (error) {
     log(d.logger).error({ account, err: error }, "webhook bookkeeping after the answer failed");

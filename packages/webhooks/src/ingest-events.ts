@@ -78,15 +78,14 @@ export async function ingestEvents(options: IngestEventsOptions): Promise<Ingest
   const { store, account } = options;
   const receivedAt = options.receivedAt ?? Date.now();
   const parsed = options.parsed ?? parseMandrillEvents(options.mandrillEvents);
-  if (!parsed.ok) {
-    const quarantineId = await store.inbox.quarantine({
+  if (!parsed.ok)
+    return quarantineBatch(store, {
       account,
-      body: options.mandrillEvents,
-      error: `${parsed.reason}: ${parsed.message}`,
       receivedAt,
+      body: options.mandrillEvents,
+      message: parsed.message,
+      reason: parsed.reason,
     });
-    return { status: "quarantined", quarantineId, reason: parsed.message };
-  }
   const skip = options.skipHandlersFor;
   const inputs = inboxInputs(
     parsed.events,
@@ -94,12 +93,29 @@ export async function ingestEvents(options: IngestEventsOptions): Promise<Ingest
     receivedAt,
     skip === undefined ? undefined : new Set(skip),
   );
+  return storeInputs(store, { account, receivedAt, inputs, problems: parsed.problems.length });
+}
+
+/** Quarantines a verified `mandrill_events` value that is not a JSON array (kept whole). */
+export async function quarantineBatch(
+  store: Store,
+  batch: { account: string; receivedAt: number; body: string; reason: string; message: string },
+): Promise<IngestOutcome> {
+  const quarantineId = await store.inbox.quarantine({
+    account: batch.account,
+    body: batch.body,
+    error: `${batch.reason}: ${batch.message}`,
+    receivedAt: batch.receivedAt,
+  });
+  return { status: "quarantined", quarantineId, reason: batch.message };
+}
+
+/** Stores a parsed batch's inbox inputs in ONE transaction (dedupe + suppressions). */
+export async function storeInputs(
+  store: Store,
+  batch: { account: string; receivedAt: number; inputs: InboxEventInput[]; problems: number },
+): Promise<IngestOutcome> {
+  const { account, receivedAt, inputs } = batch;
   const result = await store.inbox.ingest({ account, receivedAt, events: inputs });
-  return {
-    status: "ingested",
-    events: parsed.events.length,
-    result,
-    problems: parsed.problems.length,
-    inputs,
-  };
+  return { status: "ingested", events: inputs.length, result, problems: batch.problems, inputs };
 }

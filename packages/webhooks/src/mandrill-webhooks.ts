@@ -17,6 +17,7 @@ import {
   type EventHandler,
 } from "./handler-registry.js";
 import { createDiagnosisLog } from "./mismatch-diagnoses.js";
+import { createParsePool, type ParsePool } from "./parse-pool.js";
 import {
   DEFAULT_PATH,
   type MandrillWebhooksOptions,
@@ -45,7 +46,7 @@ export interface MandrillWebhooks {
   runDue(): Promise<number>;
   /** Recent signature mismatches of an account, newest first (kept in memory, 20 per account). */
   diagnoses(account: string): SignatureDiagnosis[];
-  /** Stops dispatching and waits for handler runs in flight, timed-out ones included. */
+  /** Stops dispatching and the parse threads, and waits for handler runs in flight, timed-out ones included. */
   close(): Promise<void>;
 }
 
@@ -72,6 +73,21 @@ export function mandrillWebhooks(options: MandrillWebhooksOptions = {}): Mandril
   let loop: DispatchLoop | undefined;
   let closed = false;
   let warnedNotStarted = false;
+  let pool: ParsePool | undefined;
+
+  /** The parse threads, created on the first large body (none when `parseThreads` is 0 or after close). */
+  function parsePool(): ParsePool | undefined {
+    if (closed || config.parseThreads === 0) return undefined;
+    pool ??= createParsePool({
+      size: config.parseThreads,
+      onThreadError: (error) =>
+        componentLogger(deps?.logger ?? silentLogger, { component: "webhooks" }).error(
+          { err: error },
+          "a webhook parse thread died; it is replaced, and the requests it held were answered 503",
+        ),
+    });
+    return pool;
+  }
 
   function loopFor(store: Store, context: KitContext | undefined): DispatchLoop {
     loop ??= createDispatchLoop({
@@ -90,7 +106,7 @@ export function mandrillWebhooks(options: MandrillWebhooksOptions = {}): Mandril
   function resolve(context: KitContext | undefined): RouterDeps {
     if (deps === undefined) {
       deps = resolveRouterDeps(config, context);
-      router = buildRouter({ config, deps, diagnosisLog, afterIngest });
+      router = buildRouter({ config, deps, diagnosisLog, afterIngest, parsePool });
     }
     loopFor(deps.store, context);
     return deps;
@@ -177,7 +193,7 @@ export function mandrillWebhooks(options: MandrillWebhooksOptions = {}): Mandril
     diagnoses: (account: string) => diagnosisLog.list(account),
     close: async () => {
       closed = true;
-      await loop?.close();
+      await Promise.all([loop?.close(), pool?.close()]);
     },
   });
   return middleware;

@@ -2,6 +2,7 @@ import { type Logger, silentLogger } from "@mandrill-kit/core";
 import {
   componentLogger,
   defaultTelemetry,
+  type EventProblem,
   endSpan,
   parseMandrillEvents,
   parseMandrillEventsBytes,
@@ -11,7 +12,14 @@ import {
 } from "@mandrill-kit/core/plugin";
 import type { Context } from "@opentelemetry/api";
 import { WebhookNotStoredError } from "./errors.js";
-import { type IngestEventsOptions, type IngestOutcome, ingestEvents } from "./ingest-events.js";
+import {
+  type IngestEventsOptions,
+  type IngestOutcome,
+  ingestEvents,
+  quarantineBatch,
+  storeInputs,
+} from "./ingest-events.js";
+import { inputsFromColumns, type ParseJobResult } from "./parse-job.js";
 import { type BatchOutcome, countIngested, countRefusal, webhookInstruments } from "./telemetry.js";
 import type { VerifyResult } from "./verify-request.js";
 
@@ -88,7 +96,72 @@ export async function receive(verified: VerifyResult, options: ReceiveOptions): 
     webhookInstruments(telemetry).batches.add(1, { outcome: "accepted" });
     return { reply: text(200, "OK"), counted: "accepted" };
   }
-  const { account } = verified;
+  const { account, keyIndex } = verified;
+  return storeBatch(account, keyIndex, options, () => {
+    // From the bytes when the raw body was decoded: no 1 MB string (see parseMandrillEventsBytes).
+    const parsed =
+      bytes === undefined ? parseMandrillEvents(verified.mandrillEvents) : parseMandrillEventsBytes(bytes);
+    const stored = ingestEvents({
+      ...options,
+      account,
+      parsed,
+      // Read only to quarantine a batch that is not a JSON array.
+      get mandrillEvents() {
+        return verified.mandrillEvents;
+      },
+    });
+    return { stored, problems: () => (parsed.ok ? parsed.problems.slice(0, 5) : []) };
+  });
+}
+
+/**
+ * {@link receive} for a POST whose parse job (decode, verify, parse, inputs) already ran, in a
+ * parse thread: the same answers, metrics and logs as `receive` of the same request.
+ */
+export async function receiveParsed(
+  job: ParseJobResult,
+  account: string,
+  options: ReceiveOptions & { receivedAt: number },
+): Promise<Received> {
+  if (job.kind === "refusal") return receive(job.refusal, options);
+  if (job.kind === "validation") return receive({ ok: true, kind: "validation", account }, options);
+  if (job.kind === "empty") {
+    webhookInstruments(options.telemetry ?? defaultTelemetry()).batches.add(1, { outcome: "accepted" });
+    return { reply: text(200, "OK"), counted: "accepted" };
+  }
+  const { store, receivedAt } = options;
+  return storeBatch(account, job.keyIndex, options, () =>
+    job.kind === "unreadable"
+      ? {
+          stored: quarantineBatch(store, {
+            account,
+            receivedAt,
+            body: job.mandrillEvents,
+            reason: job.reason,
+            message: job.message,
+          }),
+          problems: () => [],
+        }
+      : {
+          stored: storeInputs(store, {
+            account,
+            receivedAt,
+            inputs: inputsFromColumns(job.columns),
+            problems: job.problemCount,
+          }),
+          problems: () => job.problems,
+        },
+  );
+}
+
+/** Stores a verified batch under its span and metrics, and builds the answer (200 only after the commit). */
+async function storeBatch(
+  account: string,
+  keyIndex: number,
+  options: ReceiveOptions,
+  store: () => { stored: Promise<IngestOutcome>; problems: () => EventProblem[] },
+): Promise<Received> {
+  const telemetry = options.telemetry ?? defaultTelemetry();
   const span = telemetry
     .tracer()
     .startSpan(
@@ -101,26 +174,18 @@ export async function receive(verified: VerifyResult, options: ReceiveOptions): 
     component: "webhooks",
     ...traceFields(span),
   });
-  if (verified.keyIndex > 0)
+  if (keyIndex > 0)
     log.info(
-      { account, keyIndex: verified.keyIndex },
+      { account, keyIndex },
       "webhook signed with a previous key; Mandrill has not switched to the current key yet",
     );
   const started = performance.now();
-  // From the bytes when the raw body was decoded: no 1 MB string (see parseMandrillEventsBytes).
-  const parsed =
-    bytes === undefined ? parseMandrillEvents(verified.mandrillEvents) : parseMandrillEventsBytes(bytes);
   let outcome: IngestOutcome;
+  let problems: () => EventProblem[];
   try {
-    outcome = await ingestEvents({
-      ...options,
-      account,
-      parsed,
-      // Read only to quarantine a batch that is not a JSON array.
-      get mandrillEvents() {
-        return verified.mandrillEvents;
-      },
-    });
+    const run = store();
+    problems = run.problems;
+    outcome = await run.stored;
   } catch (error) {
     const m = webhookInstruments(telemetry);
     m.ingestDuration.record(secondsSince(started), m.batchSet(account, "not_stored"));
@@ -150,9 +215,9 @@ export async function receive(verified: VerifyResult, options: ReceiveOptions): 
     );
     return { reply: json({ quarantined: true }), outcome, counted };
   }
-  if (outcome.problems > 0 && parsed.ok)
+  if (outcome.problems > 0)
     log.warn(
-      { account, problems: parsed.problems.slice(0, 5) },
+      { account, problems: problems() },
       `webhook batch had ${outcome.problems} event(s) with unexpected shapes (kept as received)`,
     );
   log.debug(

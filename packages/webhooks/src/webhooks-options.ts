@@ -1,3 +1,4 @@
+import { availableParallelism } from "node:os";
 import {
   type Clock,
   isAccountId,
@@ -54,6 +55,16 @@ export interface MandrillWebhooksOptions extends DispatchOptions {
   /** Deadline for the whole POST body, from its first byte (408 after it; 100–600000). @default 30000 */
   bodyTimeoutMs?: number;
   /**
+   * Worker threads that decode, verify and parse large batches (and compute their keys and
+   * suppression effects), so the main thread only reads bodies, stores and answers; 0 does all of it
+   * on the main thread. Started on first use, replaced when one dies (its requests get 503 and
+   * Mandrill retries them), stopped by `close()`. 0–16. @default 1 when the machine has 2 or more
+   * CPUs, else 0
+   */
+  parseThreads?: number;
+  /** Smallest raw body handed to a parse thread; smaller ones are parsed on the main thread. @default 65536 */
+  parseThreadMinBytes?: number;
+  /**
    * Event types stored as already done: no handler in any process runs for them, and `on()` refuses
    * them. An explicit opt-in for high-volume types nobody handles (`open`, `click`, `send`…); without
    * it every event is stored `pending` and dispatchers complete the types they have no handler for.
@@ -80,6 +91,8 @@ const OPTION_NAMES = [
   "suppression",
   "bodyLimitBytes",
   "bodyTimeoutMs",
+  "parseThreads",
+  "parseThreadMinBytes",
   "skipHandlersFor",
   "logger",
   "clock",
@@ -94,6 +107,8 @@ export interface WebhooksConfig {
   options: MandrillWebhooksOptions;
   bodyLimitBytes: number;
   bodyTimeoutMs: number;
+  parseThreads: number;
+  parseThreadMinBytes: number;
   /** Single-account form (`key` given). */
   single: boolean;
   singleAccount: string;
@@ -201,6 +216,16 @@ export function resolveWebhooksOptions(options: MandrillWebhooksOptions): Webhoo
       min: 100,
       max: 600_000,
       fallback: 30_000,
+    }),
+    parseThreads: integerOption("mandrillWebhooks", "parseThreads", o.parseThreads, {
+      min: 0,
+      max: 16,
+      fallback: availableParallelism() >= 2 ? 1 : 0,
+    }),
+    parseThreadMinBytes: integerOption("mandrillWebhooks", "parseThreadMinBytes", o.parseThreadMinBytes, {
+      min: 0,
+      max: 2 ** 30,
+      fallback: 65536,
     }),
     single: fixedKeys !== undefined,
     singleAccount: o.account ?? "default",

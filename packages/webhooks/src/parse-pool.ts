@@ -1,0 +1,139 @@
+/**
+ * The router's parse pool: worker threads that run parse jobs (form decoding, signature, parsing,
+ * inbox inputs; see parse-job.ts) for large bodies, so the main thread of a busy server only reads
+ * bodies, writes to the store and answers. Threads start on first use, are replaced when one dies
+ * (the jobs it held fail, so their requests get a 5xx and Mandrill retries them) and are stopped by
+ * `close()`. They are unref'd: a pool never keeps a process alive.
+ */
+import { Worker } from "node:worker_threads";
+import { MandrillKitError, type MandrillKitErrorOptions } from "@mandrill-kit/core";
+import type { ParseJobInput, ParseJobResult } from "./parse-job.js";
+
+/**
+ * A parse job failed in its thread: the thread died (or the pool was closed) before answering, or
+ * the job threw. The router answers 503 (see `WebhookNotStoredError`), so Mandrill retries the batch.
+ */
+export class ParseWorkerError extends MandrillKitError {
+  constructor(message: string, options?: MandrillKitErrorOptions) {
+    super("ERR_MK_INTERNAL", message, options);
+  }
+}
+
+export interface ParsePool {
+  /** Runs the job in a worker thread; `input.body`'s memory is moved there when it owns it. */
+  run(input: ParseJobInput): Promise<ParseJobResult>;
+  /** Stops every thread; jobs in flight fail. The pool can't be used afterwards. */
+  close(): Promise<void>;
+  readonly closed: boolean;
+}
+
+interface Pending {
+  resolve(result: ParseJobResult): void;
+  reject(error: Error): void;
+}
+
+interface Thread {
+  worker: Worker;
+  pending: Map<number, Pending>;
+}
+
+/**
+ * Starts a worker thread running parse-worker. From the TypeScript sources (this repository, tests),
+ * a worker thread of Node 20 cannot inherit a loader, so a bootstrap registers tsx there first.
+ */
+export function spawnParseWorker(): Worker {
+  if (!import.meta.url.endsWith(".ts")) return new Worker(new URL("./parse-worker.js", import.meta.url));
+  const source = new URL("./parse-worker.ts", import.meta.url).href;
+  const bootstrap = `import("tsx/esm/api").then((tsx) => tsx.tsImport(${JSON.stringify(source)}, ${JSON.stringify(import.meta.url)}))`;
+  return new Worker(bootstrap, { eval: true });
+}
+
+/** Every thread a pool starts is passed to these (tests watch threads start and stop with it). */
+export const parseThreadObservers = new Set<(worker: Worker) => void>();
+
+export function createParsePool(options: {
+  size: number;
+  /** Starts one thread (tests pass their own). @default spawnParseWorker */
+  spawn?: () => Worker;
+  /** Told when a thread died or failed. */
+  onThreadError?: (error: Error) => void;
+}): ParsePool {
+  const spawn = options.spawn ?? spawnParseWorker;
+  const threads: Thread[] = [];
+  let nextId = 1;
+  let closed = false;
+
+  function fail(thread: Thread, error: Error): void {
+    const at = threads.indexOf(thread);
+    if (at !== -1) threads.splice(at, 1);
+    for (const p of thread.pending.values()) p.reject(error);
+    thread.pending.clear();
+  }
+
+  function start(): Thread {
+    const worker = spawn();
+    worker.unref();
+    for (const observe of parseThreadObservers) observe(worker);
+    const thread: Thread = { worker, pending: new Map() };
+    worker.on("message", (m: { id: number; result?: ParseJobResult; error?: string }) => {
+      const p = thread.pending.get(m.id);
+      if (p === undefined) return;
+      thread.pending.delete(m.id);
+      if (m.error !== undefined) p.reject(new ParseWorkerError(`a webhook parse job failed: ${m.error}`));
+      else p.resolve(m.result as ParseJobResult);
+    });
+    worker.on("error", (error) => {
+      options.onThreadError?.(error);
+      fail(thread, new ParseWorkerError(`a webhook parse thread failed: ${error.message}`, { cause: error }));
+    });
+    worker.on("exit", (code) => {
+      if (thread.pending.size > 0 || threads.includes(thread)) {
+        if (!closed)
+          options.onThreadError?.(new ParseWorkerError(`a webhook parse thread exited (code ${code})`));
+        fail(thread, new ParseWorkerError(`a webhook parse thread exited (code ${code}) before answering`));
+      }
+    });
+    threads.push(thread);
+    return thread;
+  }
+
+  /** The thread with the fewest jobs, starting one while the pool is below its size. */
+  function pick(): Thread {
+    let best: Thread | undefined;
+    for (const t of threads) if (best === undefined || t.pending.size < best.pending.size) best = t;
+    if (best === undefined || (best.pending.size > 0 && threads.length < options.size)) return start();
+    return best;
+  }
+
+  return {
+    get closed() {
+      return closed;
+    },
+    run(input) {
+      if (closed) return Promise.reject(new ParseWorkerError("the webhook parse pool is closed"));
+      const thread = pick();
+      const id = nextId++;
+      const { body } = input;
+      // Move the body's memory when it is the body's alone (not a slice of Node's shared pool).
+      const own = body.byteOffset === 0 && body.byteLength === body.buffer.byteLength;
+      return new Promise<ParseJobResult>((resolve, reject) => {
+        thread.pending.set(id, { resolve, reject });
+        try {
+          thread.worker.postMessage(
+            { id, input },
+            own && body.buffer instanceof ArrayBuffer ? [body.buffer] : [],
+          );
+        } catch (error) {
+          thread.pending.delete(id);
+          reject(error);
+        }
+      });
+    },
+    async close() {
+      closed = true;
+      const all = threads.splice(0);
+      for (const t of all) fail(t, new ParseWorkerError("the webhook parse pool was closed"));
+      await Promise.all(all.map((t) => t.worker.terminate()));
+    },
+  };
+}
