@@ -324,6 +324,50 @@ describe.skipIf(!registry.ok)("the quick start in a host app, from the tarballs 
     }
   }, 60_000);
 
+  it("parses a large signed batch in a parse thread of the installed webhooks package (dist/parse-worker.js)", () => {
+    const worker = join(host, "node_modules", "@mandrill-kit", "webhooks", "dist", "parse-worker.js");
+    expect(existsSync(worker), "the tarball ships the parse thread's entry").toBe(true);
+    // A host app: a webhook batch over the 1 KiB threshold, parsed in the (only) parse thread. Without
+    // a working thread the router answers 503 and stores nothing, so a 200 with every event stored
+    // proves the installed package's thread loads and answers.
+    const script = `
+      import { once } from "node:events";
+      import express from "express";
+      import { createMemoryStore } from "@mandrill-kit/core";
+      import { signWebhook } from "@mandrill-kit/core/plugin";
+      import { addKey, mandrillKit } from "@mandrill-kit/credentials";
+      import { mandrillWebhooks } from "@mandrill-kit/webhooks";
+      import { eventFixtures } from "@mandrill-kit/webhooks/testing";
+      const store = createMemoryStore();
+      const publicUrl = "https://hooks.example.com";
+      const kit = mandrillKit({ store, keys: addKey(undefined, "k1"), publicUrl });
+      const webhookKey = "whk-host-app-0123456789";
+      await kit.credentials.save("acme", { transport: "api", username: "ops@acme.example",
+        apiKey: "host-app-key-0123456789", fromEmail: "hello@acme.example", webhookKey });
+      const webhooks = mandrillWebhooks({ parseThreads: 1, parseThreadMinBytes: 1024 });
+      const app = express();
+      app.use(kit);
+      app.use(webhooks);
+      const server = app.listen(0, "127.0.0.1");
+      await once(server, "listening");
+      const events = Array.from({ length: 300 }, (_, i) =>
+        eventFixtures.hard_bounce({ email: \`user\${i}@example.net\`, id: \`id-\${i}\` }));
+      const signed = signWebhook({ key: webhookKey, url: publicUrl + "/webhooks/mandrill/acme", events });
+      const response = await fetch(\`http://127.0.0.1:\${server.address().port}/webhooks/mandrill/acme\`, {
+        method: "POST", headers: signed.headers, body: signed.body });
+      const stored = await store.inbox.list("acme", { limit: 1000 });
+      console.log(JSON.stringify({ status: response.status, bytes: signed.body.length,
+        stored: stored.items.length, suppressed: (await store.suppressions.check("acme", ["user7@example.net"])).length }));
+      await webhooks.close();
+      server.close();
+      await store.close();
+    `;
+    writeFileSync(join(host, "large-batch.mjs"), script);
+    const result = JSON.parse(run(process.execPath, ["large-batch.mjs"], host)) as Record<string, number>;
+    expect(result.bytes).toBeGreaterThan(100_000);
+    expect(result).toMatchObject({ status: 200, stored: 300, suppressed: 1 });
+  }, 60_000);
+
   it("typechecks (nodenext and bundler, skipLibCheck false) and runs against the simulator on Express 5", async () => {
     await typecheckAndRun("5");
   }, 90_000);
