@@ -6,7 +6,8 @@ import { diagnoseMismatch } from "./diagnose.js";
 import { FormBodyError, WebhookNotStoredError } from "./errors.js";
 import { checkFormContentType } from "./form-body.js";
 import type { DiagnosisLog } from "./mismatch-diagnoses.js";
-import type { ParsePool } from "./parse-pool.js";
+import type { ParseJobResult } from "./parse-job.js";
+import { type ParsePool, ParseThreadStartError } from "./parse-pool.js";
 import { readRawBody } from "./read-body.js";
 import { type Received, receive, receiveParsed, type WebhookReply } from "./receive.js";
 import type { BatchOutcome } from "./telemetry.js";
@@ -181,10 +182,10 @@ async function handleRequest(
     Buffer.isBuffer(body) && body.length >= config.parseThreadMinBytes ? state.parsePool() : undefined;
   let received: Received;
   let refusal: Refusal | undefined;
+  // Decoding, the signature, parsing and the inbox inputs run in a parse thread when there is one.
+  const receivedAt = config.clock.now();
+  let job: ParseJobResult | undefined;
   if (pool !== undefined && Buffer.isBuffer(body)) {
-    // Decoding, the signature, parsing and the inbox inputs run in a parse thread.
-    const receivedAt = config.clock.now();
-    let job: Awaited<ReturnType<ParsePool["run"]>>;
     try {
       job = await pool.run({
         body,
@@ -198,9 +199,14 @@ async function handleRequest(
         skipHandlersFor: [...config.skipHandlersFor],
       });
     } catch (error) {
-      endSpan(verifySpan, error);
-      throw error;
+      // Threads could not start: the body was never handed over, so it is parsed here.
+      if (!(error instanceof ParseThreadStartError)) {
+        endSpan(verifySpan, error);
+        throw error;
+      }
     }
+  }
+  if (job !== undefined) {
     if (job.kind === "refusal") refusal = job.refusal;
     verifySpan.setAttribute("mandrill_kit.verified", job.kind !== "refusal");
     verifySpan.end();
@@ -217,7 +223,7 @@ async function handleRequest(
     if (!verified.ok) refusal = verified;
     verifySpan.setAttribute("mandrill_kit.verified", verified.ok);
     verifySpan.end();
-    received = await receive(verified, { ...receiving, receivedAt: config.clock.now() });
+    received = await receive(verified, { ...receiving, receivedAt });
   }
   const { reply, outcome, counted } = received;
   answer(reply);

@@ -77,13 +77,19 @@ export function mandrillWebhooks(options: MandrillWebhooksOptions = {}): Mandril
 
   /** The parse threads, created on the first large body (none when `parseThreads` is 0 or after close). */
   function parsePool(): ParsePool | undefined {
-    if (closed || config.parseThreads === 0) return undefined;
+    if (closed || config.parseThreads === 0 || pool?.startFailure !== undefined) return undefined;
+    const logger = () => componentLogger(deps?.logger ?? silentLogger, { component: "webhooks" });
     pool ??= createParsePool({
       size: config.parseThreads,
       onThreadError: (error) =>
-        componentLogger(deps?.logger ?? silentLogger, { component: "webhooks" }).error(
+        logger().error(
           { err: error },
           "a webhook parse thread died; it is replaced, and the requests it held were answered 503",
+        ),
+      onStartFailure: (error) =>
+        logger().warn(
+          { err: error },
+          "webhook parse threads could not start, so every batch is parsed on the main thread (as with parseThreads: 0). A bundled server must ship @mandrill-kit/webhooks' dist/parse-worker.js next to the bundle, or set parseThreads: 0",
         ),
     });
     return pool;

@@ -4,6 +4,11 @@
  * bodies, writes to the store and answers. Threads start on first use, are replaced when one dies
  * (the jobs it held fail, so their requests get a 5xx and Mandrill retries them) and are stopped by
  * `close()`. They are unref'd: a pool never keeps a process alive.
+ *
+ * A thread gets jobs only once it said it is ready (its module loaded). One that fails before that
+ * (its file missing from a bundle, a loader refused) makes the pool unavailable: its waiting jobs
+ * fail with {@link ParseThreadStartError} with their bodies untouched, and the router parses them,
+ * and every later body, on the main thread, as with `parseThreads: 0`.
  */
 import { Worker } from "node:worker_threads";
 import { MandrillKitError, type MandrillKitErrorOptions } from "@mandrill-kit/core";
@@ -19,12 +24,20 @@ export class ParseWorkerError extends MandrillKitError {
   }
 }
 
+/**
+ * A parse thread could not start (before it loaded its module): the job was never handed over, so
+ * the router parses it on the main thread instead.
+ */
+export class ParseThreadStartError extends ParseWorkerError {}
+
 export interface ParsePool {
   /** Runs the job in a worker thread; `input.body`'s memory is moved there when it owns it. */
   run(input: ParseJobInput): Promise<ParseJobResult>;
   /** Stops every thread; jobs in flight fail. The pool can't be used afterwards. */
   close(): Promise<void>;
   readonly closed: boolean;
+  /** Why threads could not start, once one failed before it was ready; the pool is then unusable. */
+  readonly startFailure: Error | undefined;
 }
 
 interface Pending {
@@ -35,6 +48,9 @@ interface Pending {
 interface Thread {
   worker: Worker;
   pending: Map<number, Pending>;
+  /** Settles when the thread said it is ready, or failed before that. */
+  ready: Promise<void>;
+  isReady: boolean;
 }
 
 /**
@@ -48,6 +64,9 @@ export function spawnParseWorker(): Worker {
   return new Worker(bootstrap, { eval: true });
 }
 
+/** How pools without a `spawn` option start a thread (tests swap it to make threads fail). */
+export const parseThreadSpawner: { spawn: () => Worker } = { spawn: spawnParseWorker };
+
 /** Every thread a pool starts is passed to these (tests watch threads start and stop with it). */
 export const parseThreadObservers = new Set<(worker: Worker) => void>();
 
@@ -57,11 +76,14 @@ export function createParsePool(options: {
   spawn?: () => Worker;
   /** Told when a thread died or failed. */
   onThreadError?: (error: Error) => void;
+  /** Told once when a thread failed before it was ready (the pool is unusable from then on). */
+  onStartFailure?: (error: Error) => void;
 }): ParsePool {
-  const spawn = options.spawn ?? spawnParseWorker;
+  const spawn = options.spawn ?? (() => parseThreadSpawner.spawn());
   const threads: Thread[] = [];
   let nextId = 1;
   let closed = false;
+  let startFailure: ParseThreadStartError | undefined;
 
   function fail(thread: Thread, error: Error): void {
     const at = threads.indexOf(thread);
@@ -70,12 +92,34 @@ export function createParsePool(options: {
     thread.pending.clear();
   }
 
+  /** The thread failed before it was ready: no job was handed to it, and the pool stops here. */
+  function failedToStart(thread: Thread, error: Error, settle: (error: Error) => void): void {
+    if (!closed && startFailure === undefined) {
+      startFailure = new ParseThreadStartError(`a webhook parse thread could not start: ${error.message}`, {
+        cause: error,
+      });
+      options.onStartFailure?.(startFailure);
+    }
+    settle(startFailure ?? new ParseWorkerError("the webhook parse pool was closed"));
+    fail(thread, startFailure ?? new ParseWorkerError("the webhook parse pool was closed"));
+  }
+
   function start(): Thread {
     const worker = spawn();
     worker.unref();
     for (const observe of parseThreadObservers) observe(worker);
-    const thread: Thread = { worker, pending: new Map() };
-    worker.on("message", (m: { id: number; result?: ParseJobResult; error?: string }) => {
+    let settle: { ok(): void; no(error: Error): void } = { ok: () => {}, no: () => {} };
+    const ready = new Promise<void>((ok, no) => {
+      settle = { ok, no };
+    });
+    ready.catch(() => {}); // Read by the jobs waiting on it; a failure is handled there.
+    const thread: Thread = { worker, pending: new Map(), ready, isReady: false };
+    worker.on("message", (m: { id: number; ready?: true; result?: ParseJobResult; error?: string }) => {
+      if (m.ready === true) {
+        thread.isReady = true;
+        settle.ok();
+        return;
+      }
       const p = thread.pending.get(m.id);
       if (p === undefined) return;
       thread.pending.delete(m.id);
@@ -83,10 +127,16 @@ export function createParsePool(options: {
       else p.resolve(m.result as ParseJobResult);
     });
     worker.on("error", (error) => {
+      if (!thread.isReady) return failedToStart(thread, error, settle.no);
       options.onThreadError?.(error);
       fail(thread, new ParseWorkerError(`a webhook parse thread failed: ${error.message}`, { cause: error }));
     });
     worker.on("exit", (code) => {
+      if (!thread.isReady) {
+        if (threads.includes(thread))
+          failedToStart(thread, new Error(`it exited (code ${code}) before it was ready`), settle.no);
+        return;
+      }
       if (thread.pending.size > 0 || threads.includes(thread)) {
         if (!closed)
           options.onThreadError?.(new ParseWorkerError(`a webhook parse thread exited (code ${code})`));
@@ -109,8 +159,12 @@ export function createParsePool(options: {
     get closed() {
       return closed;
     },
+    get startFailure() {
+      return startFailure;
+    },
     run(input) {
       if (closed) return Promise.reject(new ParseWorkerError("the webhook parse pool is closed"));
+      if (startFailure !== undefined) return Promise.reject(startFailure);
       const thread = pick();
       const id = nextId++;
       const { body } = input;
@@ -118,15 +172,21 @@ export function createParsePool(options: {
       const own = body.byteOffset === 0 && body.byteLength === body.buffer.byteLength;
       return new Promise<ParseJobResult>((resolve, reject) => {
         thread.pending.set(id, { resolve, reject });
-        try {
-          thread.worker.postMessage(
-            { id, input },
-            own && body.buffer instanceof ArrayBuffer ? [body.buffer] : [],
-          );
-        } catch (error) {
-          thread.pending.delete(id);
-          reject(error);
-        }
+        const post = () => {
+          if (!thread.pending.has(id)) return; // failed meanwhile (the thread died, the pool closed)
+          try {
+            thread.worker.postMessage(
+              { id, input },
+              own && body.buffer instanceof ArrayBuffer ? [body.buffer] : [],
+            );
+          } catch (error) {
+            thread.pending.delete(id);
+            reject(error);
+          }
+        };
+        // Handed over only to a thread that loaded: until then the body stays here, for the main thread.
+        if (thread.isReady) post();
+        else thread.ready.then(post, () => {});
       });
     },
     async close() {

@@ -9,6 +9,8 @@ import { type ParseJobInput, type ParseJobResult, runParseJob } from "./parse-jo
 const port = parentPort;
 if (port === null)
   throw new MandrillKitError("ERR_MK_INTERNAL", "parse-worker runs in a worker thread of the webhook router");
+// Loaded: from now on the pool hands this thread jobs (see parse-pool.ts).
+port.postMessage({ ready: true });
 port.on("message", (message: { id: number; input: ParseJobInput }) => {
   let reply: { id: number; result?: ParseJobResult; error?: string };
   try {

@@ -16,8 +16,10 @@ import { inputsFromColumns, type ParseJobInput, type ParseJobResult, runParseJob
 import {
   createParsePool,
   type ParsePool,
+  ParseThreadStartError,
   ParseWorkerError,
   parseThreadObservers,
+  parseThreadSpawner,
   spawnParseWorker,
 } from "../src/parse-pool.js";
 import { resolveRouterDeps, resolveWebhooksOptions } from "../src/webhooks-options.js";
@@ -35,7 +37,21 @@ afterEach(async () => {
   for (const w of hooks.splice(0)) await w.close();
   for (const s of stores.splice(0)) await s.close();
   parseThreadObservers.clear();
+  parseThreadSpawner.spawn = spawnParseWorker;
 });
+
+/** A thread that loads (says it is ready), then exits with `code` on its first job. */
+const dyingThread = (code: number) =>
+  new Worker(
+    `const { parentPort } = require("node:worker_threads");
+     parentPort.postMessage({ ready: true });
+     parentPort.on("message", () => process.exit(${code}));`,
+    { eval: true },
+  );
+
+/** A thread that cannot load, as when a bundle lacks dist/parse-worker.js. */
+const unloadableThread = () =>
+  new Worker(new URL("./no-such-parse-worker.js", import.meta.url.replace(/\.ts$/, ".js")));
 
 function pool(options: Parameters<typeof createParsePool>[0] = { size: 1 }): ParsePool {
   const p = createParsePool(options);
@@ -150,18 +166,56 @@ describe("parse jobs in a parse thread", () => {
     const p = pool({
       size: 1,
       // The first thread dies on its first job; the next ones are real parse threads.
-      spawn: () =>
-        ++spawned === 1
-          ? new Worker('require("node:worker_threads").parentPort.on("message", () => process.exit(3))', {
-              eval: true,
-            })
-          : spawnParseWorker(),
+      spawn: () => (++spawned === 1 ? dyingThread(3) : spawnParseWorker()),
       onThreadError: (e) => errors.push(e),
     });
     await expect(p.run(capturedJob())).rejects.toBeInstanceOf(ParseWorkerError);
     expect(errors.map((e) => e.message)).toEqual([expect.stringContaining("exited (code 3)")]);
     expect(comparable(await p.run(capturedJob()))).toEqual(comparable(runParseJob(capturedJob())));
     expect(spawned).toBe(2);
+  });
+
+  it("fail with a ParseThreadStartError when their thread cannot load, keep the body, and refuse later jobs", async () => {
+    const failures: Error[] = [];
+    const threadErrors: Error[] = [];
+    let spawned = 0;
+    const p = pool({
+      size: 2,
+      spawn: () => {
+        spawned += 1;
+        return unloadableThread();
+      },
+      onStartFailure: (e) => failures.push(e),
+      onThreadError: (e) => threadErrors.push(e),
+    });
+    const job = capturedJob({ body: Buffer.from(Buffer.from(CAPTURED_CLICK.body)) });
+    const size = job.body.byteLength;
+    await expect(p.run(job)).rejects.toBeInstanceOf(ParseThreadStartError);
+    // Never handed over: the body is still here, whole, for the main thread to parse.
+    expect(job.body.byteLength).toBe(size);
+    expect(p.startFailure).toBeInstanceOf(ParseThreadStartError);
+    expect(failures).toHaveLength(1);
+    expect(failures[0]?.message).toMatch(/could not start/);
+    expect(threadErrors).toEqual([]);
+    await expect(p.run(capturedJob())).rejects.toBeInstanceOf(ParseThreadStartError);
+    expect(spawned).toBe(1);
+    expect(failures).toHaveLength(1);
+  });
+
+  it("hand a thread no job before it said it is ready", async () => {
+    const p = pool({
+      size: 1,
+      // Answers any job at once, but says it is ready only after 200 ms.
+      spawn: () =>
+        new Worker(
+          `const { parentPort } = require("node:worker_threads");
+           let ready = false;
+           parentPort.on("message", (m) => parentPort.postMessage({ id: m.id, error: ready ? "late" : "too early" }));
+           setTimeout(() => { ready = true; parentPort.postMessage({ ready: true }); }, 200);`,
+          { eval: true },
+        ),
+    });
+    await expect(p.run(capturedJob())).rejects.toThrow(/late/);
   });
 
   it("are stopped by close(): the threads exit, and jobs after it are refused", async () => {
@@ -242,12 +296,7 @@ describe("the router with parse threads", () => {
     let spawned = 0;
     const threads = pool({
       size: 1,
-      spawn: () =>
-        ++spawned === 1
-          ? new Worker('require("node:worker_threads").parentPort.on("message", () => process.exit(1))', {
-              eval: true,
-            })
-          : spawnParseWorker(),
+      spawn: () => (++spawned === 1 ? dyingThread(1) : spawnParseWorker()),
     });
     const app = express();
     app.use(
@@ -267,6 +316,72 @@ describe("the router with parse threads", () => {
     // The captured batch holds the same click twice.
     expect(JSON.parse(retried.text)).toEqual({ received: 2, new: 1, duplicates: 1 });
     expect(spawned).toBe(2);
+  });
+
+  it("parses on the main thread when threads cannot start: every batch stored, one warning", async () => {
+    const store = createMemoryStore();
+    stores.push(store);
+    const config = resolveWebhooksOptions({
+      store,
+      publicUrl: captured.origin,
+      path: captured.pathname,
+      key: CAPTURED_CLICK.key,
+      parseThreadMinBytes: 0,
+    });
+    const failures: Error[] = [];
+    const threads = pool({ size: 1, spawn: unloadableThread, onStartFailure: (e) => failures.push(e) });
+    const app = express();
+    app.use(
+      buildRouter({
+        config,
+        deps: resolveRouterDeps(config, undefined),
+        diagnosisLog: createDiagnosisLog(config.clock),
+        afterIngest: () => undefined,
+        parsePool: () => threads,
+      }),
+    );
+    const first = await post(app, capturedJob());
+    expect(first.status).toBe(200);
+    expect(JSON.parse(first.text)).toEqual({ received: 2, new: 1, duplicates: 1 });
+    const second = await post(app, signedJob([eventFixtures.hard_bounce({ email: "gone@example.com" })]));
+    expect(second.status).toBe(200);
+    expect((await store.inbox.stats("default")).total).toBe(2);
+    expect(await store.suppressions.check("default", ["gone@example.com"])).toHaveLength(1);
+    expect(failures).toHaveLength(1);
+  });
+
+  it("stops asking for threads once they could not start, and says so once in the log", async () => {
+    const started: Worker[] = [];
+    parseThreadObservers.add((w) => started.push(w));
+    parseThreadSpawner.spawn = unloadableThread;
+    const warnings: string[] = [];
+    const logger = {
+      debug: () => {},
+      info: () => {},
+      warn: (_: unknown, message: string) => warnings.push(message),
+      error: () => {},
+    };
+    const store = createMemoryStore();
+    stores.push(store);
+    const webhooks = mandrillWebhooks({
+      store,
+      publicUrl: captured.origin,
+      path: captured.pathname,
+      key: CAPTURED_CLICK.key,
+      parseThreads: 1,
+      parseThreadMinBytes: 0,
+      logger,
+    });
+    hooks.push(webhooks);
+    const app = express().use(webhooks);
+    expect((await post(app, capturedJob())).status).toBe(200);
+    expect((await post(app, signedJob([eventFixtures.send()]))).status).toBe(200);
+    expect((await post(app, signedJob([eventFixtures.open()]))).status).toBe(200);
+    expect((await store.inbox.stats("default")).total).toBe(3);
+    // One thread tried, once; then every batch parsed here.
+    expect(started).toHaveLength(1);
+    expect(warnings).toEqual([expect.stringContaining("could not start")]);
+    expect(warnings[0]).toContain("parseThreads: 0");
   });
 
   it("starts its thread on the first large body only, and close() stops it", async () => {
