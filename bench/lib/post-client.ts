@@ -35,6 +35,11 @@ interface BlastCommand {
   inFlight: number;
 }
 
+/**
+ * Keep-alive agents of the command running now. Each command gets new ones and closes them at its end:
+ * a socket kept idle between commands (seconds of signing) could be closed by the server's keep-alive
+ * timeout just as the next command reuses it ("socket hang up").
+ */
 const agents = new Map<string, Agent>();
 function agentFor(port: number, sockets: number): Agent {
   const id = `${port}/${sockets}`;
@@ -44,6 +49,10 @@ function agentFor(port: number, sockets: number): Agent {
     agents.set(id, agent);
   }
   return agent;
+}
+function closeAgents(): void {
+  for (const agent of agents.values()) agent.destroy();
+  agents.clear();
 }
 
 function post(
@@ -110,6 +119,7 @@ async function blast(command: BlastCommand): Promise<void> {
   }
   const ms = performance.now() - start;
   const used = process.cpuUsage(cpu);
+  closeAgents();
   if (failure !== undefined) {
     process.send?.({ error: failure });
     return;
@@ -126,7 +136,7 @@ process.on(
   "message",
   async (message: { run?: RunCommand; prepare?: PrepareCommand; blast?: BlastCommand; exit?: true }) => {
     if (message.exit) {
-      for (const agent of agents.values()) agent.destroy();
+      closeAgents();
       process.exit(0);
     }
     if (message.prepare !== undefined) {
@@ -147,13 +157,17 @@ process.on(
     const start = performance.now();
     for (const b of bodies) {
       const t = performance.now();
-      const status = await post(run.port, run.path, b.body, b.headers, agent);
+      const status = await post(run.port, run.path, b.body, b.headers, agent).catch(
+        (error: Error) => error.message,
+      );
       if (status !== 200) {
-        process.send?.({ error: `answered ${status}` });
+        closeAgents();
+        process.send?.({ error: typeof status === "number" ? `answered ${status}` : status });
         return;
       }
       perBatch.push(performance.now() - t);
     }
+    closeAgents();
     process.send?.({
       ms: performance.now() - start,
       perBatch,
