@@ -21,6 +21,11 @@ export interface RouteState {
   diagnosisLog: DiagnosisLog;
   /** Called after a batch with new events was stored and answered. */
   afterIngest(): void;
+  /**
+   * The event types to store as already done: `skipHandlersFor`, plus, while this process dispatches,
+   * the types none of its handlers wants (its dispatcher would complete them unrun a moment later).
+   */
+  doneTypes(): ReadonlySet<string>;
   /** The parse threads (started on first call), or `undefined` when there are none (0, or closed). */
   parsePool(): ParsePool | undefined;
 }
@@ -142,7 +147,7 @@ async function handleRequest(
   const receiving = {
     store: d.store,
     policy: d.policy,
-    skipHandlersFor: config.skipHandlersFor,
+    skipHandlersFor: state.doneTypes(),
     logger: d.logger,
     telemetry: d.telemetry,
     traceContext,
@@ -196,7 +201,7 @@ async function handleRequest(
         keys,
         policy: d.policy,
         receivedAt,
-        skipHandlersFor: [...config.skipHandlersFor],
+        skipHandlersFor: [...receiving.skipHandlersFor],
       });
     } catch (error) {
       // Threads could not start: the body was never handed over, so it is parsed here.

@@ -20,6 +20,7 @@ import { createDiagnosisLog } from "./mismatch-diagnoses.js";
 import { createParsePool, type ParsePool } from "./parse-pool.js";
 import {
   DEFAULT_PATH,
+  EVENT_TYPES,
   type MandrillWebhooksOptions,
   type RouterDeps,
   resolveRouterDeps,
@@ -112,7 +113,7 @@ export function mandrillWebhooks(options: MandrillWebhooksOptions = {}): Mandril
   function resolve(context: KitContext | undefined): RouterDeps {
     if (deps === undefined) {
       deps = resolveRouterDeps(config, context);
-      router = buildRouter({ config, deps, diagnosisLog, afterIngest, parsePool });
+      router = buildRouter({ config, deps, diagnosisLog, afterIngest, doneTypes, parsePool });
     }
     loopFor(deps.store, context);
     return deps;
@@ -127,6 +128,22 @@ export function mandrillWebhooks(options: MandrillWebhooksOptions = {}): Mandril
         `webhook handlers are registered but dispatching has not started, so they do not run: call ${config.explicit ? "webhooks.start()" : "webhooks.start(kit.context)"} once at boot, after registering them (events stay pending until then)`,
       );
     }
+  }
+
+  /**
+   * Once this process dispatches with handlers, an event of a type none of them wants (no `on` for
+   * it, no `onAny`) would be completed unrun by its dispatcher right after the ingest
+   * (`completeUnwanted`): it is stored done at once instead, which spares the inbox a second write of
+   * the event's row (the completing update) and its pending-queue index entry. Before `start()`, after
+   * `close()` and in a process without handlers, every event but `skipHandlersFor` is stored pending.
+   */
+  function doneTypes(): ReadonlySet<string> {
+    if (closed || loop?.started !== true || registry.isEmpty()) return config.skipHandlersFor;
+    const wanted = registry.wantedTypes();
+    if (wanted === undefined) return config.skipHandlersFor;
+    const done = new Set(config.skipHandlersFor);
+    for (const type of EVENT_TYPES) if (!wanted.includes(type)) done.add(type);
+    return done;
   }
 
   // Explicit dependencies: the router is ready now; dispatching still waits for start().

@@ -100,7 +100,12 @@ const OPTION_NAMES = [
   ...DISPATCH_OPTION_NAMES,
 ] as const;
 
-const EVENT_TYPES: readonly string[] = [...MESSAGE_EVENT_TYPES, ...SYNC_EVENT_TYPES, "inbound", "unknown"];
+export const EVENT_TYPES: readonly string[] = [
+  ...MESSAGE_EVENT_TYPES,
+  ...SYNC_EVENT_TYPES,
+  "inbound",
+  "unknown",
+];
 
 /** The options, validated once, with defaults applied. */
 export interface WebhooksConfig {

@@ -305,6 +305,7 @@ describe("the router with parse threads", () => {
         deps: resolveRouterDeps(config, undefined),
         diagnosisLog: createDiagnosisLog(config.clock),
         afterIngest: () => undefined,
+        doneTypes: () => config.skipHandlersFor,
         parsePool: () => threads,
       }),
     );
@@ -337,6 +338,7 @@ describe("the router with parse threads", () => {
         deps: resolveRouterDeps(config, undefined),
         diagnosisLog: createDiagnosisLog(config.clock),
         afterIngest: () => undefined,
+        doneTypes: () => config.skipHandlersFor,
         parsePool: () => threads,
       }),
     );
