@@ -5,7 +5,7 @@ import {
   type Store,
   silentLogger,
 } from "@mandrill-kit/core";
-import { componentLogger, findKitContext } from "@mandrill-kit/core/plugin";
+import { type ComponentLogger, componentLogger, findKitContext } from "@mandrill-kit/core/plugin";
 import type { NextFunction, Request, Response, Router } from "express";
 import type { SignatureDiagnosis } from "./diagnose.js";
 import { createDispatchLoop, type DispatchLoop } from "./dispatcher.js";
@@ -51,6 +51,23 @@ export interface MandrillWebhooks {
   close(): Promise<void>;
 }
 
+/** The router's parse pool of `size` threads, telling `logger()` when a thread dies or none can start. */
+function routerParsePool(size: number, logger: () => ComponentLogger): ParsePool {
+  return createParsePool({
+    size,
+    onThreadError: (error) =>
+      logger().error(
+        { err: error },
+        "a webhook parse thread died; it is replaced, and the requests it held were answered 503",
+      ),
+    onStartFailure: (error) =>
+      logger().warn(
+        { err: error },
+        "webhook parse threads could not start, so every batch is parsed on the main thread (as with parseThreads: 0). A bundled server must ship @mandrill-kit/webhooks' dist/parse-worker.js next to the bundle, or set parseThreads: 0",
+      ),
+  });
+}
+
 /**
  * The webhook router, a thin Express adapter over `verifyRequest` → `receive` → the dispatcher:
  * `app.use(mandrillWebhooks())`, then `webhooks.start(kit.context)` once at boot.
@@ -79,20 +96,9 @@ export function mandrillWebhooks(options: MandrillWebhooksOptions = {}): Mandril
   /** The parse threads, created on the first large body (none when `parseThreads` is 0 or after close). */
   function parsePool(): ParsePool | undefined {
     if (closed || config.parseThreads === 0 || pool?.startFailure !== undefined) return undefined;
-    const logger = () => componentLogger(deps?.logger ?? silentLogger, { component: "webhooks" });
-    pool ??= createParsePool({
-      size: config.parseThreads,
-      onThreadError: (error) =>
-        logger().error(
-          { err: error },
-          "a webhook parse thread died; it is replaced, and the requests it held were answered 503",
-        ),
-      onStartFailure: (error) =>
-        logger().warn(
-          { err: error },
-          "webhook parse threads could not start, so every batch is parsed on the main thread (as with parseThreads: 0). A bundled server must ship @mandrill-kit/webhooks' dist/parse-worker.js next to the bundle, or set parseThreads: 0",
-        ),
-    });
+    pool ??= routerParsePool(config.parseThreads, () =>
+      componentLogger(deps?.logger ?? silentLogger, { component: "webhooks" }),
+    );
     return pool;
   }
 

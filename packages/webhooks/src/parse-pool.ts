@@ -134,7 +134,11 @@ export function createParsePool(options: {
     worker.on("exit", (code) => {
       if (!thread.isReady) {
         if (threads.includes(thread))
-          failedToStart(thread, new Error(`it exited (code ${code}) before it was ready`), settle.no);
+          failedToStart(
+            thread,
+            new ParseWorkerError(`it exited (code ${code}) before it was ready`),
+            settle.no,
+          );
         return;
       }
       if (thread.pending.size > 0 || threads.includes(thread)) {
