@@ -1,7 +1,8 @@
 /**
- * Migration 4 of @mandrill-kit/postgres (the dispatch queue moves from the `inbox` rows to
- * `inbox_pending` / `inbox_done`) on a database written at migration 3: pending events — due, leased,
- * waiting for a retry — are dispatched exactly as before, and done and dead events stay as they were.
+ * Migrations 4 and 5 of @mandrill-kit/postgres (the dispatch queue moves from the `inbox` rows to
+ * `inbox_pending` / `inbox_done`, then is keyed by due time) on a database written at migration 3,
+ * migrated from there or from migration 4: pending events — due, leased, waiting for a retry — are
+ * dispatched exactly as before, and done and dead events stay as they were.
  */
 import { manualClock } from "@mandrill-kit/core/testing";
 import { MIGRATIONS, openPostgresStore, type PostgresStore } from "@mandrill-kit/postgres";
@@ -67,8 +68,11 @@ const OLD_ROWS: OldRow[] = OLD.map(
   }),
 );
 
-/** A schema at migration 3, with OLD_ROWS written as migration 3's code writes them. */
-async function schemaAtVersion3(schema: string): Promise<void> {
+/**
+ * A schema with OLD_ROWS written as migration 3's code writes them, then migrated up to `version`
+ * (3 or more) by the migrations' SQL alone, as an older release of the package would have.
+ */
+async function schemaAt(schema: string, version: number): Promise<void> {
   const S = `"${schema}"`;
   await sql(`CREATE SCHEMA ${S}`);
   await sql(`CREATE TABLE ${S}.mk_migrations (
@@ -76,14 +80,17 @@ async function schemaAtVersion3(schema: string): Promise<void> {
     name       TEXT    NOT NULL,
     applied_at BIGINT  NOT NULL
   )`);
-  for (const m of MIGRATIONS.filter((m) => m.version <= 3)) {
-    await sql(m.sql.replaceAll("SCHEMA.", `${S}.`));
-    await sql(`INSERT INTO ${S}.mk_migrations (version, name, applied_at) VALUES ($1, $2, $3)`, [
-      m.version,
-      m.name,
-      T0 - 100_000,
-    ]);
-  }
+  const apply = async (from: number, to: number) => {
+    for (const m of MIGRATIONS.filter((m) => m.version >= from && m.version <= to)) {
+      await sql(m.sql.replaceAll("SCHEMA.", `${S}.`));
+      await sql(`INSERT INTO ${S}.mk_migrations (version, name, applied_at) VALUES ($1, $2, $3)`, [
+        m.version,
+        m.name,
+        T0 - 100_000,
+      ]);
+    }
+  };
+  await apply(1, 3);
   for (const [i, r] of OLD_ROWS.entries()) {
     const fixture = r.type === "hard_bounce" ? eventFixtures.hard_bounce : eventFixtures[r.type];
     const raw = JSON.stringify(fixture({ id: `msg-${r.key}`, ts: SECONDS - 100 + i }));
@@ -107,10 +114,11 @@ async function schemaAtVersion3(schema: string): Promise<void> {
       ],
     );
   }
+  await apply(4, version);
 }
 
-describe.skipIf(!available)("PostgreSQL migration 4 (the dispatch queue)", () => {
-  const schema = freshSchema("queue_migration");
+describe.skipIf(!available).each([3, 4])("PostgreSQL dispatch queue, migrated from migration %i", (from) => {
+  const schema = freshSchema(`queue_migration_${from}`);
   let store: PostgresStore | undefined;
   let dispatcher: Dispatcher | undefined;
   afterAll(async () => {
@@ -120,10 +128,10 @@ describe.skipIf(!available)("PostgreSQL migration 4 (the dispatch queue)", () =>
   });
 
   it("keeps pending, done and dead events; the dispatcher then runs exactly the pending ones", async () => {
-    await schemaAtVersion3(schema);
+    await schemaAt(schema, from);
     store = await openPostgresStore({ connectionString: databaseUrl, schema });
     expect(await store.schemaVersion()).toBe(MIGRATIONS.at(-1)?.version);
-    expect(MIGRATIONS.at(-1)?.version).toBeGreaterThanOrEqual(4);
+    expect(MIGRATIONS.at(-1)?.version).toBeGreaterThanOrEqual(5);
 
     // Every event reads back as it was written.
     for (const r of OLD_ROWS) {

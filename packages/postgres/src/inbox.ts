@@ -1,7 +1,6 @@
 /** The PostgreSQL `inbox` repository: events, their processing state, and quarantined bodies. */
 import {
   type ClaimOptions,
-  type CompleteUnwantedOptions,
   type FailOptions,
   type InboxBacklog,
   type InboxRepository,
@@ -15,19 +14,18 @@ import {
   inboxNotFound,
   inboxStatsFrom,
   normalizeClaimOptions,
-  normalizeCompleteUnwantedOptions,
   normalizeIngestBatch,
   page,
   pageLimit,
   type QuarantineRow,
   SqlParams,
-  type TypeFilter,
   toInbox,
   toQuarantined,
 } from "@mandrill-kit/core/adapter";
 import type { PgContext } from "./connection.js";
 import { ingest } from "./ingest.js";
-import { type Queryable, q } from "./queries.js";
+import { q } from "./queries.js";
+import { completeUnwanted, dueRows, failOne, markDone, replayOne } from "./queue.js";
 import { suppressionLocks } from "./suppressions.js";
 
 /**
@@ -37,7 +35,10 @@ import { suppressionLocks } from "./suppressions.js";
  * `inbox_done` row (attempts, completion time), so the event row and its indexes are never rewritten
  * on the way. `'done'` (stored done) and `'dead'` events keep their state in the `inbox` row itself
  * (their due time and lease are null: those live in inbox_pending only).
- * Invariant: a 'queued' event has exactly one of the two queue rows; other events have neither.
+ * inbox_pending has one index, its primary key in claim order (next_attempt_at, seq): the event row
+ * keeps the due time its queue row is filed under (`inbox.due_at`, set whenever the event is queued)
+ * to find it. Invariant: a 'queued' event has exactly one of the two queue rows (its inbox_pending row
+ * filed under its due_at); other events have neither.
  */
 
 /** An event as an {@link InboxRow}, its state read through the queue (aliases i, p, d: see {@link eventsWithQueue}). */
@@ -50,7 +51,9 @@ const RECORD_COLUMNS = `i.seq, i.account, i.key, i.type, i.email, i.message_id, 
 
 /** The events with their queue rows (aliases i, p, d of {@link RECORD_COLUMNS}). */
 function eventsWithQueue(S: string): string {
-  return `${S}.inbox i LEFT JOIN ${S}.inbox_pending p ON p.seq = i.seq LEFT JOIN ${S}.inbox_done d ON d.seq = i.seq`;
+  return `${S}.inbox i
+    LEFT JOIN ${S}.inbox_pending p ON p.next_attempt_at = i.due_at AND p.seq = i.seq
+    LEFT JOIN ${S}.inbox_done d ON d.seq = i.seq`;
 }
 
 /**
@@ -69,156 +72,13 @@ function listWhere(
   else if (query.state === "done") {
     // NOT EXISTS (rather than p.seq IS NULL): the newest-first walk stops at the page's end.
     clauses.push(
-      `(i.state = 'done' OR (i.state = 'queued' AND NOT EXISTS (SELECT 1 FROM ${S}.inbox_pending q WHERE q.seq = i.seq)))`,
+      `(i.state = 'done' OR (i.state = 'queued' AND NOT EXISTS (SELECT 1 FROM ${S}.inbox_pending q WHERE q.next_attempt_at = i.due_at AND q.seq = i.seq)))`,
     );
   } else if (query.state !== undefined) clauses.push(`i.state = ${params.add(query.state)}`);
   if (query.type !== undefined) clauses.push(`i.type = ${params.add(query.type)}`);
   return clauses.join(" AND ");
 }
 
-/**
- * The due, unleased pending events (oldest due first, at most `limit`), optionally of one account and
- * in (or not in) a type filter, locked with SKIP LOCKED: concurrent claims (other instances) pass
- * over rows another claim is taking instead of waiting for it. Parameters: $1 now, $2 limit, then
- * the account and the filter's types and `unknown` flag, as given.
- */
-function dueRows(
-  S: string,
-  account: string | undefined,
-  filter: { types: TypeFilter; wanted: boolean } | undefined,
-): { sql: string; values: unknown[] } {
-  const values: unknown[] = [];
-  const where = ["next_attempt_at <= $1 AND (lease_until IS NULL OR lease_until <= $1)"];
-  if (account !== undefined) {
-    values.push(account);
-    where.push(`account = $${values.length + 2}`);
-  }
-  if (filter !== undefined) {
-    values.push(filter.types.exact, filter.types.unknownPrefix);
-    const n = values.length + 2;
-    const match = `(type = ANY($${n - 1}::text[]) OR ($${n}::boolean AND left(type, 8) = 'unknown:'))`;
-    where.push(filter.wanted ? match : `NOT ${match}`);
-  }
-  return {
-    sql: `SELECT seq FROM ${S}.inbox_pending WHERE ${where.join(" AND ")}
-          ORDER BY next_attempt_at, seq LIMIT $2 FOR UPDATE SKIP LOCKED`,
-    values,
-  };
-}
-
-/**
- * Marks done the events selected by `events` (a query of `seq, state` from `inbox`), at $1: a queued
- * pending one moves from inbox_pending to inbox_done; a queued done one gets the new completion time;
- * any other (dead, stored done) is set done in its row. Resolves with how many events there were.
- */
-async function markDone(pool: Queryable, S: string, events: string, values: unknown[]): Promise<number> {
-  const { rows } = await q<{ n: number }>(
-    pool,
-    `WITH ev AS (${events}),
-     gone AS (
-       DELETE FROM ${S}.inbox_pending p USING ev WHERE p.seq = ev.seq AND ev.state = 'queued'
-       RETURNING p.seq, p.attempts
-     ), moved AS (
-       INSERT INTO ${S}.inbox_done (seq, attempts, completed_at) SELECT seq, attempts, $1 FROM gone
-     ), again AS (
-       UPDATE ${S}.inbox_done d SET completed_at = $1 FROM ev WHERE d.seq = ev.seq AND ev.state = 'queued'
-     ), other AS (
-       UPDATE ${S}.inbox i SET state = 'done', completed_at = $1 FROM ev WHERE i.seq = ev.seq AND ev.state <> 'queued'
-     )
-     SELECT count(*)::int AS n FROM ev`,
-    values,
-  );
-  return rows[0]?.n ?? 0;
-}
-
-/** `inbox.completeUnwanted`: one statement moving the due rows of unwanted types to inbox_done (SKIP LOCKED: see dueRows). */
-async function completeUnwanted(
-  pool: Queryable,
-  S: string,
-  options: CompleteUnwantedOptions,
-): Promise<number> {
-  const { wanted, limit, now, account } = normalizeCompleteUnwantedOptions(options);
-  const due = dueRows(S, account, { types: wanted, wanted: false });
-  const { rowCount } = await q(
-    pool,
-    `WITH due AS (${due.sql}),
-     gone AS (DELETE FROM ${S}.inbox_pending p USING due WHERE p.seq = due.seq RETURNING p.seq, p.attempts)
-     INSERT INTO ${S}.inbox_done (seq, attempts, completed_at) SELECT seq, attempts, $1 FROM gone`,
-    [now, limit, ...due.values],
-  );
-  return rowCount;
-}
-
-/**
- * `inbox.fail`: dead-letters the event (its state back in its own row, off the queue), or queues it
- * again for `retryAt` (attempts kept; an event already queued keeps its queue row). Attempts and
- * completion time carry over as the event had them.
- */
-async function failOne(
-  pool: Queryable,
-  S: string,
-  account: string,
-  key: string,
-  options: FailOptions,
-): Promise<void> {
-  const error = String(options.error).slice(0, 2000);
-  const ev = `SELECT seq, account, type, state, attempts, completed_at FROM ${S}.inbox WHERE account = $1 AND key = $2`;
-  const { rowCount } =
-    options.retryAt === null
-      ? await q(
-          pool,
-          `WITH ev AS (${ev}),
-           gone AS (DELETE FROM ${S}.inbox_pending p USING ev WHERE p.seq = ev.seq RETURNING p.attempts),
-           was AS (DELETE FROM ${S}.inbox_done d USING ev WHERE d.seq = ev.seq RETURNING d.attempts)
-           UPDATE ${S}.inbox i SET state = 'dead', last_error = $3, completed_at = $4,
-             attempts = coalesce((SELECT attempts FROM gone), (SELECT attempts FROM was), i.attempts)
-           FROM ev WHERE i.seq = ev.seq`,
-          [account, key, error, options.now ?? Date.now()],
-        )
-      : await q(
-          pool,
-          `WITH ev AS (${ev}),
-           was AS (DELETE FROM ${S}.inbox_done d USING ev WHERE d.seq = ev.seq RETURNING d.attempts, d.completed_at),
-           queued AS (
-             INSERT INTO ${S}.inbox_pending (seq, account, type, next_attempt_at, lease_until, attempts)
-             SELECT ev.seq, ev.account, ev.type, $4, NULL,
-                    coalesce((SELECT attempts FROM was), ev.attempts)
-             FROM ev
-             ON CONFLICT (seq) DO UPDATE SET next_attempt_at = EXCLUDED.next_attempt_at, lease_until = NULL
-           )
-           UPDATE ${S}.inbox i SET state = 'queued', last_error = $3,
-             completed_at = coalesce((SELECT completed_at FROM was), i.completed_at)
-           FROM ev WHERE i.seq = ev.seq`,
-          [account, key, error, options.retryAt],
-        );
-  if (rowCount === 0) throw inboxNotFound(account, key);
-}
-
-/** `inbox.replay`: queues the event again, due now, attempts reset (whatever its state). */
-async function replayOne(
-  pool: Queryable,
-  S: string,
-  account: string,
-  key: string,
-  now: number,
-): Promise<boolean> {
-  const { rowCount } = await q(
-    pool,
-    `WITH ev AS (SELECT seq, account, type FROM ${S}.inbox WHERE account = $1 AND key = $2),
-     was AS (DELETE FROM ${S}.inbox_done d USING ev WHERE d.seq = ev.seq),
-     queued AS (
-       INSERT INTO ${S}.inbox_pending (seq, account, type, next_attempt_at, lease_until, attempts)
-       SELECT seq, account, type, $3, NULL, 0 FROM ev
-       ON CONFLICT (seq) DO UPDATE SET next_attempt_at = EXCLUDED.next_attempt_at, lease_until = NULL, attempts = 0
-     )
-     UPDATE ${S}.inbox i SET state = 'queued', attempts = 0, completed_at = NULL
-     FROM ev WHERE i.seq = ev.seq`,
-    [account, key, now],
-  );
-  return rowCount > 0;
-}
-
-/** Store-wide pending and dead counts and the earliest due time: inbox_pending, and the partial index inbox_dead. */
 async function readBacklog(pool: PgContext["pool"], S: string): Promise<InboxBacklog> {
   const { rows } = await q<{ pending: number; dead: number; oldest: string | null }>(
     pool,
@@ -253,7 +113,7 @@ export function pgInbox({ pool, S, run }: PgContext): InboxRepository {
           `WITH due AS (${due.sql}),
            claimed AS (
              UPDATE ${S}.inbox_pending p SET lease_until = $1::bigint + $${due.values.length + 3}::bigint, attempts = p.attempts + 1
-             FROM due WHERE p.seq = due.seq
+             FROM due WHERE p.next_attempt_at = due.next_attempt_at AND p.seq = due.seq
              RETURNING p.seq, p.attempts, p.next_attempt_at, p.lease_until
            )
            SELECT i.seq, i.account, i.key, i.type, i.email, i.message_id, i.event_at, i.raw, i.received_at,
@@ -268,7 +128,7 @@ export function pgInbox({ pool, S, run }: PgContext): InboxRepository {
         const n = await markDone(
           pool,
           S,
-          `SELECT seq, state FROM ${S}.inbox WHERE account = $2 AND key = $3`,
+          `SELECT seq, state, due_at FROM ${S}.inbox WHERE account = $2 AND key = $3`,
           [options.now ?? Date.now(), account, key],
         );
         if (n === 0) throw inboxNotFound(account, key);
@@ -279,7 +139,7 @@ export function pgInbox({ pool, S, run }: PgContext): InboxRepository {
         return markDone(
           pool,
           S,
-          `SELECT i.seq, i.state FROM (SELECT DISTINCT * FROM unnest($2::text[], $3::text[])) AS w(account, key)
+          `SELECT i.seq, i.state, i.due_at FROM (SELECT DISTINCT * FROM unnest($2::text[], $3::text[])) AS w(account, key)
            JOIN ${S}.inbox i ON i.account = w.account AND i.key = w.key`,
           [options.now ?? Date.now(), events.map((e) => e.account), events.map((e) => e.key)],
         );
@@ -318,7 +178,7 @@ export function pgInbox({ pool, S, run }: PgContext): InboxRepository {
             pool,
             `SELECT CASE WHEN i.state <> 'queued' THEN i.state WHEN p.seq IS NULL THEN 'done' ELSE 'pending' END AS state,
                     i.type, count(*) AS n, max(i.received_at) AS last
-             FROM ${S}.inbox i LEFT JOIN ${S}.inbox_pending p ON p.seq = i.seq
+             FROM ${S}.inbox i LEFT JOIN ${S}.inbox_pending p ON p.next_attempt_at = i.due_at AND p.seq = i.seq
              WHERE i.account = $1 GROUP BY 1, 2`,
             [account],
           ),

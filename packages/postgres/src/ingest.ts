@@ -11,7 +11,7 @@ import { q, tx } from "./queries.js";
 import { type LoadedSuppressions, loadedKey, type SuppressionLocks, stage } from "./suppressions.js";
 
 const INBOX_COLUMNS =
-  "account, key, type, email, message_id, event_at, raw, received_at, state, attempts, completed_at";
+  "account, key, type, email, message_id, event_at, raw, received_at, state, attempts, completed_at, due_at";
 
 /**
  * The events' JSON texts as one `bytea` parameter and the byte offset of each: sent as it is (binary),
@@ -55,7 +55,7 @@ async function insertEvents(
        SELECT $1, w.key, w.type, w.email, w.message_id, w.event_at,
               convert_from(substring($8::bytea FROM w.off + 1 FOR w.next - w.off), 'UTF8'), $2,
               CASE WHEN w.state = 'done' THEN 'done' ELSE 'queued' END, 0,
-              CASE WHEN w.state = 'done' THEN $2::bigint END
+              CASE WHEN w.state = 'done' THEN $2::bigint END, CASE WHEN w.state = 'done' THEN NULL ELSE $2::bigint END
        FROM unnest($3::text[], $4::text[], $5::text[], $6::text[], $7::bigint[], $9::text[], $10::int[], $11::int[])
             WITH ORDINALITY AS w(key, type, email, message_id, event_at, state, off, next, ord)
        ORDER BY w.ord

@@ -163,4 +163,18 @@ export const MIGRATIONS: readonly Migration[] = [
         FOR EACH STATEMENT EXECUTE FUNCTION SCHEMA.inbox_truncated();
     `,
   },
+  {
+    version: 5,
+    name: "the dispatch queue keyed by due time alone: one index per queued event instead of two",
+    // inbox_pending's primary key becomes its claim order (next_attempt_at, seq), and the event row
+    // keeps the due time its queue row is filed under (inbox.due_at, written when the event is queued:
+    // at ingest, and by fail/replay, which rewrite the row anyway) to find it.
+    sql: `
+      ALTER TABLE SCHEMA.inbox ADD COLUMN due_at BIGINT;
+      UPDATE SCHEMA.inbox i SET due_at = p.next_attempt_at FROM SCHEMA.inbox_pending p WHERE p.seq = i.seq;
+      ALTER TABLE SCHEMA.inbox_pending DROP CONSTRAINT inbox_pending_pkey;
+      DROP INDEX SCHEMA.inbox_pending_due;
+      ALTER TABLE SCHEMA.inbox_pending ADD PRIMARY KEY (next_attempt_at, seq);
+    `,
+  },
 ];
