@@ -260,6 +260,31 @@ const post = (app: express.Express, job: ParseJobInput) =>
     // Form bodies are ASCII: sent as they are.
     .send(Buffer.from(job.body).toString("latin1"));
 
+/** The captured POST's router on a memory store, parsing bodies of any size with `threads`. */
+function routerWith(threads: ParsePool) {
+  const store = createMemoryStore();
+  stores.push(store);
+  const config = resolveWebhooksOptions({
+    store,
+    publicUrl: captured.origin,
+    path: captured.pathname,
+    key: CAPTURED_CLICK.key,
+    parseThreadMinBytes: 0,
+  });
+  const app = express();
+  app.use(
+    buildRouter({
+      config,
+      deps: resolveRouterDeps(config, undefined),
+      diagnosisLog: createDiagnosisLog(config.clock),
+      afterIngest: () => undefined,
+      doneTypes: () => config.skipHandlersFor,
+      parsePool: () => threads,
+    }),
+  );
+  return { app, store };
+}
+
 describe("the router with parse threads", () => {
   it("answers and stores every case as it does without them", async () => {
     const threaded = capturedRouter({ parseThreads: 1 });
@@ -284,31 +309,12 @@ describe("the router with parse threads", () => {
   });
 
   it("answers 503 when the parse thread dies under a request, stores nothing, and serves the next one", async () => {
-    const store = createMemoryStore();
-    stores.push(store);
-    const config = resolveWebhooksOptions({
-      store,
-      publicUrl: captured.origin,
-      path: captured.pathname,
-      key: CAPTURED_CLICK.key,
-      parseThreadMinBytes: 0,
-    });
     let spawned = 0;
     const threads = pool({
       size: 1,
       spawn: () => (++spawned === 1 ? dyingThread(1) : spawnParseWorker()),
     });
-    const app = express();
-    app.use(
-      buildRouter({
-        config,
-        deps: resolveRouterDeps(config, undefined),
-        diagnosisLog: createDiagnosisLog(config.clock),
-        afterIngest: () => undefined,
-        doneTypes: () => config.skipHandlersFor,
-        parsePool: () => threads,
-      }),
-    );
+    const { app, store } = routerWith(threads);
     const crashed = await post(app, capturedJob());
     expect(crashed.status).toBe(503);
     expect((await store.inbox.stats("default")).total).toBe(0);
@@ -320,28 +326,9 @@ describe("the router with parse threads", () => {
   });
 
   it("parses on the main thread when threads cannot start: every batch stored, one warning", async () => {
-    const store = createMemoryStore();
-    stores.push(store);
-    const config = resolveWebhooksOptions({
-      store,
-      publicUrl: captured.origin,
-      path: captured.pathname,
-      key: CAPTURED_CLICK.key,
-      parseThreadMinBytes: 0,
-    });
     const failures: Error[] = [];
     const threads = pool({ size: 1, spawn: unloadableThread, onStartFailure: (e) => failures.push(e) });
-    const app = express();
-    app.use(
-      buildRouter({
-        config,
-        deps: resolveRouterDeps(config, undefined),
-        diagnosisLog: createDiagnosisLog(config.clock),
-        afterIngest: () => undefined,
-        doneTypes: () => config.skipHandlersFor,
-        parsePool: () => threads,
-      }),
-    );
+    const { app, store } = routerWith(threads);
     const first = await post(app, capturedJob());
     expect(first.status).toBe(200);
     expect(JSON.parse(first.text)).toEqual({ received: 2, new: 1, duplicates: 1 });
