@@ -3,7 +3,7 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { openSqliteStore } from "@mandrill-kit/sqlite";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { type Ack, startWebhookLoad } from "./fixtures/webhook-load.js";
+import { type Ack, killWhileLoaded, startWebhookLoad } from "./fixtures/webhook-load.js";
 import {
   ACCOUNT,
   ADMIN_TOKEN,
@@ -89,10 +89,7 @@ describe(`crash under webhook load (${SLICE}: ${sizes.crashKills} SIGKILLs)`, ()
         concurrency: 4,
       });
       // Kill at a random moment once the load is flowing (the first acknowledgement is in).
-      await eventually(() => load.acks.length > 0 || load.done(), 30_000);
-      await new Promise((r) => setTimeout(r, Math.floor(Math.random() * 700)));
-      server.child.kill("SIGKILL");
-      await server.exited;
+      await killWhileLoaded(load, server.child, server.exited, eventually);
       const summary = await load.stopped;
       unacknowledgedFailures += summary.failures;
       expect(load.acks.length, `round ${round}: no batch acknowledged`).toBeGreaterThan(0);
