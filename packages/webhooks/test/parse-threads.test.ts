@@ -3,7 +3,11 @@ import { Worker } from "node:worker_threads";
 import { createMemoryStore, resolveSuppressionPolicy, type Store } from "@mandrill-kit/core";
 import { parseMandrillEventsBytes } from "@mandrill-kit/core/plugin";
 import { manualClock } from "@mandrill-kit/core/testing";
-import { type MandrillWebhooks, mandrillWebhooks } from "@mandrill-kit/webhooks";
+import {
+  type MandrillWebhooks,
+  type MandrillWebhooksOptions,
+  mandrillWebhooks,
+} from "@mandrill-kit/webhooks";
 import { eventFixtures, signWebhook, TEST_WEBHOOK_KEY } from "@mandrill-kit/webhooks/testing";
 import express from "express";
 import request from "supertest";
@@ -232,7 +236,13 @@ describe("parse jobs in a parse thread", () => {
 });
 
 /** A single-account router for the captured POST's Callback URL, on a memory store. */
-function capturedRouter(options: { parseThreads: number; store?: Store }) {
+function capturedRouter(options: {
+  parseThreads: number;
+  store?: Store;
+  /** `null` for the router's own default (64 KiB). @default 0: every body goes to the threads */
+  parseThreadMinBytes?: number | null;
+  logger?: MandrillWebhooksOptions["logger"];
+}) {
   const store = options.store ?? createMemoryStore();
   stores.push(store);
   const webhooks = mandrillWebhooks({
@@ -242,7 +252,10 @@ function capturedRouter(options: { parseThreads: number; store?: Store }) {
     key: CAPTURED_CLICK.key,
     clock: manualClock(),
     parseThreads: options.parseThreads,
-    parseThreadMinBytes: 0,
+    ...(options.parseThreadMinBytes === null
+      ? {}
+      : { parseThreadMinBytes: options.parseThreadMinBytes ?? 0 }),
+    ...(options.logger === undefined ? {} : { logger: options.logger }),
   });
   hooks.push(webhooks);
   const app = express();
@@ -350,19 +363,7 @@ describe("the router with parse threads", () => {
       warn: (_: unknown, message: string) => warnings.push(message),
       error: () => {},
     };
-    const store = createMemoryStore();
-    stores.push(store);
-    const webhooks = mandrillWebhooks({
-      store,
-      publicUrl: captured.origin,
-      path: captured.pathname,
-      key: CAPTURED_CLICK.key,
-      parseThreads: 1,
-      parseThreadMinBytes: 0,
-      logger,
-    });
-    hooks.push(webhooks);
-    const app = express().use(webhooks);
+    const { app, store } = capturedRouter({ parseThreads: 1, logger });
     expect((await post(app, capturedJob())).status).toBe(200);
     expect((await post(app, signedJob([eventFixtures.send()]))).status).toBe(200);
     expect((await post(app, signedJob([eventFixtures.open()]))).status).toBe(200);
@@ -393,17 +394,8 @@ describe("the router with parse threads", () => {
   it("parse small bodies in this thread (under parseThreadMinBytes)", async () => {
     const started: Worker[] = [];
     parseThreadObservers.add((w) => started.push(w));
-    const store = createMemoryStore();
-    stores.push(store);
-    const webhooks = mandrillWebhooks({
-      store,
-      publicUrl: captured.origin,
-      path: captured.pathname,
-      key: CAPTURED_CLICK.key,
-      parseThreads: 1,
-    });
-    hooks.push(webhooks);
-    const app = express().use(webhooks);
+    // The default threshold (64 KiB): the captured POST is smaller.
+    const { app } = capturedRouter({ parseThreads: 1, parseThreadMinBytes: null });
     expect((await post(app, capturedJob())).status).toBe(200);
     expect(started).toHaveLength(0);
   });
