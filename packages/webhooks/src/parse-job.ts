@@ -3,8 +3,9 @@
  * parsing and the inbox inputs (keys, policy effects). The router runs it in a worker thread for
  * large bodies (see parse-pool.ts), or in its own thread; both give the same result.
  *
- * A prepared batch crosses the thread boundary as columns (arrays of strings and numbers), not as
- * 1,000 objects: the structured clone of a few flat arrays is cheap to rebuild on the main thread.
+ * A prepared batch crosses the thread boundary packed ({@link PreparedColumns}: every string field in
+ * one transferred buffer, with their bounds), not as 1,000 cloned objects: the main thread slices
+ * strings out of one buffer instead of deserialising thousands of them.
  */
 import { isAscii } from "node:buffer";
 import {
