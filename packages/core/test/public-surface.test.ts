@@ -198,6 +198,7 @@ const PLUGIN_VALUES = [
   "runHealthCheck",
   "secondsSince",
   "signWebhook",
+  "summedCounter",
   "suppressionChanges",
   "suppressionEffects",
   "TEST_WEBHOOK_KEY",

@@ -97,8 +97,7 @@ export function credentialsFromResolved(
       missed = true;
       return load(requireAccountId(account));
     });
-    // No account attribute: lookups come for any account id a request names, stored or not.
-    credentialInstruments(telemetry).cache.add(1, { outcome: missed ? "miss" : "hit" });
+    credentialInstruments(telemetry).cacheLookup(missed ? "miss" : "hit");
     return settings;
   };
 

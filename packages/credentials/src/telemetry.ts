@@ -1,18 +1,29 @@
-import type { Telemetry } from "@mandrill-kit/core/plugin";
-import type { Counter, Meter } from "@opentelemetry/api";
+import { summedCounter, type Telemetry } from "@mandrill-kit/core/plugin";
+import type { Attributes, Counter, Meter } from "@opentelemetry/api";
 
 /** The credential service's instruments, built once per telemetry handle. */
 export interface CredentialInstruments {
-  cache: Counter;
+  /** Counts one settings lookup of `mandrill_kit.credentials.cache.lookups` by outcome. */
+  cacheLookup(outcome: "hit" | "miss"): void;
   decryptFailures: Counter;
 }
 
-function build(meter: Meter): CredentialInstruments {
-  return {
-    cache: meter.createCounter("mandrill_kit.credentials.cache.lookups", {
+function build(meter: Meter, telemetry: Telemetry): CredentialInstruments {
+  // No account attribute, even per account: lookups come for any account id a request names, stored or not.
+  const lookups = summedCounter(
+    telemetry,
+    meter,
+    "mandrill_kit.credentials.cache.lookups",
+    {
       description: "Settings lookups, by outcome: hit (cached) or miss (read and decrypted).",
       unit: "{lookup}",
-    }),
+    },
+    (_account: Attributes, outcome: string) => ({ outcome }),
+  );
+  return {
+    cacheLookup: (outcome) => {
+      lookups(1, "", outcome);
+    },
     decryptFailures: meter.createCounter("mandrill_kit.credentials.decrypt.failures", {
       description: "Stored settings that could not be decrypted, by error code (error.type).",
       unit: "{failure}",

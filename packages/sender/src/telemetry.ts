@@ -1,21 +1,19 @@
 import type { MandrillTransport, SendResult } from "@mandrill-kit/core";
-import { attributeSets, endSpan, secondsSince, type Telemetry } from "@mandrill-kit/core/plugin";
+import { endSpan, secondsSince, summedCounter, type Telemetry } from "@mandrill-kit/core/plugin";
 import { type Attributes, type Counter, type Histogram, type Meter, SpanKind } from "@opentelemetry/api";
 
 /** The sender's instruments, built once per telemetry handle. */
 interface SenderInstruments {
-  sends: Counter;
-  recipients: Counter;
-  errors: Counter;
+  /** Adds to `mandrill_kit.sender.sends` (account when per account, kind, transport, outcome); returns the set. */
+  sends: (n: number, account: string, kind: SendKind, transport: string, outcome: string) => Attributes;
+  /** Adds to `mandrill_kit.sender.recipients` (account when per account, kind, transport, recipient status). */
+  recipients: (n: number, account: string, kind: SendKind, transport: string, status: string) => Attributes;
+  /** Adds to `mandrill_kit.sender.errors` (account when per account, kind, transport, error type). */
+  errors: (n: number, account: string, kind: SendKind, transport: string, type: string) => Attributes;
   retries: Counter;
+  /** Recorded with the attributes `sends` returned. */
   duration: Histogram;
   observePools(pools: () => number): () => void;
-  /** Attributes of `sends` and `duration`: account (when per account), kind, transport, outcome. */
-  sendSet(account: string, kind: SendKind, transport: string, outcome: string): Attributes;
-  /** Attributes of `recipients`: account (when per account), kind, transport, recipient status. */
-  recipientSet(account: string, kind: SendKind, transport: string, status: string): Attributes;
-  /** Attributes of `errors`: account (when per account), kind, transport, error type. */
-  errorSet(account: string, kind: SendKind, transport: string, type: string): Attributes;
 }
 
 const SECONDS = [0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30];
@@ -26,19 +24,50 @@ function build(meter: Meter, telemetry: Telemetry): SenderInstruments {
     unit: "{pool}",
   });
   return {
-    sends: meter.createCounter("mandrill_kit.sender.sends", {
-      description: "send() calls, by transport and outcome (sent, refused: every recipient refused, error).",
-      unit: "{send}",
-    }),
-    recipients: meter.createCounter("mandrill_kit.sender.recipients", {
-      description: "Recipients of sends, by transport and per-recipient status.",
-      unit: "{recipient}",
-    }),
-    errors: meter.createCounter("mandrill_kit.sender.errors", {
-      description:
-        "Sends that failed, by transport and error.type (Mandrill's error name, or the kit's code).",
-      unit: "{error}",
-    }),
+    sends: summedCounter(
+      telemetry,
+      meter,
+      "mandrill_kit.sender.sends",
+      {
+        description:
+          "send() calls, by transport and outcome (sent, refused: every recipient refused, error).",
+        unit: "{send}",
+      },
+      (account, kind, transport, outcome) => ({
+        ...account,
+        "mandrill_kit.send.kind": kind,
+        "mandrill_kit.transport": transport,
+        outcome,
+      }),
+    ),
+    recipients: summedCounter(
+      telemetry,
+      meter,
+      "mandrill_kit.sender.recipients",
+      { description: "Recipients of sends, by transport and per-recipient status.", unit: "{recipient}" },
+      (account, kind, transport, status) => ({
+        ...account,
+        "mandrill_kit.send.kind": kind,
+        "mandrill_kit.transport": transport,
+        "mandrill_kit.recipient.status": status,
+      }),
+    ),
+    errors: summedCounter(
+      telemetry,
+      meter,
+      "mandrill_kit.sender.errors",
+      {
+        description:
+          "Sends that failed, by transport and error.type (Mandrill's error name, or the kit's code).",
+        unit: "{error}",
+      },
+      (account, kind, transport, type) => ({
+        ...account,
+        "mandrill_kit.send.kind": kind,
+        "mandrill_kit.transport": transport,
+        "error.type": type,
+      }),
+    ),
     retries: meter.createCounter("mandrill_kit.sender.api.retries", {
       description: "API requests sent again (did not reach Mandrill, or Mandrill said to retry), by method.",
       unit: "{retry}",
@@ -53,24 +82,6 @@ function build(meter: Meter, telemetry: Telemetry): SenderInstruments {
       pools.addCallback(callback);
       return () => pools.removeCallback(callback);
     },
-    sendSet: attributeSets(telemetry, (account, kind, transport, outcome) => ({
-      ...account,
-      "mandrill_kit.send.kind": kind,
-      "mandrill_kit.transport": transport,
-      outcome,
-    })),
-    recipientSet: attributeSets(telemetry, (account, kind, transport, status) => ({
-      ...account,
-      "mandrill_kit.send.kind": kind,
-      "mandrill_kit.transport": transport,
-      "mandrill_kit.recipient.status": status,
-    })),
-    errorSet: attributeSets(telemetry, (account, kind, transport, type) => ({
-      ...account,
-      "mandrill_kit.send.kind": kind,
-      "mandrill_kit.transport": transport,
-      "error.type": type,
-    })),
   };
 }
 
@@ -104,13 +115,9 @@ export function observeSend(telemetry: Telemetry, account: string, kind: SendKin
     /** Records the result (`refused` when every recipient given to Mandrill was refused). */
     sent(result: SendResult, refused: Error | undefined): void {
       const transport = result.transport;
-      const byStatus = new Map<string, number>();
-      for (const r of result.recipients) byStatus.set(r.status, (byStatus.get(r.status) ?? 0) + 1);
-      for (const [status, n] of byStatus)
-        m.recipients.add(n, m.recipientSet(account, kind, transport, status));
+      for (const r of result.recipients) m.recipients(1, account, kind, transport, r.status);
       const outcome = refused === undefined ? "sent" : "refused";
-      const attributes = m.sendSet(account, kind, transport, outcome);
-      m.sends.add(1, attributes);
+      const attributes = m.sends(1, account, kind, transport, outcome);
       m.duration.record(secondsSince(started), attributes);
       span.setAttributes({
         "mandrill_kit.transport": transport,
@@ -123,9 +130,8 @@ export function observeSend(telemetry: Telemetry, account: string, kind: SendKin
     /** Records a send that could not happen (`transport` when the settings were read). */
     failed(transport: MandrillTransport | undefined, error: unknown): void {
       const t = transport ?? "none";
-      const attributes = m.sendSet(account, kind, t, "error");
-      m.sends.add(1, attributes);
-      m.errors.add(1, m.errorSet(account, kind, t, errorType(error)));
+      const attributes = m.sends(1, account, kind, t, "error");
+      m.errors(1, account, kind, t, errorType(error));
       m.duration.record(secondsSince(started), attributes);
       endSpan(span, error);
     },

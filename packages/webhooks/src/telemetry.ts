@@ -4,6 +4,7 @@ import {
   type ComponentLogger,
   endSpan,
   secondsSince,
+  summedCounter,
   suppressionChanges,
   type Telemetry,
   traceFields,
@@ -31,15 +32,15 @@ export interface WebhookInstruments {
   batches: Counter;
   events: Counter;
   ingestDuration: Histogram;
-  runs: Counter;
+  /** Adds to `mandrill_kit.dispatcher.runs` (account when per account, outcome, event type); returns the set. */
+  runs: (n: number, account: string, outcome: RunOutcomeName, type: string) => Attributes;
+  /** Recorded with the attributes `runs` returned. */
   runDuration: Histogram;
   observeBacklog(store: Store, clock: Clock, logger: ComponentLogger): () => void;
   /** Attributes of `batches` and `ingestDuration`: account (when per account), outcome. */
   batchSet(account: string, outcome: BatchOutcome): Attributes;
   /** Attributes of `events`: account (when per account), outcome, event type. */
   eventSet(account: string, outcome: string, type: string): Attributes;
-  /** Attributes of `runs` and `runDuration`: account (when per account), outcome, event type. */
-  runSet(account: string, outcome: RunOutcomeName, type: string): Attributes;
   /** Attributes of the suppression changes an ingest makes: account (when per account), change, reason, source. */
   changeSet(account: string, change: string, reason: string, source: string): Attributes;
 }
@@ -73,10 +74,16 @@ function build(meter: Meter, telemetry: Telemetry): WebhookInstruments {
       unit: "s",
       advice: { explicitBucketBoundaries: SECONDS },
     }),
-    runs: meter.createCounter("mandrill_kit.dispatcher.runs", {
-      description: "Handler runs, by outcome (ok, retry, dead_letter, timeout) and event type.",
-      unit: "{run}",
-    }),
+    runs: summedCounter(
+      telemetry,
+      meter,
+      "mandrill_kit.dispatcher.runs",
+      {
+        description: "Handler runs, by outcome (ok, retry, dead_letter, timeout) and event type.",
+        unit: "{run}",
+      },
+      (account, outcome: RunOutcomeName, type: string) => ({ ...account, outcome, [TYPE]: type }),
+    ),
     runDuration: meter.createHistogram("mandrill_kit.dispatcher.run.duration", {
       description: "Time a handler run took (to its timeout for runs cut off).",
       unit: "s",
@@ -101,11 +108,6 @@ function build(meter: Meter, telemetry: Telemetry): WebhookInstruments {
     },
     batchSet: attributeSets(telemetry, (account, outcome: BatchOutcome) => ({ ...account, outcome })),
     eventSet: attributeSets(telemetry, (account, outcome, type) => ({ ...account, outcome, [TYPE]: type })),
-    runSet: attributeSets(telemetry, (account, outcome: RunOutcomeName, type) => ({
-      ...account,
-      outcome,
-      [TYPE]: type,
-    })),
     changeSet: attributeSets(telemetry, (account, change, reason, source) => ({
       ...account,
       "mandrill_kit.suppression.change": change,
@@ -227,8 +229,7 @@ export function observeRun(
       if (finished) return;
       finished = true;
       const m = webhookInstruments(telemetry);
-      const attributes = m.runSet(record.account, outcome, record.type);
-      m.runs.add(1, attributes);
+      const attributes = m.runs(1, record.account, outcome, record.type);
       m.runDuration.record(secondsSince(started), attributes);
       span.setAttribute("mandrill_kit.outcome", outcome);
       endSpan(span, error);

@@ -38,6 +38,7 @@ export {
   incomingContext,
   resolveMetricsOptions,
   secondsSince,
+  summedCounter,
   suppressionChanges,
   type Telemetry,
   traceFields,
