@@ -1,12 +1,16 @@
 /**
  * Instrumentation overhead (issue 18): webhook ingest and API sends with OpenTelemetry on (metrics SDK
  * with the Prometheus reader, trace SDK recording every span) beside off (no SDK: the API's no-ops),
- * alternating rounds in the same run. Load clients and the simulator run in their own processes, so
- * the CPU time of this process is the kit's alone; CPU time per operation is compared, because wall
- * time on a shared 2-core machine mostly measures the neighbours.
+ * many short alternating pairs of blocks in the same run. Load clients and the simulator run in their
+ * own processes, so the CPU time of this process is the kit's alone; CPU time per operation is
+ * compared, because wall time on a shared 2-core machine mostly measures the neighbours.
  *
  * `pnpm tsx bench/telemetry.bench.ts` runs it alone and updates its BENCHMARKS.md section.
+ * MK_BENCH_OTEL_PAIRS (60), MK_BENCH_OTEL_BATCHES (batches per ingest block, 2) and
+ * MK_BENCH_OTEL_SENDS (sends per send block, 250) change the amounts.
  */
+
+import type { ChildProcess } from "node:child_process";
 import { mkdtempSync, rmSync } from "node:fs";
 import { createServer, type Server } from "node:http";
 import type { AddressInfo } from "node:net";
@@ -26,7 +30,7 @@ import { BasicTracerProvider, BatchSpanProcessor, type SpanExporter } from "@ope
 import express from "express";
 import { printTable, renderMarkdown, replaceSection, type Table } from "./lib/report.js";
 import { ask, startPostClient } from "./lib/server-process.js";
-import { fmt, summarize } from "./lib/stats.js";
+import { fmt, medianInterval, summarize } from "./lib/stats.js";
 import { startSim } from "./sender.bench.js";
 
 const WEBHOOK_KEY = "whk-bench-telemetry-0123456789";
@@ -114,19 +118,22 @@ async function variant(
 }
 
 /**
- * A full garbage collection, so one round's garbage is not collected (and charged) in the next round,
- * which may be the other variant's. `--expose-gc` turned on from inside: `pnpm bench` passes no flags.
+ * `gc()` with `--expose-gc` turned on from inside (`pnpm bench` passes no flags): a full collection
+ * before each block, so one block's old garbage is not charged to the next, which may be the other
+ * variant's; a minor one at the end of each block, inside its measurement, so the young garbage a
+ * block made (the SDK's spans and data points among it) is charged to that block.
  */
-const collectGarbage: () => void = (() => {
+const gc: (options?: { type: "minor" }) => void = (() => {
   setFlagsFromString("--expose-gc");
-  return runInNewContext("gc") as () => void;
+  return runInNewContext("gc") as (options?: { type: "minor" }) => void;
 })();
 
-/** CPU milliseconds of this process while `work` runs (after a full GC, outside the measurement). */
+/** CPU milliseconds of this process while `work` runs, its young garbage collected inside. */
 async function cpuOf(work: () => Promise<unknown>): Promise<number> {
-  collectGarbage();
+  gc();
   const before = process.cpuUsage();
   await work();
+  gc({ type: "minor" });
   const used = process.cpuUsage(before);
   return (used.user + used.system) / 1000;
 }
@@ -145,17 +152,87 @@ async function sendMany(sender: Sender, total: number, concurrency: number, seed
   );
 }
 
-function overheadRow(label: string, unit: string, off: number[], on: number[]): string[] {
-  const a = summarize(off);
-  const b = summarize(on);
-  const ratios = summarize(on.map((v, i) => v / (off[i] ?? v)));
-  return [
-    label,
-    `${fmt(a.median, 3)} ${unit}`,
-    `${fmt(b.median, 3)} ${unit}`,
-    `${fmt((ratios.median - 1) * 100, 1)}%`,
-    `${fmt((ratios.min - 1) * 100, 1)}% … ${fmt((ratios.max - 1) * 100, 1)}%`,
-  ];
+/** Per-pair measurements of both variants: `off[i]` and `on[i]` were measured one after the other. */
+interface Paired {
+  off: number[];
+  on: number[];
+}
+
+/**
+ * `pairs` pairs (after `warmup` unmeasured ones) of one block per variant, the order alternating
+ * between pairs so a drift in the machine's load falls on both alike. Many short pairs rather than a
+ * few long rounds: each ratio is between two blocks measured moments apart, and the median of many
+ * such ratios is far steadier than that of a few.
+ */
+async function pairedBlocks(
+  pairs: number,
+  warmup: number,
+  block: (which: "off" | "on") => Promise<number>,
+): Promise<Paired> {
+  const out: Paired = { off: [], on: [] };
+  for (let pair = 0; pair < warmup + pairs; pair++) {
+    const order = pair % 2 === 0 ? (["off", "on"] as const) : (["on", "off"] as const);
+    for (const which of order) {
+      const value = await block(which);
+      if (pair >= warmup) out[which].push(value);
+    }
+  }
+  return out;
+}
+
+/** The overhead of a paired measurement: median of the per-pair ratios, its 95% interval, the range. */
+function overhead(p: Paired): { median: number; interval: [number, number] | undefined; row: string[] } {
+  const ratios = p.on.map((v, i) => v / (p.off[i] ?? v));
+  const s = summarize(ratios);
+  const interval = medianInterval(ratios);
+  const pc = (r: number) => `${fmt((r - 1) * 100, 1)}%`;
+  return {
+    median: s.median,
+    interval,
+    row: [
+      `${pc(s.median)}`,
+      interval === undefined ? "—" : `${pc(interval[0])} … ${pc(interval[1])}`,
+      `${pc(s.min)} … ${pc(s.max)}`,
+    ],
+  };
+}
+
+/** Alternating paired blocks of webhook ingest and of API sends, on and off. */
+async function measure(on: Variant, off: Variant, client: ChildProcess, settings: Settings) {
+  const { batches, sends, pairs, warmup } = settings;
+  const url = `${PUBLIC_URL}/webhooks/mandrill/acme`;
+  let seed = 0;
+  const ingest = await pairedBlocks(pairs, warmup, async (which) => {
+    const v = which === "on" ? on : off;
+    seed += batches * 1000;
+    // The handler runs for these events are part of ingesting them: drained inside the measurement,
+    // so none is left to run (and be charged) during the next block.
+    const cpu = await cpuOf(async () => {
+      await ask(client, {
+        run: { port: v.port, path: "/webhooks/mandrill/acme", batches, seed, key: WEBHOOK_KEY, url },
+      });
+      while ((await v.webhooks.runDue()) > 0);
+    });
+    return (cpu * 1000) / (batches * 1000);
+  });
+  const send = await pairedBlocks(pairs, warmup, async (which) => {
+    const v = which === "on" ? on : off;
+    seed += sends;
+    // Send records are written in the background: flushed inside the block that made them.
+    const cpu = await cpuOf(async () => {
+      await sendMany(v.sender, sends, 8, seed);
+      await v.sender.flush();
+    });
+    return cpu / sends;
+  });
+  return { ingest, send };
+}
+
+interface Settings {
+  batches: number;
+  sends: number;
+  pairs: number;
+  warmup: number;
 }
 
 export async function runTelemetryBenches(): Promise<Table[]> {
@@ -167,62 +244,39 @@ export async function runTelemetryBenches(): Promise<Table[]> {
   try {
     const off = await variant(dir, "off", sim.apiUrl);
     const on = await variant(dir, "on", sim.apiUrl, sdk.metrics);
-    const url = `${PUBLIC_URL}/webhooks/mandrill/acme`;
-    // Rounds long enough that one round's CPU time is mostly the work measured, not timer noise.
-    const batches = Number(process.env.MK_BENCH_OTEL_BATCHES ?? 10);
-    const sends = Number(process.env.MK_BENCH_OTEL_SENDS ?? 500);
-    const rounds = Number(process.env.MK_BENCH_OTEL_ROUNDS ?? 10);
-    const warmup = 2;
-    const ingest = { off: [] as number[], on: [] as number[] };
-    const send = { off: [] as number[], on: [] as number[] };
-    let seed = 0;
-    for (let round = 0; round < warmup + rounds; round++) {
-      // Alternate which goes first, so drift in the machine's load falls on both alike.
-      const order = round % 2 === 0 ? (["off", "on"] as const) : (["on", "off"] as const);
-      for (const which of order) {
-        const v = which === "on" ? on : off;
-        seed += batches * 1000;
-        // The handler runs for these events are part of ingesting them: drained inside the measurement,
-        // so none is left to run (and be charged) during the next round.
-        const ingestCpu = await cpuOf(async () => {
-          await ask(client, {
-            run: { port: v.port, path: "/webhooks/mandrill/acme", batches, seed, key: WEBHOOK_KEY, url },
-          });
-          while ((await v.webhooks.runDue()) > 0);
-        });
-        // Send records are written in the background: flushed inside the round that made them.
-        const sendCpu = await cpuOf(async () => {
-          await sendMany(v.sender, sends, 8, seed);
-          await v.sender.flush();
-        });
-        if (round >= warmup) {
-          ingest[which].push((ingestCpu * 1000) / (batches * 1000));
-          send[which].push(sendCpu / sends);
-        }
-      }
-    }
+    const settings: Settings = {
+      batches: Number(process.env.MK_BENCH_OTEL_BATCHES ?? 2),
+      sends: Number(process.env.MK_BENCH_OTEL_SENDS ?? 250),
+      pairs: Number(process.env.MK_BENCH_OTEL_PAIRS ?? 60),
+      warmup: 4,
+    };
+    const { ingest, send } = await measure(on, off, client, settings);
     const scrape = await sdk.prometheus.collect();
     const series = scrape.resourceMetrics.scopeMetrics.flatMap((s) =>
       s.metrics.map((m) => m.descriptor.name),
     );
     await on.close();
     await off.close();
-    const worst = Math.max(
-      summarize(ingest.on.map((v, i) => v / (ingest.off[i] ?? v))).median,
-      summarize(send.on.map((v, i) => v / (send.off[i] ?? v))).median,
-    );
+    const results = [
+      { label: "webhook ingest", unit: "µs/event", p: ingest, o: overhead(ingest) },
+      { label: "API send", unit: "ms/send", p: send, o: overhead(send) },
+    ];
+    const worst = Math.max(...results.map((r) => r.o.median));
+    const { batches, sends, pairs, warmup } = settings;
     return [
       {
         title: "OpenTelemetry on beside off — CPU time per operation",
-        description: `In one run, ${rounds} alternating rounds (after ${warmup} warm-ups) of: ${batches} signed 1,000-event batches posted over loopback by a client in its own process to \`mandrillKit()\` + \`mandrillWebhooks()\` on a SQLite file (handlers for the deliverability events running meanwhile), with the handler runs they cause drained inside the round, then ${sends} API sends (8 in flight) to the simulator in its own process. Each round's send records are flushed and a full GC runs before each measurement, so no round pays for another's writes or garbage. "on": \`metrics: { meterProvider, tracerProvider }\` with the Prometheus exporter as the metric reader and a trace SDK recording every span (batched to a discarding exporter); "off": no SDK (the API's no-ops). CPU time of this process (user + system) per operation; the overhead is the median of the per-round ratios.`,
-        headers: ["", "off", "on", "overhead (median)", "per-round range"],
-        rows: [
-          overheadRow("webhook ingest", "µs/event", ingest.off, ingest.on),
-          overheadRow("API send", "ms/send", send.off, send.on),
-        ],
+        description: `In one run, ${pairs} pairs of blocks (after ${warmup} warm-up pairs), one block "on" and one "off" per pair, in alternating order: first for ingest, each block ${batches} signed 1,000-event batches posted over loopback by a client in its own process to \`mandrillKit()\` + \`mandrillWebhooks()\` on a SQLite file (handlers for the deliverability events running meanwhile) with the handler runs they cause drained inside the block; then for sends, each block ${sends} API sends (8 in flight) to the simulator in its own process, the block's send records flushed inside it. A full GC runs before each block (not measured) and a minor GC at its end (measured: the block's young garbage, the SDK's spans among it, is charged to it). "on": \`metrics: { meterProvider, tracerProvider }\` with the Prometheus exporter as the metric reader and a trace SDK recording every span (batched to a discarding exporter); "off": no SDK (the API's no-ops). CPU time of this process (user + system) per operation. The overhead is the median of the ${pairs} per-pair ratios, with its 95% confidence interval (distribution-free: order statistics of the ratios) and the range of single pairs.`,
+        headers: ["", "off (median)", "on (median)", "overhead (median)", "95% interval", "single pairs"],
+        rows: results.map((r) => [
+          r.label,
+          `${fmt(summarize(r.p.off).median, 3)} ${r.unit}`,
+          `${fmt(summarize(r.p.on).median, 3)} ${r.unit}`,
+          ...r.o.row,
+        ]),
         notes: [
           `Target: instrumentation costs ≤ 5% of throughput — ${worst <= 1.05 ? "met" : "NOT met"} (worst median ${fmt((worst - 1) * 100, 1)}%).`,
-          `Machine load at the start: ${fmt(load, 2)} (1-minute load average; 2 cores shared with other jobs), so single rounds vary; medians of alternating rounds cancel most of that drift.`,
+          `Machine load at the start: ${fmt(load, 2)} (1-minute load average; 2 cores shared with other jobs). Single pairs vary with it; the interval says how far the median itself could be off.`,
           `The scrape after the run held ${new Set(series).size} \`mandrill_kit.*\` instruments.`,
         ],
       },

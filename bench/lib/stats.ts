@@ -71,3 +71,25 @@ export function sampleRow(label: string, s: Sample, base: Sample, digits: number
     base === s ? "1.00×" : `${fmt(s.median / base.median, 2)}×`,
   ];
 }
+
+/**
+ * A distribution-free confidence interval for the median of `values` (default 95%): the order
+ * statistics [x(k), x(n−k+1)] with k the largest rank for which P(Binomial(n, ½) < k) ≤ (1 − level)/2.
+ * Makes no assumption about the shape of the noise (a shared machine's is skewed); `undefined` when
+ * there are too few values for that level (fewer than 6 at 95%).
+ */
+export function medianInterval(values: readonly number[], level = 0.95): [number, number] | undefined {
+  const sorted = [...values].sort((a, b) => a - b);
+  const n = sorted.length;
+  const tail = (1 - level) / 2;
+  let below = 0; // P(Binomial(n, ½) < k), for k = 0, 1, …
+  let term = 0.5 ** n; // P(Binomial(n, ½) = k)
+  let k = 0;
+  while (below + term <= tail) {
+    below += term;
+    term = (term * (n - k)) / (k + 1);
+    k += 1;
+  }
+  if (k === 0) return undefined;
+  return [sorted[k - 1] as number, sorted[n - k] as number];
+}
