@@ -1,12 +1,13 @@
 /**
- * `inbox.ingest` on PostgreSQL: one multi-row INSERT … ON CONFLICT DO NOTHING for the batch (columns as
- * arrays through `unnest`, the raw JSON texts as one binary `bytea` sliced by byte offsets) that also
- * queues the new pending events (`inbox_pending`), then the suppression effects of the events that were
- * new, on rows read under lock, in the same transaction.
+ * `inbox.ingest` on PostgreSQL: one INSERT … SELECT for the batch (columns as binary arrays through
+ * `unnest`, the raw JSON texts as one binary `bytea` sliced by byte offsets) that leaves out the keys
+ * already stored and also queues the new pending events (`inbox_pending`), then the suppression
+ * effects of the events that were new, on rows read under lock, in the same transaction.
  */
 import type { AppliedEffect, IngestResult } from "@mandrill-kit/core";
 import { applySuppressionEffects, type NormalizedInboxEvent } from "@mandrill-kit/core/adapter";
 import type { Pool, PoolClient } from "pg";
+import { int4Array, int8Array, textArray } from "./binary.js";
 import { q, tx } from "./queries.js";
 import { type LoadedSuppressions, loadedKey, type SuppressionLocks, stage } from "./suppressions.js";
 
@@ -36,6 +37,39 @@ export function packTexts(texts: readonly string[]): { bytes: Buffer; offsets: n
   return { bytes, offsets };
 }
 
+/**
+ * The batch's insert (see insertEvents). Parameters: $1 account, $2 receivedAt, $3…$7 key, type,
+ * email, message_id, event_at (binary arrays, see binary.ts), $8 the raw texts (packTexts), $9 state,
+ * $10/$11 each text's start and end offsets in $8.
+ *
+ * Keys already stored are left out by a probe of the unique index per key (a correlated subquery,
+ * kept one by OFFSET 0 so the planner cannot turn it into a scan of the table), so the rest is a
+ * plain INSERT: ON CONFLICT DO NOTHING costs a speculative insertion per row (~15% of the statement's
+ * server time). A key that a concurrent transaction stores first makes this INSERT fail on the unique
+ * index (23505); tx() then runs the ingest again, and the probe finds the key: the same outcome.
+ * Pending events are stored 'queued' with their queue row (due at receipt) in the same statement.
+ * One row comes back: how many events were stored and, only when some were not (duplicates), which.
+ */
+function insertStatement(S: string): string {
+  return `WITH stored AS (
+       INSERT INTO ${S}.inbox (${INBOX_COLUMNS})
+       SELECT $1, w.key, w.type, w.email, w.message_id, w.event_at,
+              convert_from(substring($8::bytea FROM w.off + 1 FOR w.next - w.off), 'UTF8'), $2,
+              CASE WHEN w.state = 'done' THEN 'done' ELSE 'queued' END, 0,
+              CASE WHEN w.state = 'done' THEN $2::bigint END, CASE WHEN w.state = 'done' THEN NULL ELSE $2::bigint END
+       FROM unnest($3::text[], $4::text[], $5::text[], $6::text[], $7::bigint[], $9::text[], $10::int[], $11::int[])
+            WITH ORDINALITY AS w(key, type, email, message_id, event_at, state, off, next, ord)
+       WHERE NOT EXISTS (SELECT 1 FROM ${S}.inbox x WHERE x.account = $1 AND x.key = w.key OFFSET 0)
+       ORDER BY w.ord
+       RETURNING seq, key, type, state
+     ), queued AS (
+       INSERT INTO ${S}.inbox_pending (seq, account, type, next_attempt_at, attempts)
+       SELECT seq, $1, type, $2, 0 FROM stored WHERE state = 'queued'
+     )
+     SELECT count(*)::int AS n, CASE WHEN count(*) < cardinality($3::text[]) THEN array_agg(key) END AS keys
+     FROM stored`;
+}
+
 /** Inserts the first occurrence of each key; returns the keys that were new. */
 async function insertEvents(
   client: PoolClient,
@@ -47,40 +81,21 @@ async function insertEvents(
   const seen = new Set<string>();
   const unique = events.filter((e) => !seen.has(e.key) && seen.add(e.key));
   const raw = packTexts(unique.map((e) => e.raw));
-  // Pending events are stored 'queued' with their queue row (due at receipt) in the same statement.
-  const { rows } = await q<{ key: string }>(
-    client,
-    `WITH stored AS (
-       INSERT INTO ${S}.inbox (${INBOX_COLUMNS})
-       SELECT $1, w.key, w.type, w.email, w.message_id, w.event_at,
-              convert_from(substring($8::bytea FROM w.off + 1 FOR w.next - w.off), 'UTF8'), $2,
-              CASE WHEN w.state = 'done' THEN 'done' ELSE 'queued' END, 0,
-              CASE WHEN w.state = 'done' THEN $2::bigint END, CASE WHEN w.state = 'done' THEN NULL ELSE $2::bigint END
-       FROM unnest($3::text[], $4::text[], $5::text[], $6::text[], $7::bigint[], $9::text[], $10::int[], $11::int[])
-            WITH ORDINALITY AS w(key, type, email, message_id, event_at, state, off, next, ord)
-       ORDER BY w.ord
-       ON CONFLICT (account, key) DO NOTHING
-       RETURNING seq, key, type, state
-     ), queued AS (
-       INSERT INTO ${S}.inbox_pending (seq, account, type, next_attempt_at, attempts)
-       SELECT seq, $1, type, $2, 0 FROM stored WHERE state = 'queued'
-     )
-     SELECT key FROM stored`,
-    [
-      account,
-      receivedAt,
-      unique.map((e) => e.key),
-      unique.map((e) => e.type),
-      unique.map((e) => e.email),
-      unique.map((e) => e.messageId),
-      unique.map((e) => e.eventAt),
-      raw.bytes,
-      unique.map((e) => e.state),
-      raw.offsets.slice(0, -1),
-      raw.offsets.slice(1),
-    ],
-  );
-  return new Set(rows.map((r) => r.key));
+  const { rows } = await q<{ n: number; keys: string[] | null }>(client, insertStatement(S), [
+    account,
+    receivedAt,
+    textArray(unique.map((e) => e.key)),
+    textArray(unique.map((e) => e.type)),
+    textArray(unique.map((e) => e.email)),
+    textArray(unique.map((e) => e.messageId)),
+    int8Array(unique.map((e) => e.eventAt)),
+    raw.bytes,
+    textArray(unique.map((e) => e.state)),
+    int4Array(raw.offsets.slice(0, -1)),
+    int4Array(raw.offsets.slice(1)),
+  ]);
+  const stored = rows[0] ?? { n: 0, keys: null };
+  return stored.n === unique.length ? seen : new Set(stored.keys ?? []);
 }
 
 /**

@@ -1,0 +1,72 @@
+/**
+ * Ingest sends its column arrays in PostgreSQL's binary format (binary.ts): the server must read back
+ * exactly the values given — NULLs, every kind of character, integers of any sign and size.
+ */
+import { describe, expect, it } from "vitest";
+import { int4Array, int8Array, textArray } from "../src/binary.js";
+import { available, sql } from "./database.js";
+
+const TEXTS = [
+  "plain",
+  "",
+  null,
+  'quotes " and \\ back, {braces}, commas, NULL',
+  "caf\u00e9 \u65e5\u672c \ud83d\udce8",
+  "\ud83d\ude00".repeat(300),
+  undefined,
+  "x".repeat(5000),
+];
+const INT8S = [
+  0,
+  1,
+  -1,
+  null,
+  2 ** 31,
+  -(2 ** 31) - 1,
+  2 ** 32,
+  Number.MAX_SAFE_INTEGER,
+  Number.MIN_SAFE_INTEGER,
+  1_764_590_000_123,
+];
+const INT4S = [0, 1, -1, 2 ** 31 - 1, -(2 ** 31), 719_689];
+
+describe("binary array encoding", () => {
+  it("refuses a bigint that is not a safe integer", () => {
+    expect(() => int8Array([1.5])).toThrow(RangeError);
+    expect(() => int8Array([2 ** 60])).toThrow(RangeError);
+  });
+
+  it("encodes empty arrays", () => {
+    expect(textArray([]).length).toBe(20);
+    expect(int8Array([]).length).toBe(20);
+    expect(int4Array([]).length).toBe(20);
+  });
+});
+
+describe.skipIf(!available)("binary arrays read by PostgreSQL", () => {
+  it("keeps every text, NULLs included, in order", async () => {
+    const { rows } = await sql(
+      "SELECT t, ord FROM unnest($1::text[]) WITH ORDINALITY AS u(t, ord) ORDER BY ord",
+      [textArray(TEXTS)],
+    );
+    expect(rows.map((r) => r.t)).toEqual(TEXTS.map((t) => t ?? null));
+  });
+
+  it("sends other values as their text, as pg does", async () => {
+    const { rows } = await sql("SELECT $1::text[] AS a", [textArray([42, true])]);
+    expect(rows[0]?.a).toEqual(["42", "true"]);
+  });
+
+  it("keeps every bigint and int exactly", async () => {
+    const { rows } = await sql("SELECT $1::bigint[]::text[] AS big, $2::int[] AS small", [
+      int8Array(INT8S),
+      int4Array(INT4S),
+    ]);
+    expect(rows[0]?.big).toEqual(INT8S.map((n) => (n === null ? null : String(n))));
+    expect(rows[0]?.small).toEqual(INT4S);
+  });
+
+  it("is refused by the server when a text is not valid in the database encoding", async () => {
+    await expect(sql("SELECT $1::text[] AS a", [textArray(["a\u0000b"])])).rejects.toThrow(/0x00/);
+  });
+});
