@@ -46,8 +46,12 @@ export function textArray(values: readonly unknown[]): Buffer {
   return buf.subarray(0, at);
 }
 
-/** A `bigint[]` parameter of safe integers (`null` and `undefined` elements are NULL). */
-export function int8Array(values: readonly (number | null | undefined)[]): Buffer {
+/**
+ * A `bigint[]` parameter of safe integers (`null` and `undefined` elements are NULL). Values that are
+ * not all safe integers are returned as they are, for `pg` to send as text and the server to refuse.
+ */
+export function int8Array(values: readonly (number | null | undefined)[]): Buffer | readonly unknown[] {
+  if (!values.every((v) => v === null || v === undefined || Number.isSafeInteger(v))) return values;
   const buf = Buffer.allocUnsafe(HEADER + values.length * 12);
   let at = HEADER;
   let hasNull = false;
@@ -58,7 +62,6 @@ export function int8Array(values: readonly (number | null | undefined)[]): Buffe
       hasNull = true;
       continue;
     }
-    if (!Number.isSafeInteger(v)) throw new RangeError(`Not a safe integer for a bigint: ${v}`);
     const high = Math.floor(v / 0x1_0000_0000);
     buf.writeInt32BE(8, at);
     buf.writeInt32BE(high, at + 4);

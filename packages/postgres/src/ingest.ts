@@ -5,11 +5,21 @@
  * effects of the events that were new, on rows read under lock, in the same transaction.
  */
 import type { AppliedEffect, IngestResult } from "@mandrill-kit/core";
-import { applySuppressionEffects, type NormalizedInboxEvent } from "@mandrill-kit/core/adapter";
+import {
+  applySuppressionEffects,
+  type NormalizedInboxEvent,
+  type SuppressionRow,
+} from "@mandrill-kit/core/adapter";
 import type { Pool, PoolClient } from "pg";
 import { int4Array, int8Array, textArray } from "./binary.js";
 import { q, tx } from "./queries.js";
-import { type LoadedSuppressions, loadedKey, type SuppressionLocks, stage } from "./suppressions.js";
+import {
+  type LoadedSuppressions,
+  loadedFrom,
+  loadedKey,
+  type SuppressionLocks,
+  stage,
+} from "./suppressions.js";
 
 const INBOX_COLUMNS =
   "account, key, type, email, message_id, event_at, raw, received_at, state, attempts, completed_at, due_at";
@@ -20,27 +30,59 @@ const INBOX_COLUMNS =
  * way by the server, ~1 MB per batch each way.
  */
 export function packTexts(texts: readonly string[]): { bytes: Buffer; offsets: number[] } {
-  let total = 0;
-  const lengths = texts.map((t) => {
-    const n = Buffer.byteLength(t, "utf8");
-    total += n;
-    return n;
-  });
-  const bytes = Buffer.allocUnsafe(total);
+  // Written in one pass into room for the worst case (3 bytes of UTF-8 per UTF-16 unit), rather than
+  // measuring each text first.
+  let units = 0;
+  for (const t of texts) units += t.length;
+  const bytes = Buffer.allocUnsafe(units * 3);
   const offsets: number[] = new Array(texts.length + 1);
   let at = 0;
   for (let i = 0; i < texts.length; i++) {
     offsets[i] = at;
-    at += bytes.write(texts[i] as string, at, lengths[i] as number, "utf8");
+    at += bytes.write(texts[i] as string, at, "utf8");
   }
   offsets[texts.length] = at;
-  return { bytes, offsets };
+  return { bytes: bytes.subarray(0, at), offsets };
+}
+
+/** What the effects of a batch's events need read under the ingest's lock: see {@link effectReads}. */
+interface EffectReads {
+  /** Each effect of an event with effects: the event's key and the effect's address. */
+  keys: string[];
+  emails: string[];
+  /** Soft-bounce windows by address: the widest of the address's soft-bounce effects. */
+  windows: Map<string, { lo: number; hi: number }>;
 }
 
 /**
- * The batch's insert (see insertEvents). Parameters: $1 account, $2 receivedAt, $3…$7 key, type,
+ * The reads of the effects of the (unique) events, known before the insert: the suppressions of their
+ * addresses, and the stored soft bounces of each address's widest window (more than the events that
+ * turn out new need; applyEffects counts within each effect's own window).
+ */
+function effectReads(events: readonly NormalizedInboxEvent[], receivedAt: number): EffectReads {
+  const reads: EffectReads = { keys: [], emails: [], windows: new Map() };
+  for (const e of events) {
+    const at = e.eventAt ?? receivedAt;
+    for (const effect of e.effects) {
+      reads.keys.push(e.key);
+      reads.emails.push(effect.email);
+      if (effect.op !== "soft-bounce") continue;
+      const w = reads.windows.get(effect.email);
+      const lo = at - effect.windowMs;
+      reads.windows.set(
+        effect.email,
+        w === undefined ? { lo, hi: at } : { lo: Math.min(w.lo, lo), hi: Math.max(w.hi, at) },
+      );
+    }
+  }
+  return reads;
+}
+
+/**
+ * The batch's statement (see insertEvents). Parameters: $1 account, $2 receivedAt, $3…$7 key, type,
  * email, message_id, event_at (binary arrays, see binary.ts), $8 the raw texts (packTexts), $9 state,
- * $10/$11 each text's start and end offsets in $8.
+ * $10/$11 each text's start and end offsets in $8; with effects, $12/$13 each effect's event key and
+ * address, and $14…$16 the soft-bounce windows (address, low, high).
  *
  * Keys already stored are left out by a probe of the unique index per key (a correlated subquery,
  * kept one by OFFSET 0 so the planner cannot turn it into a scan of the table), so the rest is a
@@ -48,9 +90,30 @@ export function packTexts(texts: readonly string[]): { bytes: Buffer; offsets: n
  * server time). A key that a concurrent transaction stores first makes this INSERT fail on the unique
  * index (23505); tx() then runs the ingest again, and the probe finds the key: the same outcome.
  * Pending events are stored 'queued' with their queue row (due at receipt) in the same statement.
- * One row comes back: how many events were stored and, only when some were not (duplicates), which.
+ *
+ * With effects, the same statement locks (FOR UPDATE, in address order, as SuppressionLocks.load) the
+ * suppressions of the addresses of the effects of the events it stored, and reads the soft bounces
+ * stored before it (its own inserts are not visible to it: applyEffects adds the batch's).
+ * One row comes back: how many events were stored and, only when some were not (duplicates), which;
+ * the locked suppressions and the soft bounces as JSON.
  */
-function insertStatement(S: string): string {
+function insertStatement(S: string, withEffects: boolean): string {
+  const reads = withEffects
+    ? `, locked AS (
+       SELECT s.* FROM ${S}.suppressions s
+       WHERE s.account = $1
+         AND s.email IN (SELECT f.email FROM unnest($12::text[], $13::text[]) AS f(key, email) JOIN stored USING (key))
+       ORDER BY s.email FOR UPDATE
+     ), bounces AS (
+       SELECT i.key, i.email, i.event_at FROM unnest($14::text[], $15::bigint[], $16::bigint[]) AS b(email, lo, hi)
+       JOIN ${S}.inbox i ON i.account = $1 AND i.type = 'soft_bounce' AND i.email = b.email
+         AND i.event_at > b.lo AND i.event_at <= b.hi
+     )`
+    : "";
+  const readColumns = withEffects
+    ? `, (SELECT json_agg(l) FROM locked l) AS suppressions,
+       (SELECT json_agg(json_build_array(b.key, b.email, b.event_at)) FROM bounces b) AS bounces`
+    : "";
   return `WITH stored AS (
        INSERT INTO ${S}.inbox (${INBOX_COLUMNS})
        SELECT $1, w.key, w.type, w.email, w.message_id, w.event_at,
@@ -65,23 +128,40 @@ function insertStatement(S: string): string {
      ), queued AS (
        INSERT INTO ${S}.inbox_pending (seq, account, type, next_attempt_at, attempts)
        SELECT seq, $1, type, $2, 0 FROM stored WHERE state = 'queued'
-     )
-     SELECT count(*)::int AS n, CASE WHEN count(*) < cardinality($3::text[]) THEN array_agg(key) END AS keys
+     )${reads}
+     SELECT count(*)::int AS n, CASE WHEN count(*) < cardinality($3::text[]) THEN array_agg(key) END AS keys${readColumns}
      FROM stored`;
 }
 
-/** Inserts the first occurrence of each key; returns the keys that were new. */
+/** What the batch's statement read for the effects (see insertStatement). */
+interface Read {
+  suppressions: SuppressionRow[];
+  bounces: [key: string, email: string, eventAt: number][];
+}
+
+/**
+ * Inserts the first occurrence of each key; resolves with the keys that were new and, when events
+ * have effects, what their effects read (see insertStatement).
+ */
 async function insertEvents(
   client: PoolClient,
   S: string,
   account: string,
   receivedAt: number,
   events: readonly NormalizedInboxEvent[],
-): Promise<Set<string>> {
+): Promise<{ inserted: Set<string>; read: Read }> {
   const seen = new Set<string>();
   const unique = events.filter((e) => !seen.has(e.key) && seen.add(e.key));
   const raw = packTexts(unique.map((e) => e.raw));
-  const { rows } = await q<{ n: number; keys: string[] | null }>(client, insertStatement(S), [
+  const reads = effectReads(unique, receivedAt);
+  const withEffects = reads.keys.length > 0;
+  const windows = [...reads.windows.entries()];
+  const { rows } = await q<{
+    n: number;
+    keys: string[] | null;
+    suppressions?: SuppressionRow[] | null;
+    bounces?: Read["bounces"] | null;
+  }>(client, insertStatement(S, withEffects), [
     account,
     receivedAt,
     textArray(unique.map((e) => e.key)),
@@ -93,71 +173,63 @@ async function insertEvents(
     textArray(unique.map((e) => e.state)),
     int4Array(raw.offsets.slice(0, -1)),
     int4Array(raw.offsets.slice(1)),
+    ...(withEffects
+      ? [
+          textArray(reads.keys),
+          textArray(reads.emails),
+          textArray(windows.map(([email]) => email)),
+          int8Array(windows.map(([, w]) => w.lo)),
+          int8Array(windows.map(([, w]) => w.hi)),
+        ]
+      : []),
   ]);
-  const stored = rows[0] ?? { n: 0, keys: null };
-  return stored.n === unique.length ? seen : new Set(stored.keys ?? []);
+  const row = rows[0] ?? { n: 0, keys: null };
+  return {
+    inserted: row.n === unique.length ? seen : new Set(row.keys ?? []),
+    read: { suppressions: row.suppressions ?? [], bounces: row.bounces ?? [] },
+  };
 }
 
 /**
- * The stored soft bounces each address's effects may count: one query over every address's widest
- * window. Counted below as the SQLite adapter counts them, i.e. without events later in this batch.
+ * The soft bounces each address's effects may count, by address: those stored before the batch (as
+ * read) and the batch's new ones. Counted in applyEffects as the SQLite adapter counts them, i.e.
+ * without events later in this batch.
  */
-async function softBounces(
-  client: PoolClient,
-  S: string,
-  account: string,
-  receivedAt: number,
-  events: readonly NormalizedInboxEvent[],
-): Promise<Map<string, { key: string; eventAt: number }[]>> {
-  const windows = new Map<string, { lo: number; hi: number }>();
-  for (const e of events) {
-    const at = e.eventAt ?? receivedAt;
-    for (const effect of e.effects) {
-      if (effect.op !== "soft-bounce") continue;
-      const w = windows.get(effect.email);
-      const lo = at - effect.windowMs;
-      windows.set(
-        effect.email,
-        w === undefined ? { lo, hi: at } : { lo: Math.min(w.lo, lo), hi: Math.max(w.hi, at) },
-      );
-    }
-  }
+function softBounces(
+  read: Read["bounces"],
+  newEvents: readonly NormalizedInboxEvent[],
+): Map<string, { key: string; eventAt: number }[]> {
   const bounces = new Map<string, { key: string; eventAt: number }[]>();
-  if (windows.size === 0) return bounces;
-  const list = [...windows.entries()];
-  const found = await q<{ key: string; email: string; event_at: number }>(
-    client,
-    `SELECT i.key, i.email, i.event_at FROM unnest($2::text[], $3::bigint[], $4::bigint[]) AS w(email, lo, hi)
-     JOIN ${S}.inbox i ON i.account = $1 AND i.type = 'soft_bounce' AND i.email = w.email
-       AND i.event_at > w.lo AND i.event_at <= w.hi`,
-    [account, list.map(([email]) => email), list.map(([, w]) => w.lo), list.map(([, w]) => w.hi)],
-  );
-  for (const r of found.rows) {
-    const l = bounces.get(r.email) ?? [];
-    l.push({ key: r.key, eventAt: r.event_at });
-    bounces.set(r.email, l);
+  const add = (email: string, key: string, eventAt: number) => {
+    const l = bounces.get(email) ?? [];
+    l.push({ key, eventAt });
+    bounces.set(email, l);
+  };
+  for (const [key, email, eventAt] of read) add(email, key, eventAt);
+  for (const e of newEvents) {
+    if (e.type === "soft_bounce" && e.email !== null && e.eventAt !== null) add(e.email, e.key, e.eventAt);
   }
   return bounces;
 }
 
-/** Applies the effects of the new events (in batch order) to the suppressions loaded under lock. */
+/** Applies the effects of the new events (in batch order) to the suppressions read under lock. */
 async function applyEffects(
   client: PoolClient,
-  S: string,
   locks: SuppressionLocks,
-  account: string,
-  receivedAt: number,
+  batch: { account: string; receivedAt: number },
   newEvents: readonly NormalizedInboxEvent[],
+  read: Read,
 ): Promise<AppliedEffect[]> {
+  const { account, receivedAt } = batch;
   const withEffects = newEvents.filter((e) => e.effects.length > 0);
   const applied: AppliedEffect[] = [];
   if (withEffects.length === 0) return applied;
   const position = new Map(newEvents.map((e, i) => [e.key, i]));
-  const loaded: LoadedSuppressions = await locks.load(
-    client,
+  const loaded: LoadedSuppressions = loadedFrom(
     withEffects.flatMap((e) => e.effects.map((effect) => ({ account, email: effect.email }))),
+    read.suppressions,
   );
-  const bounces = await softBounces(client, S, account, receivedAt, withEffects);
+  const bounces = softBounces(read.bounces, newEvents);
   for (const e of withEffects) {
     const index = position.get(e.key) as number;
     const target = {
@@ -189,7 +261,7 @@ export async function ingest(
   const { account, receivedAt, events } = batch;
   if (events.length === 0) return { inserted: [], duplicates: [], effects: [] };
   return tx(pool, async (client) => {
-    const insertedKeys = await insertEvents(client, S, account, receivedAt, events);
+    const { inserted: insertedKeys, read } = await insertEvents(client, S, account, receivedAt, events);
     const result: IngestResult = { inserted: [], duplicates: [], effects: [] };
     const newEvents: NormalizedInboxEvent[] = [];
     for (const e of events) {
@@ -201,7 +273,7 @@ export async function ingest(
         result.duplicates.push(e.key);
       }
     }
-    result.effects = await applyEffects(client, S, locks, account, receivedAt, newEvents);
+    result.effects = await applyEffects(client, locks, batch, newEvents, read);
     return result;
   });
 }

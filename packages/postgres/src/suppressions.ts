@@ -61,35 +61,39 @@ function columns(list: Suppression[]): unknown[][] {
   return Array.from({ length: 11 }, (_, i) => rows.map((row) => row[i]));
 }
 
+/**
+ * The entries of the given account/address pairs (none existing, unchanged), then the rows read for
+ * them under lock (existing), into `loaded` (a new map by default).
+ */
+export function loadedFrom(
+  pairs: readonly { account: string; email: string }[],
+  rows: readonly SuppressionRow[],
+  loaded: LoadedSuppressions = new Map(),
+): LoadedSuppressions {
+  for (const p of pairs) {
+    const k = loadedKey(p.account, p.email);
+    if (!loaded.has(k)) loaded.set(k, { value: undefined, existed: false, dirty: false });
+  }
+  for (const row of rows) {
+    loaded.set(loadedKey(row.account, row.email), { value: toSuppression(row), existed: true, dirty: false });
+  }
+  return loaded;
+}
+
 export function suppressionLocks(S: string): SuppressionLocks {
   return {
     async load(client, pairs) {
-      const loaded: LoadedSuppressions = new Map();
-      const accounts: string[] = [];
-      const emails: string[] = [];
-      for (const p of pairs) {
-        const k = loadedKey(p.account, p.email);
-        if (loaded.has(k)) continue;
-        loaded.set(k, { value: undefined, existed: false, dirty: false });
-        accounts.push(p.account);
-        emails.push(p.email);
-      }
-      if (accounts.length === 0) return loaded;
+      const loaded = loadedFrom(pairs, []);
+      if (loaded.size === 0) return loaded;
+      const unique = [...new Map(pairs.map((p) => [loadedKey(p.account, p.email), p])).values()];
       const { rows } = await q<SuppressionRow>(
         client,
         `SELECT s.* FROM ${S}.suppressions s
           JOIN unnest($1::text[], $2::text[]) AS w(account, email) ON s.account = w.account AND s.email = w.email
           ORDER BY s.account, s.email FOR UPDATE OF s`,
-        [accounts, emails],
+        [unique.map((p) => p.account), unique.map((p) => p.email)],
       );
-      for (const row of rows) {
-        loaded.set(loadedKey(row.account, row.email), {
-          value: toSuppression(row),
-          existed: true,
-          dirty: false,
-        });
-      }
-      return loaded;
+      return loadedFrom([], rows, loaded);
     },
     async write(client, loaded) {
       const existing: Suppression[] = [];

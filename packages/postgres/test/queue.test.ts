@@ -32,8 +32,8 @@ function random(seed: number): () => number {
 }
 
 /**
- * A record without its sequence number: PostgreSQL's identity also advances on keys that were
- * duplicates (ON CONFLICT DO NOTHING), the memory store's does not, so only the order is comparable.
+ * A record without its sequence number: PostgreSQL's identity also advances in transactions that
+ * were run again or rolled back, the memory store's does not, so only the order is comparable.
  */
 function unnumbered(record: InboxRecord | undefined): Omit<InboxRecord, "seq"> | undefined {
   if (record === undefined) return undefined;
