@@ -103,7 +103,7 @@ function insertStatement(S: string, withEffects: boolean): string {
        SELECT s.* FROM ${S}.suppressions s
        WHERE s.account = $1
          AND s.email IN (SELECT f.email FROM unnest($12::text[], $13::text[]) AS f(key, email) JOIN stored USING (key))
-       ORDER BY s.email FOR UPDATE
+       ORDER BY s.email FOR UPDATE OF s
      ), bounces AS (
        SELECT i.key, i.email, i.event_at FROM unnest($14::text[], $15::bigint[], $16::bigint[]) AS b(email, lo, hi)
        JOIN ${S}.inbox i ON i.account = $1 AND i.type = 'soft_bounce' AND i.email = b.email
