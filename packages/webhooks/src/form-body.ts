@@ -26,23 +26,37 @@ for (let i = 0; i < 6; i++) {
   HEX[0x41 + i] = 10 + i;
   HEX[0x61 + i] = 10 + i;
 }
+/** The byte of each `%XX` escape, indexed by its two hex digits (`X << 8 | X`); -1 where not hex. */
+const ESCAPE = new Int16Array(65536).fill(-1);
+for (let hi = 0; hi < 256; hi++) {
+  for (let lo = 0; lo < 256; lo++) {
+    const h = HEX[hi] as number;
+    const l = HEX[lo] as number;
+    if (h >= 0 && l >= 0) ESCAPE[(hi << 8) | lo] = (h << 4) | l;
+  }
+}
 
 /**
  * Percent-decodes `bytes[start, end)` ('+' is a space) into `out` from `at`, at the byte level (a
  * 1 MB batch is mostly `%XX` escapes); returns where the decoded bytes end. Throws on a malformed escape.
+ * One table lookup per escape (both digits at once) and one index step per input token: this loop
+ * is most of a webhook batch's decoding time.
  */
 function decodeInto(bytes: Uint8Array, start: number, end: number, out: Buffer, at: number): number {
   let j = at;
-  for (let i = start; i < end; i++) {
+  let i = start;
+  const lastEscape = end - 2;
+  while (i < end) {
     const c = bytes[i] as number;
     if (c === 0x25 /* % */) {
-      const hi = i + 2 < end ? (HEX[bytes[i + 1] as number] as number) : -1;
-      const lo = i + 2 < end ? (HEX[bytes[i + 2] as number] as number) : -1;
-      if (hi < 0 || lo < 0) throw new FormBodyError(400, "The form body has a malformed percent-escape.");
-      out[j++] = (hi << 4) | lo;
-      i += 2;
+      const value =
+        i < lastEscape ? (ESCAPE[((bytes[i + 1] as number) << 8) | (bytes[i + 2] as number)] as number) : -1;
+      if (value < 0) throw new FormBodyError(400, "The form body has a malformed percent-escape.");
+      out[j++] = value;
+      i += 3;
     } else {
       out[j++] = c === 0x2b /* + */ ? 0x20 : c;
+      i++;
     }
   }
   return j;
