@@ -7,6 +7,7 @@ import { dirname } from "node:path";
 import { storeFailed } from "@mandrill-kit/core/adapter";
 import type { ComponentLogger } from "@mandrill-kit/core/plugin";
 import Database from "better-sqlite3";
+import { type Checkpointer, INLINE_PAGES, inlineCheckpoints } from "./checkpointer.js";
 import type { ResolvedSqliteOptions } from "./options.js";
 
 /** What the repositories of one store share. */
@@ -19,10 +20,12 @@ export interface SqliteContext {
   bookkeeping<T>(fn: () => T): T;
   /** Purges earlier versions of rewritten secrets from the files: see {@link purgeRetiredPages}. */
   readonly retiredPages: RetiredPagesPurge;
+  /** WAL checkpoints off the committing thread (see checkpointer.ts). */
+  readonly checkpointer: Checkpointer;
 }
 
 /** Whether `filename` names a file on disk (not `:memory:` or a `file:` URI). */
-function isOnDisk(filename: string): boolean {
+export function isOnDisk(filename: string): boolean {
   return filename !== ":memory:" && !filename.startsWith("file:");
 }
 
@@ -51,7 +54,7 @@ export function openDatabase(config: ResolvedSqliteOptions): Database.Database {
     db.pragma(`cache_size = ${-Math.floor(config.cacheSizeBytes / 1024)}`);
     // Webhook ingest writes ~1 MB of WAL per 1,000-event batch; checkpointing every 16 MB instead of
     // SQLite's default 4 MB means fewer fsyncs of the main file and pages rewritten once, not often.
-    db.pragma("wal_autocheckpoint = 4000");
+    db.pragma(`wal_autocheckpoint = ${INLINE_PAGES}`);
     return db;
   } catch (error) {
     db?.close();
@@ -100,14 +103,25 @@ export interface RetiredPagesPurge {
  * It cannot finish while another connection (another process) is reading an older snapshot and
  * outlasts the busy timeout; the purge then stays due and is tried again after each later call.
  */
-export function purgeRetiredPages(db: Database.Database, log: ComponentLogger): RetiredPagesPurge {
+export function purgeRetiredPages(
+  db: Database.Database,
+  log: ComponentLogger,
+  background: Pick<Checkpointer, "waitIdle"> = inlineCheckpoints,
+): RetiredPagesPurge {
   let due = false;
   // A no-op answering busy = 0 on a database without WAL (":memory:").
   const checkpoint = db.prepare("PRAGMA wal_checkpoint(TRUNCATE)");
-  const purge = (): void => {
+  const truncate = (): boolean => {
     const [result] = checkpoint.all() as { busy: number }[];
+    return result?.busy !== 0;
+  };
+  const purge = (): void => {
+    let busy = truncate();
+    // The store's own checkpoint thread holds the checkpoint lock for a moment: wait for it, not
+    // for the next store call (another process's reader is what may keep the purge due).
+    for (let attempt = 0; busy && attempt < 3 && background.waitIdle(2000); attempt++) busy = truncate();
     const wasDue = due;
-    due = result?.busy !== 0;
+    due = busy;
     if (due && !wasDue) {
       log.warn(
         {},

@@ -27,6 +27,7 @@ import {
   toQuarantined,
 } from "@mandrill-kit/core/adapter";
 import type Database from "better-sqlite3";
+import type { Checkpointer } from "./checkpointer.js";
 import type { SqliteContext } from "./connection.js";
 import { suppressionRows } from "./suppressions.js";
 
@@ -139,7 +140,15 @@ function backlogFrom(row: { pending: number; dead: number; oldest: number | null
   return { pending: row?.pending ?? 0, dead: row?.dead ?? 0, oldestDueAt: row?.oldest ?? null };
 }
 
-export function sqliteInbox({ db, run, bookkeeping }: SqliteContext): InboxRepository {
+/** After an ingest commit (fsynced): what it added to the WAL is checkpointed off this thread. */
+function committed<T>(result: T, events: readonly NormalizedInboxEvent[], checkpointer: Checkpointer): T {
+  let bytes = 0;
+  for (const e of events) bytes += e.raw.length;
+  checkpointer.ingested(bytes);
+  return result;
+}
+
+export function sqliteInbox({ db, run, bookkeeping, checkpointer }: SqliteContext): InboxRepository {
   const sql = statements(db);
   const due = dueStatements(db);
   const suppressions = suppressionRows(db);
@@ -211,7 +220,7 @@ export function sqliteInbox({ db, run, bookkeeping }: SqliteContext): InboxRepos
       run("inbox.ingest", () => {
         // Validate every event and effect before the transaction: a bad one aborts the whole batch.
         const { account, receivedAt, events } = normalizeIngestBatch(batch);
-        return ingestTx.immediate(account, receivedAt, events);
+        return committed(ingestTx.immediate(account, receivedAt, events), events, checkpointer);
       }),
     claim: (options: ClaimOptions = {}) =>
       run("inbox.claim", () =>

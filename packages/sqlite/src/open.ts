@@ -4,6 +4,7 @@
  * ```
  * openSqliteStore ─ options.ts (checked once)
  *                 ─ connection.ts (file, pragmas, bookkeeping, purge of rewritten secrets)
+ *                 ─ checkpointer.ts (WAL checkpoints in a background thread)
  *                 ─ migrate.ts + migrations.ts (numbered, IMMEDIATE, recorded in mk_migrations)
  *                 ─ credentials.ts · suppressions.ts · inbox.ts · sends.ts (one repository each)
  *                   └ rules shared with every store: @mandrill-kit/core/adapter
@@ -13,7 +14,8 @@ import { isMandrillKitError, type Store } from "@mandrill-kit/core";
 import { storeFailed } from "@mandrill-kit/core/adapter";
 import { componentLogger } from "@mandrill-kit/core/plugin";
 import type Database from "better-sqlite3";
-import { bookkeeping, openDatabase, purgeRetiredPages, type SqliteContext } from "./connection.js";
+import { backgroundCheckpointer, inlineCheckpoints } from "./checkpointer.js";
+import { bookkeeping, isOnDisk, openDatabase, purgeRetiredPages, type SqliteContext } from "./connection.js";
 import { sqliteCredentials } from "./credentials.js";
 import { sqliteRunner } from "./errors.js";
 import { sqliteInbox } from "./inbox.js";
@@ -74,13 +76,23 @@ export function openSqliteStore(options: SqliteStoreOptions): SqliteStore {
   const db = openDatabase(config);
   const migrator = prepareSchema(db, config.filename, config.migrate, log);
   let closed = false;
-  const retiredPages = purgeRetiredPages(db, log);
+  const checkpointer =
+    config.backgroundCheckpoints && isOnDisk(config.filename)
+      ? backgroundCheckpointer({
+          filename: config.filename,
+          busyTimeoutMs: config.busyTimeoutMs,
+          log,
+          autocheckpoint: (pages) => db.pragma(`wal_autocheckpoint = ${pages}`),
+        })
+      : inlineCheckpoints;
+  const retiredPages = purgeRetiredPages(db, log, checkpointer);
   const context: SqliteContext = {
     db,
     filename: config.filename,
     run: sqliteRunner(config.filename, () => closed, retiredPages),
     bookkeeping: bookkeeping(db, config.filename),
     retiredPages,
+    checkpointer,
   };
   return {
     kind: "sqlite",
@@ -96,6 +108,7 @@ export function openSqliteStore(options: SqliteStoreOptions): SqliteStore {
     close: async () => {
       if (closed) return;
       closed = true;
+      await checkpointer.close();
       retiredPages.retryIfDue();
       db.close();
     },
