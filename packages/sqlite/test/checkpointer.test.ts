@@ -1,6 +1,8 @@
+import { execFile } from "node:child_process";
 import { mkdtempSync, rmSync, statSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
+import { fileURLToPath } from "node:url";
 import { Worker } from "node:worker_threads";
 import type { InboxEventInput, Logger } from "@mandrill-kit/core";
 import type { ComponentLogger } from "@mandrill-kit/core/plugin";
@@ -106,6 +108,20 @@ describe("background checkpoints", () => {
     const exited = new Promise<number>((resolve) => threads[0]?.once("exit", resolve));
     await store.close();
     expect(await exited).toBe(0);
+  });
+
+  it("never keep a process alive: a store that started its thread and was never closed", async () => {
+    const script = fileURLToPath(new URL("./fixtures/unclosed-store.ts", import.meta.url));
+    const { code, out } = await new Promise<{ code: number | null; out: string }>((resolve) => {
+      // The timeout only ends a process that never exits (the failure), it asserts no speed.
+      const child = execFile(
+        process.execPath,
+        ["--import", "tsx", script],
+        { timeout: 25_000 },
+        (_e, stdout) => resolve({ code: child.exitCode, out: stdout }),
+      );
+    });
+    expect({ code, out: JSON.parse(out.trim()) }).toEqual({ code: 0, out: { checkpointThreads: 1 } });
   });
 
   it("are off with backgroundCheckpoints: false and for :memory: (SQLite's inline autocheckpoint)", async () => {

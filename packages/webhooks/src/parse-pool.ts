@@ -3,7 +3,7 @@
  * inbox inputs; see parse-job.ts) for large bodies, so the main thread of a busy server only reads
  * bodies, writes to the store and answers. Threads start on first use, are replaced when one dies
  * (the jobs it held fail, so their requests get a 5xx and Mandrill retries them) and are stopped by
- * `close()`. They are unref'd: a pool never keeps a process alive.
+ * `close()`. An idle thread is unref'd: a pool keeps a process alive only while it has jobs.
  *
  * A thread gets jobs only once it said it is ready (its module loaded). One that fails before that
  * (its file missing from a bundle, a loader refused) makes the pool unavailable: its waiting jobs
@@ -90,6 +90,7 @@ export function createParsePool(options: {
     if (at !== -1) threads.splice(at, 1);
     for (const p of thread.pending.values()) p.reject(error);
     thread.pending.clear();
+    idleUnref(thread);
   }
 
   /** The thread failed before it was ready: no job was handed to it, and the pool stops here. */
@@ -106,7 +107,6 @@ export function createParsePool(options: {
 
   function start(): Thread {
     const worker = spawn();
-    worker.unref();
     for (const observe of parseThreadObservers) observe(worker);
     let settle: { ok(): void; no(error: Error): void } = { ok: () => {}, no: () => {} };
     const ready = new Promise<void>((ok, no) => {
@@ -123,6 +123,7 @@ export function createParsePool(options: {
       const p = thread.pending.get(m.id);
       if (p === undefined) return;
       thread.pending.delete(m.id);
+      idleUnref(thread);
       if (m.error !== undefined) p.reject(new ParseWorkerError(`a webhook parse job failed: ${m.error}`));
       else p.resolve(m.result as ParseJobResult);
     });
@@ -147,8 +148,16 @@ export function createParsePool(options: {
         fail(thread, new ParseWorkerError(`a webhook parse thread exited (code ${code}) before answering`));
       }
     });
+    // After the listeners: adding a "message" listener to an unref'd worker refs it again. An idle
+    // thread never keeps the process alive; one with jobs does, until it answered them.
+    worker.unref();
     threads.push(thread);
     return thread;
+  }
+
+  /** Lets the process exit despite the thread once it has no job left. */
+  function idleUnref(thread: Thread): void {
+    if (thread.pending.size === 0) thread.worker.unref();
   }
 
   /** The thread with the fewest jobs, starting one while the pool is below its size. */
@@ -175,6 +184,7 @@ export function createParsePool(options: {
       // Move the body's memory when it is the body's alone (not a slice of Node's shared pool).
       const own = body.byteOffset === 0 && body.byteLength === body.buffer.byteLength;
       return new Promise<ParseJobResult>((resolve, reject) => {
+        if (thread.pending.size === 0) thread.worker.ref();
         thread.pending.set(id, { resolve, reject });
         const post = () => {
           if (!thread.pending.has(id)) return; // failed meanwhile (the thread died, the pool closed)
@@ -185,6 +195,7 @@ export function createParsePool(options: {
             );
           } catch (error) {
             thread.pending.delete(id);
+            idleUnref(thread);
             reject(error);
           }
         };
