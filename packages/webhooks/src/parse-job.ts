@@ -61,7 +61,7 @@ const FIELDS = 5;
 export function packInputs(inputs: readonly InboxEventInput[]): PreparedColumns {
   const n = inputs.length;
   const strings: (string | null)[] = new Array(n * FIELDS);
-  let bytes = 0;
+  let ascii = true;
   let chars = 0;
   for (let i = 0; i < n; i++) {
     const e = inputs[i] as InboxEventInput;
@@ -75,10 +75,10 @@ export function packInputs(inputs: readonly InboxEventInput[]): PreparedColumns 
       const value = strings[at + f];
       if (value === null || value === undefined) continue;
       chars += value.length;
-      bytes += Buffer.byteLength(value, "utf8");
+      // One non-ASCII field makes the whole text UTF-16: the rest need no byte count.
+      if (ascii && Buffer.byteLength(value, "utf8") !== value.length) ascii = false;
     }
   }
-  const ascii = bytes === chars;
   const encoding = ascii ? "latin1" : "utf16le";
   // Its own memory (not a slice of Node's shared pool), so it can be transferred.
   const text = Buffer.allocUnsafeSlow(ascii ? chars : 2 * chars);

@@ -1,0 +1,57 @@
+import type { InboxEventInput } from "@mandrill-kit/core";
+import { describe, expect, it } from "vitest";
+import { inputsFromColumns, packInputs } from "../src/parse-job.js";
+
+const input = (i: number, over: Partial<InboxEventInput> = {}): InboxEventInput => ({
+  key: `1700000000:send:id-${i}`,
+  type: "send",
+  email: `user${i}@example.com`,
+  messageId: `id-${i}`,
+  eventAt: 1_700_000_000_000 + i,
+  raw: `{"event":"send","_id":"id-${i}"}`,
+  effects: [],
+  state: "pending",
+  ...over,
+});
+
+/** The inputs after the trip through a parse thread's packed columns. */
+const roundTrip = (inputs: InboxEventInput[]) => inputsFromColumns(packInputs(inputs));
+
+describe("packed inbox inputs", () => {
+  it("come back unchanged when every field is ASCII (packed one byte a character)", () => {
+    const inputs = [input(0), input(1, { email: null, messageId: null, eventAt: null, state: "done" })];
+    expect(packInputs(inputs).ascii).toBe(true);
+    expect(roundTrip(inputs)).toEqual(inputs);
+  });
+
+  it("come back unchanged wherever the first non-ASCII field is: first, in the middle, last", () => {
+    const n = 6;
+    for (const at of [0, 2, n - 1]) {
+      const inputs = Array.from({ length: n }, (_, i) =>
+        input(i, i === at ? { raw: '{"subject":"Your order — shipped 📦"}', email: "zoë@exämple.com" } : {}),
+      );
+      expect(packInputs(inputs).ascii, `non-ASCII at ${at}`).toBe(false);
+      expect(roundTrip(inputs), `non-ASCII at ${at}`).toEqual(inputs);
+    }
+  });
+
+  it("keep a lone surrogate as it is (UTF-16 code units), with effects and states", () => {
+    const inputs = [
+      input(0, { messageId: "id-\ud800", key: "1700000000:send:digest" }),
+      input(1, {
+        effects: [
+          {
+            op: "suppress",
+            email: "a@b.com",
+            reason: "hard-bounce",
+            source: "webhook",
+            detail: null,
+            expiresAt: null,
+          },
+        ],
+        state: "done",
+      }),
+    ];
+    expect(roundTrip(inputs)).toEqual(inputs);
+  });
+});
