@@ -1,12 +1,12 @@
 /**
- * Instrumentation overhead (issue 18): webhook ingest and API sends with OpenTelemetry on (metrics SDK
- * with the Prometheus reader, trace SDK recording every span) beside off (no SDK: the API's no-ops),
- * many short alternating pairs of blocks in the same run. Load clients and the simulator run in their
+ * Instrumentation overhead (issue 18): webhook ingest and API sends with OpenTelemetry on — the metrics
+ * SDK with the Prometheus reader, and that plus a trace SDK recording every span — beside off (no SDK:
+ * the API's no-ops), in many short rotating sets of blocks in the same run. Load clients and the simulator run in their
  * own processes, so the CPU time of this process is the kit's alone; CPU time per operation is
  * compared, because wall time on a shared 2-core machine mostly measures the neighbours.
  *
  * `pnpm tsx bench/telemetry.bench.ts` runs it alone and updates its BENCHMARKS.md section.
- * MK_BENCH_OTEL_PAIRS (60), MK_BENCH_OTEL_BATCHES (batches per ingest block, 2) and
+ * MK_BENCH_OTEL_SETS (60), MK_BENCH_OTEL_BATCHES (batches per ingest block, 2) and
  * MK_BENCH_OTEL_SENDS (sends per send block, 250) change the amounts.
  */
 
@@ -43,17 +43,27 @@ const DISCARD: SpanExporter = {
   shutdown: async () => {},
 };
 
-/** An SDK as a host would install it: Prometheus reader for metrics, a recording tracer. */
-function sdkOn(): { metrics: MetricsOptions; prometheus: PrometheusExporter; shutdown(): Promise<void> } {
+/**
+ * An SDK as a host would install it: a MeterProvider with the Prometheus reader (what issue 18 names),
+ * and with `traces` also a trace SDK recording every span (the worst case: no sampling).
+ */
+function sdkOn(traces: boolean): {
+  metrics: MetricsOptions;
+  prometheus: PrometheusExporter;
+  shutdown(): Promise<void>;
+} {
   const prometheus = new PrometheusExporter({ preventServerStart: true });
   const meterProvider = new MeterProvider({ readers: [prometheus] });
-  const tracerProvider = new BasicTracerProvider({ spanProcessors: [new BatchSpanProcessor(DISCARD)] });
+  const tracerProvider = traces
+    ? new BasicTracerProvider({ spanProcessors: [new BatchSpanProcessor(DISCARD)] })
+    : undefined;
   return {
-    metrics: { meterProvider, tracerProvider },
+    // Without a tracerProvider the kit takes the global one: the API's no-op (none is registered here).
+    metrics: tracerProvider === undefined ? { meterProvider } : { meterProvider, tracerProvider },
     prometheus,
     shutdown: async () => {
       await meterProvider.shutdown();
-      await tracerProvider.shutdown();
+      await tracerProvider?.shutdown();
     },
   };
 }
@@ -152,58 +162,58 @@ async function sendMany(sender: Sender, total: number, concurrency: number, seed
   );
 }
 
-/** Per-pair measurements of both variants: `off[i]` and `on[i]` were measured one after the other. */
-interface Paired {
-  off: number[];
-  on: number[];
-}
+/** The variants measured: no SDK, the metrics SDK, the metrics and trace SDKs. */
+const VARIANTS = ["off", "metrics", "traces"] as const;
+type Which = (typeof VARIANTS)[number];
+
+/** Per-set measurements: `[which][i]` of the i-th set, whose blocks ran one after the other. */
+type Sets = Record<Which, number[]>;
 
 /**
- * `pairs` pairs (after `warmup` unmeasured ones) of one block per variant, the order alternating
- * between pairs so a drift in the machine's load falls on both alike. Many short pairs rather than a
- * few long rounds: each ratio is between two blocks measured moments apart, and the median of many
- * such ratios is far steadier than that of a few.
+ * `sets` sets (after `warmup` unmeasured ones) of one block per variant, the order rotating between
+ * sets (each variant as often first, second and last) so a drift in the machine's load falls on all
+ * alike. Many short sets rather than a few long rounds: each ratio is between blocks measured moments
+ * apart, and the median of many such ratios is far steadier than that of a few.
  */
-async function pairedBlocks(
-  pairs: number,
+async function blockSets(
+  sets: number,
   warmup: number,
-  block: (which: "off" | "on") => Promise<number>,
-): Promise<Paired> {
-  const out: Paired = { off: [], on: [] };
-  for (let pair = 0; pair < warmup + pairs; pair++) {
-    const order = pair % 2 === 0 ? (["off", "on"] as const) : (["on", "off"] as const);
-    for (const which of order) {
+  block: (which: Which) => Promise<number>,
+): Promise<Sets> {
+  const out: Sets = { off: [], metrics: [], traces: [] };
+  for (let set = 0; set < warmup + sets; set++) {
+    for (let k = 0; k < VARIANTS.length; k++) {
+      const which = VARIANTS[(set + k) % VARIANTS.length] as Which;
       const value = await block(which);
-      if (pair >= warmup) out[which].push(value);
+      if (set >= warmup) out[which].push(value);
     }
   }
   return out;
 }
 
-/** The overhead of a paired measurement: median of the per-pair ratios, its 95% interval, the range. */
-function overhead(p: Paired): { median: number; interval: [number, number] | undefined; row: string[] } {
-  const ratios = p.on.map((v, i) => v / (p.off[i] ?? v));
+/** The overhead of `which` over "off": median of the per-set ratios, its 95% interval, the range. */
+function overhead(p: Sets, which: Which): { median: number; row: string[] } {
+  const ratios = p[which].map((v, i) => v / (p.off[i] ?? v));
   const s = summarize(ratios);
   const interval = medianInterval(ratios);
   const pc = (r: number) => `${fmt((r - 1) * 100, 1)}%`;
   return {
     median: s.median,
-    interval,
     row: [
-      `${pc(s.median)}`,
+      pc(s.median),
       interval === undefined ? "—" : `${pc(interval[0])} … ${pc(interval[1])}`,
       `${pc(s.min)} … ${pc(s.max)}`,
     ],
   };
 }
 
-/** Alternating paired blocks of webhook ingest and of API sends, on and off. */
-async function measure(on: Variant, off: Variant, client: ChildProcess, settings: Settings) {
-  const { batches, sends, pairs, warmup } = settings;
+/** Rotating sets of blocks of webhook ingest, then of API sends, one block per variant in each set. */
+async function measure(variants: Record<Which, Variant>, client: ChildProcess, settings: Settings) {
+  const { batches, sends, sets, warmup } = settings;
   const url = `${PUBLIC_URL}/webhooks/mandrill/acme`;
   let seed = 0;
-  const ingest = await pairedBlocks(pairs, warmup, async (which) => {
-    const v = which === "on" ? on : off;
+  const ingest = await blockSets(sets, warmup, async (which) => {
+    const v = variants[which];
     seed += batches * 1000;
     // The handler runs for these events are part of ingesting them: drained inside the measurement,
     // so none is left to run (and be charged) during the next block.
@@ -215,13 +225,12 @@ async function measure(on: Variant, off: Variant, client: ChildProcess, settings
     });
     return (cpu * 1000) / (batches * 1000);
   });
-  const send = await pairedBlocks(pairs, warmup, async (which) => {
-    const v = which === "on" ? on : off;
+  const send = await blockSets(sets, warmup, async (which) => {
     seed += sends;
     // Send records are written in the background: flushed inside the block that made them.
     const cpu = await cpuOf(async () => {
-      await sendMany(v.sender, sends, 8, seed);
-      await v.sender.flush();
+      await sendMany(variants[which].sender, sends, 8, seed);
+      await variants[which].sender.flush();
     });
     return cpu / sends;
   });
@@ -231,60 +240,80 @@ async function measure(on: Variant, off: Variant, client: ChildProcess, settings
 interface Settings {
   batches: number;
   sends: number;
-  pairs: number;
+  sets: number;
   warmup: number;
+}
+
+/** The table of a run (see {@link measure}). */
+function overheadTable(
+  results: { label: string; unit: string; p: Sets }[],
+  settings: Settings,
+  load: number,
+  instruments: number,
+): Table {
+  const { batches, sends, sets, warmup } = settings;
+  const rows: string[][] = [];
+  const verdicts: string[] = [];
+  for (const which of ["metrics", "traces"] as const) {
+    const worst = Math.max(...results.map((r) => overhead(r.p, which).median));
+    verdicts.push(
+      `${which === "metrics" ? "metrics SDK + Prometheus reader" : "with every span recorded as well"}: ${worst <= 1.05 ? "met" : "NOT met"} (worst median ${fmt((worst - 1) * 100, 1)}%)`,
+    );
+    for (const r of results)
+      rows.push([
+        `${r.label}, ${which === "metrics" ? "metrics" : "metrics + traces"}`,
+        `${fmt(summarize(r.p.off).median, 3)} ${r.unit}`,
+        `${fmt(summarize(r.p[which]).median, 3)} ${r.unit}`,
+        ...overhead(r.p, which).row,
+      ]);
+  }
+  return {
+    title: "OpenTelemetry on beside off — CPU time per operation",
+    description: `In one run, ${sets} sets of blocks (after ${warmup} warm-up sets), one block per variant in each set, the order rotating between sets: first for ingest, each block ${batches} signed 1,000-event batches posted over loopback by a client in its own process to \`mandrillKit()\` + \`mandrillWebhooks()\` on a SQLite file (handlers for the deliverability events running meanwhile) with the handler runs they cause drained inside the block; then for sends, each block ${sends} API sends (8 in flight) to the simulator in its own process, the block's send records flushed inside it. A full GC runs before each block (not measured) and a minor GC at its end (measured: the block's young garbage, the SDK's spans among it, is charged to it). Variants, each its own kit in this process: "off", no SDK (the API's no-ops); "metrics", \`metrics: { meterProvider }\` with the Prometheus exporter as the metric reader (the configuration issue 18 names); "metrics + traces", also \`tracerProvider\`: a trace SDK recording every span (no sampling), batched to a discarding exporter. CPU time of this process (user + system) per operation. The overhead is the median of the ${sets} per-set ratios to "off", with its 95% confidence interval (distribution-free: order statistics of the ratios) and the range of single sets.`,
+    headers: ["", "off (median)", "on (median)", "overhead (median)", "95% interval", "single sets"],
+    rows,
+    notes: [
+      `Target: instrumentation costs ≤ 5% of throughput — ${verdicts.join("; ")}.`,
+      `Machine load at the start: ${fmt(load, 2)} (1-minute load average; 2 cores shared with other jobs). Single sets vary with it; the interval says how far the median itself could be off.`,
+      `The scrape after the run held ${instruments} \`mandrill_kit.*\` instruments.`,
+    ],
+  };
 }
 
 export async function runTelemetryBenches(): Promise<Table[]> {
   const dir = mkdtempSync(join(tmpdir(), "mk-bench-otel-"));
   const sim = await startSim();
-  const sdk = sdkOn();
+  const sdks = { metrics: sdkOn(false), traces: sdkOn(true) };
   const client = await startPostClient();
   const load = loadavg()[0] ?? 0;
   try {
-    const off = await variant(dir, "off", sim.apiUrl);
-    const on = await variant(dir, "on", sim.apiUrl, sdk.metrics);
+    const variants: Record<Which, Variant> = {
+      off: await variant(dir, "off", sim.apiUrl),
+      metrics: await variant(dir, "metrics", sim.apiUrl, sdks.metrics.metrics),
+      traces: await variant(dir, "traces", sim.apiUrl, sdks.traces.metrics),
+    };
     const settings: Settings = {
       batches: Number(process.env.MK_BENCH_OTEL_BATCHES ?? 2),
       sends: Number(process.env.MK_BENCH_OTEL_SENDS ?? 250),
-      pairs: Number(process.env.MK_BENCH_OTEL_PAIRS ?? 60),
-      warmup: 4,
+      sets: Number(process.env.MK_BENCH_OTEL_SETS ?? 60),
+      warmup: 3,
     };
-    const { ingest, send } = await measure(on, off, client, settings);
-    const scrape = await sdk.prometheus.collect();
+    const { ingest, send } = await measure(variants, client, settings);
+    const scrape = await sdks.traces.prometheus.collect();
     const series = scrape.resourceMetrics.scopeMetrics.flatMap((s) =>
       s.metrics.map((m) => m.descriptor.name),
     );
-    await on.close();
-    await off.close();
+    for (const v of Object.values(variants)) await v.close();
     const results = [
-      { label: "webhook ingest", unit: "µs/event", p: ingest, o: overhead(ingest) },
-      { label: "API send", unit: "ms/send", p: send, o: overhead(send) },
+      { label: "webhook ingest", unit: "µs/event", p: ingest },
+      { label: "API send", unit: "ms/send", p: send },
     ];
-    const worst = Math.max(...results.map((r) => r.o.median));
-    const { batches, sends, pairs, warmup } = settings;
-    return [
-      {
-        title: "OpenTelemetry on beside off — CPU time per operation",
-        description: `In one run, ${pairs} pairs of blocks (after ${warmup} warm-up pairs), one block "on" and one "off" per pair, in alternating order: first for ingest, each block ${batches} signed 1,000-event batches posted over loopback by a client in its own process to \`mandrillKit()\` + \`mandrillWebhooks()\` on a SQLite file (handlers for the deliverability events running meanwhile) with the handler runs they cause drained inside the block; then for sends, each block ${sends} API sends (8 in flight) to the simulator in its own process, the block's send records flushed inside it. A full GC runs before each block (not measured) and a minor GC at its end (measured: the block's young garbage, the SDK's spans among it, is charged to it). "on": \`metrics: { meterProvider, tracerProvider }\` with the Prometheus exporter as the metric reader and a trace SDK recording every span (batched to a discarding exporter); "off": no SDK (the API's no-ops). CPU time of this process (user + system) per operation. The overhead is the median of the ${pairs} per-pair ratios, with its 95% confidence interval (distribution-free: order statistics of the ratios) and the range of single pairs.`,
-        headers: ["", "off (median)", "on (median)", "overhead (median)", "95% interval", "single pairs"],
-        rows: results.map((r) => [
-          r.label,
-          `${fmt(summarize(r.p.off).median, 3)} ${r.unit}`,
-          `${fmt(summarize(r.p.on).median, 3)} ${r.unit}`,
-          ...r.o.row,
-        ]),
-        notes: [
-          `Target: instrumentation costs ≤ 5% of throughput — ${worst <= 1.05 ? "met" : "NOT met"} (worst median ${fmt((worst - 1) * 100, 1)}%).`,
-          `Machine load at the start: ${fmt(load, 2)} (1-minute load average; 2 cores shared with other jobs). Single pairs vary with it; the interval says how far the median itself could be off.`,
-          `The scrape after the run held ${new Set(series).size} \`mandrill_kit.*\` instruments.`,
-        ],
-      },
-    ];
+    return [overheadTable(results, settings, load, new Set(series).size)];
   } finally {
     client.send({ exit: true });
     sim.stop();
-    await sdk.shutdown();
+    await sdks.metrics.shutdown();
+    await sdks.traces.shutdown();
     rmSync(dir, { recursive: true, force: true });
   }
 }
