@@ -6,7 +6,7 @@
  * compared, because wall time on a shared 2-core machine mostly measures the neighbours.
  *
  * `pnpm tsx bench/telemetry.bench.ts` runs it alone and updates its BENCHMARKS.md section.
- * MK_BENCH_OTEL_SETS (60), MK_BENCH_OTEL_BATCHES (batches per ingest block, 2) and
+ * MK_BENCH_OTEL_SETS (200), MK_BENCH_OTEL_BATCHES (batches per ingest block, 2) and
  * MK_BENCH_OTEL_SENDS (sends per send block, 250) change the amounts.
  */
 
@@ -295,7 +295,7 @@ export async function runTelemetryBenches(): Promise<Table[]> {
     const settings: Settings = {
       batches: Number(process.env.MK_BENCH_OTEL_BATCHES ?? 2),
       sends: Number(process.env.MK_BENCH_OTEL_SENDS ?? 250),
-      sets: Number(process.env.MK_BENCH_OTEL_SETS ?? 60),
+      sets: Number(process.env.MK_BENCH_OTEL_SETS ?? 200),
       warmup: 3,
     };
     const { ingest, send } = await measure(variants, client, settings);
