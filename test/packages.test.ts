@@ -371,6 +371,39 @@ describe.skipIf(!registry.ok)("the quick start in a host app, from the tarballs 
     expect(result).toMatchObject({ status: 200, stored: 300, suppressed: 1, workers: 1, warnings: [] });
   }, 60_000);
 
+  it("checkpoints the installed SQLite store's WAL from its background thread (better-sqlite3 resolved from the package)", () => {
+    // The thread is evaluated code that requires the better-sqlite3 the store's package resolves: in a
+    // host it must find it there, not in the workspace. Proof: a thread runs, nothing is warned (a
+    // thread that fails makes the store warn and checkpoint inline), and the pages reach the database
+    // file long before an inline checkpoint (at 16 MB of WAL without the thread) would have copied them.
+    const script = `
+      import { statSync } from "node:fs";
+      import { setTimeout as sleep } from "node:timers/promises";
+      import { openSqliteStore } from "@mandrill-kit/sqlite";
+      const warnings = [];
+      const logger = { debug() {}, info() {}, error() {}, warn: (_, message) => warnings.push(message) };
+      const filename = "checkpoints.db";
+      const store = openSqliteStore({ filename, logger });
+      const raw = JSON.stringify({ event: "send", msg: { subject: "x".repeat(900) } });
+      for (let b = 0; b < 8; b++)
+        await store.inbox.ingest({ account: "acme", receivedAt: Date.now(), events: Array.from({ length: 1000 },
+          (_, i) => ({ key: \`\${b}:send:id-\${i}\`, type: "send", email: \`user\${i}@example.com\`,
+            messageId: \`id-\${b}-\${i}\`, eventAt: Date.now(), raw, effects: [], state: "done" })) });
+      const workers = process.report.getReport().workers.length;
+      let size = statSync(filename).size;
+      for (let i = 0; i < 100 && size < 4_000_000; i++) {
+        await sleep(100);
+        size = statSync(filename).size;
+      }
+      await store.close();
+      console.log(JSON.stringify({ workers, checkpointed: size >= 4_000_000, warnings }));
+    `;
+    writeFileSync(join(host, "checkpoints.mjs"), script);
+    const result = JSON.parse(run(process.execPath, ["checkpoints.mjs"], host)) as Record<string, unknown>;
+    // Checked by turning the thread off (backgroundCheckpoints: false): { workers: 0, checkpointed: false }.
+    expect(result).toEqual({ workers: 1, checkpointed: true, warnings: [] });
+  }, 60_000);
+
   it("typechecks (nodenext and bundler, skipLibCheck false) and runs against the simulator on Express 5", async () => {
     await typecheckAndRun("5");
   }, 90_000);
