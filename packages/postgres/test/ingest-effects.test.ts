@@ -13,23 +13,11 @@ import {
 } from "@mandrill-kit/core";
 import { openPostgresStore, type PostgresStore } from "@mandrill-kit/postgres";
 import { afterAll, describe, expect, it } from "vitest";
-import { available, databaseUrl, dropSchema, freshSchema } from "./database.js";
+import { available, databaseUrl, dropSchema, freshSchema, random } from "./database.js";
 
 const T0 = Date.UTC(2026, 0, 1);
 const DAY = 86_400_000;
 const EMAILS = ["a@example.com", "b@example.com", "c@example.com"];
-
-/** A small deterministic PRNG (mulberry32), so a failure replays from its seed. */
-function random(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
 
 function randomEvent(rnd: () => number, n: number, now: number): InboxEventInput {
   const pick = <T>(list: readonly T[]): T => list[Math.floor(rnd() * list.length)] as T;

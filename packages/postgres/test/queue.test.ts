@@ -13,23 +13,11 @@ import {
 } from "@mandrill-kit/core";
 import { openPostgresStore, type PostgresStore } from "@mandrill-kit/postgres";
 import { afterAll, describe, expect, it } from "vitest";
-import { available, databaseUrl, dropSchema, freshSchema, sql } from "./database.js";
+import { available, databaseUrl, dropSchema, freshSchema, random, sql } from "./database.js";
 
 const T0 = Date.UTC(2026, 0, 1);
 const KEYS = ["a", "b", "c", "d", "e", "f"];
 const TYPES = ["send", "open", "hard_bounce", "unknown:x"];
-
-/** A small deterministic PRNG (mulberry32), so a failure replays from its seed. */
-function random(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
 
 /**
  * A record without its sequence number: PostgreSQL's identity also advances in transactions that
