@@ -1,7 +1,7 @@
 /**
  * Instrumentation overhead (issue 18): webhook ingest and API sends with OpenTelemetry on — the metrics
- * SDK with the Prometheus reader, and that plus a trace SDK recording every span — beside off (no SDK:
- * the API's no-ops), in many short rotating sets of blocks in the same run. Load clients and the simulator run in their
+ * SDK with the Prometheus reader, and that plus a trace SDK recording every span or 10% of traces —
+ * beside off (no SDK: the API's no-ops), in many short rotating sets of blocks in the same run. Load clients and the simulator run in their
  * own processes, so the CPU time of this process is the kit's alone; CPU time per operation is
  * compared, because wall time on a shared 2-core machine mostly measures the neighbours.
  *
@@ -26,7 +26,13 @@ import { openSqliteStore } from "@mandrill-kit/sqlite";
 import { type MandrillWebhooks, mandrillWebhooks } from "@mandrill-kit/webhooks";
 import { PrometheusExporter } from "@opentelemetry/exporter-prometheus";
 import { MeterProvider } from "@opentelemetry/sdk-metrics";
-import { BasicTracerProvider, BatchSpanProcessor, type SpanExporter } from "@opentelemetry/sdk-trace-base";
+import {
+  BasicTracerProvider,
+  BatchSpanProcessor,
+  ParentBasedSampler,
+  type SpanExporter,
+  TraceIdRatioBasedSampler,
+} from "@opentelemetry/sdk-trace-base";
 import express from "express";
 import { printTable, renderMarkdown, replaceSection, type Table } from "./lib/report.js";
 import { ask, startPostClient } from "./lib/server-process.js";
@@ -45,18 +51,25 @@ const DISCARD: SpanExporter = {
 
 /**
  * An SDK as a host would install it: a MeterProvider with the Prometheus reader (what issue 18 names),
- * and with `traces` also a trace SDK recording every span (the worst case: no sampling).
+ * and with `traces` also a trace SDK: recording every span (`"all"`, the worst case) or sampling 10% of
+ * traces (`"sampled"`: parent-based, root spans by trace id ratio, as production hosts commonly do).
  */
-function sdkOn(traces: boolean): {
+function sdkOn(traces: "none" | "all" | "sampled"): {
   metrics: MetricsOptions;
   prometheus: PrometheusExporter;
   shutdown(): Promise<void>;
 } {
   const prometheus = new PrometheusExporter({ preventServerStart: true });
   const meterProvider = new MeterProvider({ readers: [prometheus] });
-  const tracerProvider = traces
-    ? new BasicTracerProvider({ spanProcessors: [new BatchSpanProcessor(DISCARD)] })
-    : undefined;
+  const sampler =
+    traces === "sampled" ? new ParentBasedSampler({ root: new TraceIdRatioBasedSampler(0.1) }) : undefined;
+  const tracerProvider =
+    traces === "none"
+      ? undefined
+      : new BasicTracerProvider({
+          ...(sampler === undefined ? {} : { sampler }),
+          spanProcessors: [new BatchSpanProcessor(DISCARD)],
+        });
   return {
     // Without a tracerProvider the kit takes the global one: the API's no-op (none is registered here).
     metrics: tracerProvider === undefined ? { meterProvider } : { meterProvider, tracerProvider },
@@ -162,28 +175,40 @@ async function sendMany(sender: Sender, total: number, concurrency: number, seed
   );
 }
 
-/** The variants measured: no SDK, the metrics SDK, the metrics and trace SDKs. */
-const VARIANTS = ["off", "metrics", "traces"] as const;
+/** The variants measured: no SDK, the metrics SDK, the metrics and trace SDKs (every span, 10% sampled). */
+const VARIANTS = ["off", "metrics", "traces", "sampled"] as const;
 type Which = (typeof VARIANTS)[number];
 
 /** Per-set measurements: `[which][i]` of the i-th set, whose blocks ran one after the other. */
 type Sets = Record<Which, number[]>;
 
 /**
- * `sets` sets (after `warmup` unmeasured ones) of one block per variant, the order rotating between
- * sets (each variant as often first, second and last) so a drift in the machine's load falls on all
- * alike. Many short sets rather than a few long rounds: each ratio is between blocks measured moments
- * apart, and the median of many such ratios is far steadier than that of a few.
+ * The order of the variants in set `set`: the rows of a Williams square (for an even count), so each
+ * variant is as often first, second, third and last, and follows each other variant equally often.
+ * Merely rotating one order would keep every variant behind the same predecessor, so whatever a block
+ * leaves behind (a span batch exported, a checkpoint still running) would always fall on the same one.
+ */
+function setOrder(set: number): Which[] {
+  const n = VARIANTS.length;
+  const first = [0];
+  for (let lo = 1, hi = n - 1; first.length < n; ) first.push(first.length % 2 === 1 ? lo++ : hi--);
+  return first.map((v) => VARIANTS[(v + set) % n] as Which);
+}
+
+/**
+ * `sets` sets (after `warmup` unmeasured ones) of one block per variant, in {@link setOrder}, so a
+ * drift in the machine's load falls on all alike. Many short sets rather than a few long rounds: each
+ * ratio is between blocks measured moments apart, and the median of many such ratios is far steadier
+ * than that of a few.
  */
 async function blockSets(
   sets: number,
   warmup: number,
   block: (which: Which) => Promise<number>,
 ): Promise<Sets> {
-  const out: Sets = { off: [], metrics: [], traces: [] };
+  const out: Sets = { off: [], metrics: [], traces: [], sampled: [] };
   for (let set = 0; set < warmup + sets; set++) {
-    for (let k = 0; k < VARIANTS.length; k++) {
-      const which = VARIANTS[(set + k) % VARIANTS.length] as Which;
+    for (const which of setOrder(set)) {
       const value = await block(which);
       if (set >= warmup) out[which].push(value);
     }
@@ -254,14 +279,19 @@ function overheadTable(
   const { batches, sends, sets, warmup } = settings;
   const rows: string[][] = [];
   const verdicts: string[] = [];
-  for (const which of ["metrics", "traces"] as const) {
+  const names = {
+    metrics: ["metrics", "metrics SDK + Prometheus reader"],
+    traces: ["metrics + every span", "with every span recorded as well"],
+    sampled: ["metrics + 10% of traces", "with 10% of traces sampled"],
+  } as const;
+  for (const which of ["metrics", "traces", "sampled"] as const) {
     const worst = Math.max(...results.map((r) => overhead(r.p, which).median));
     verdicts.push(
-      `${which === "metrics" ? "metrics SDK + Prometheus reader" : "with every span recorded as well"}: ${worst <= 1.05 ? "met" : "NOT met"} (worst median ${fmt((worst - 1) * 100, 1)}%)`,
+      `${names[which][1]}: ${worst <= 1.05 ? "met" : "NOT met"} (worst median ${fmt((worst - 1) * 100, 2)}%)`,
     );
     for (const r of results)
       rows.push([
-        `${r.label}, ${which === "metrics" ? "metrics" : "metrics + traces"}`,
+        `${r.label}, ${names[which][0]}`,
         `${fmt(summarize(r.p.off).median, 3)} ${r.unit}`,
         `${fmt(summarize(r.p[which]).median, 3)} ${r.unit}`,
         ...overhead(r.p, which).row,
@@ -269,7 +299,7 @@ function overheadTable(
   }
   return {
     title: "OpenTelemetry on beside off — CPU time per operation",
-    description: `In one run, ${sets} sets of blocks (after ${warmup} warm-up sets), one block per variant in each set, the order rotating between sets: first for ingest, each block ${batches} signed 1,000-event batches posted over loopback by a client in its own process to \`mandrillKit()\` + \`mandrillWebhooks()\` on a SQLite file (handlers for the deliverability events running meanwhile) with the handler runs they cause drained inside the block; then for sends, each block ${sends} API sends (8 in flight) to the simulator in its own process, the block's send records flushed inside it. A full GC runs before each block (not measured) and a minor GC at its end (measured: the block's young garbage, the SDK's spans among it, is charged to it). Variants, each its own kit in this process: "off", no SDK (the API's no-ops); "metrics", \`metrics: { meterProvider }\` with the Prometheus exporter as the metric reader (the configuration issue 18 names); "metrics + traces", also \`tracerProvider\`: a trace SDK recording every span (no sampling), batched to a discarding exporter. CPU time of this process (user + system) per operation. The overhead is the median of the ${sets} per-set ratios to "off", with its 95% confidence interval (distribution-free: order statistics of the ratios) and the range of single sets.`,
+    description: `In one run, ${sets} sets of blocks (after ${warmup} warm-up sets), one block per variant in each set, in the orders of a Williams square (each variant as often in each position, and after each other variant): first for ingest, each block ${batches} signed 1,000-event batches posted over loopback by a client in its own process to \`mandrillKit()\` + \`mandrillWebhooks()\` on a SQLite file (handlers for the deliverability events running meanwhile) with the handler runs they cause drained inside the block; then for sends, each block ${sends} API sends (8 in flight) to the simulator in its own process, the block's send records flushed inside it. A full GC runs before each block (not measured) and a minor GC at its end (measured: the block's young garbage, the SDK's spans among it, is charged to it). Variants, each its own kit in this process: "off", no SDK (the API's no-ops); "metrics", \`metrics: { meterProvider }\` with the Prometheus exporter as the metric reader (the configuration issue 18 names); "metrics + every span", also \`tracerProvider\`: a trace SDK recording every span (no sampling), batched to a discarding exporter; "metrics + 10% of traces", the same with \`ParentBasedSampler({ root: new TraceIdRatioBasedSampler(0.1) })\` (the kit's spans here have no incoming parent, so one trace in ten is recorded). CPU time of this process (user + system) per operation. The overhead is the median of the ${sets} per-set ratios to "off", with its 95% confidence interval (distribution-free: order statistics of the ratios) and the range of single sets.`,
     headers: ["", "off (median)", "on (median)", "overhead (median)", "95% interval", "single sets"],
     rows,
     notes: [
@@ -283,7 +313,7 @@ function overheadTable(
 export async function runTelemetryBenches(): Promise<Table[]> {
   const dir = mkdtempSync(join(tmpdir(), "mk-bench-otel-"));
   const sim = await startSim();
-  const sdks = { metrics: sdkOn(false), traces: sdkOn(true) };
+  const sdks = { metrics: sdkOn("none"), traces: sdkOn("all"), sampled: sdkOn("sampled") };
   const client = await startPostClient();
   const load = loadavg()[0] ?? 0;
   try {
@@ -291,6 +321,7 @@ export async function runTelemetryBenches(): Promise<Table[]> {
       off: await variant(dir, "off", sim.apiUrl),
       metrics: await variant(dir, "metrics", sim.apiUrl, sdks.metrics.metrics),
       traces: await variant(dir, "traces", sim.apiUrl, sdks.traces.metrics),
+      sampled: await variant(dir, "sampled", sim.apiUrl, sdks.sampled.metrics),
     };
     const settings: Settings = {
       batches: Number(process.env.MK_BENCH_OTEL_BATCHES ?? 2),
@@ -312,8 +343,7 @@ export async function runTelemetryBenches(): Promise<Table[]> {
   } finally {
     client.send({ exit: true });
     sim.stop();
-    await sdks.metrics.shutdown();
-    await sdks.traces.shutdown();
+    for (const sdk of Object.values(sdks)) await sdk.shutdown();
     rmSync(dir, { recursive: true, force: true });
   }
 }
