@@ -120,6 +120,11 @@ export function defaultTelemetry(): Telemetry {
 /** Attribute sets kept per {@link attributeSets} family: the SDK's default cardinality limit. */
 const MAX_ATTRIBUTE_SETS = 2000;
 
+/** The key of an attribute set of `values` (and of `account`, only when `perAccount` is on). */
+function setKey(telemetry: Telemetry, account: string, values: readonly string[]): string {
+  return telemetry.perAccount ? `${account}\u0000${values.join("\u0000")}` : values.join("\u0000");
+}
+
 /**
  * Attribute sets for one instrument's recordings, built the first time a combination of values is seen
  * and reused after, so recording on a hot path (every send, every handler run) allocates nothing.
@@ -136,7 +141,7 @@ export function attributeSets<V extends readonly string[]>(
 ): (account: string, ...values: V) => Attributes {
   const sets = new Map<string, Attributes>();
   return (account, ...values) => {
-    const key = telemetry.perAccount ? `${account}\u0000${values.join("\u0000")}` : values.join("\u0000");
+    const key = setKey(telemetry, account, values);
     let found = sets.get(key);
     if (found === undefined) {
       found = Object.freeze(build(telemetry.account(account), ...values));
@@ -180,7 +185,7 @@ export function summedCounter<V extends readonly string[]>(
     if (overflow.value > 0) result.observe(overflow.value, overflow.attributes);
   });
   return (n, account, ...values) => {
-    const key = telemetry.perAccount ? `${account}\u0000${values.join("\u0000")}` : values.join("\u0000");
+    const key = setKey(telemetry, account, values);
     let sum = sums.get(key);
     if (sum === undefined) {
       if (sums.size >= MAX_ATTRIBUTE_SETS - 1) sum = overflow;
