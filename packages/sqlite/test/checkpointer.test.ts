@@ -1,4 +1,3 @@
-import { execFile } from "node:child_process";
 import { mkdtempSync, rmSync, statSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
@@ -10,6 +9,7 @@ import { eventually } from "@mandrill-kit/core/testing";
 import { openSqliteStore, type SqliteStore } from "@mandrill-kit/sqlite";
 import type Database from "better-sqlite3";
 import { afterAll, afterEach, describe, expect, it } from "vitest";
+import { runFixture } from "../../../test/run-fixture.js";
 import {
   BACKSTOP_PAGES,
   type CheckpointThread,
@@ -112,16 +112,7 @@ describe("background checkpoints", () => {
 
   it("never keep a process alive: a store that started its thread and was never closed", async () => {
     const script = fileURLToPath(new URL("./fixtures/unclosed-store.ts", import.meta.url));
-    const { code, out } = await new Promise<{ code: number | null; out: string }>((resolve) => {
-      // The timeout only ends a process that never exits (the failure), it asserts no speed.
-      const child = execFile(
-        process.execPath,
-        ["--import", "tsx", script],
-        { timeout: 25_000 },
-        (_e, stdout) => resolve({ code: child.exitCode, out: stdout }),
-      );
-    });
-    expect({ code, out: JSON.parse(out.trim()) }).toEqual({ code: 0, out: { checkpointThreads: 1 } });
+    expect(await runFixture(script)).toEqual({ code: 0, out: { checkpointThreads: 1 } });
   });
 
   it("are off with backgroundCheckpoints: false and for :memory: (SQLite's inline autocheckpoint)", async () => {
