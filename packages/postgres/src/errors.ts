@@ -12,6 +12,12 @@ export class RaceLost extends MandrillKitStoreError {
   }
 }
 
+/**
+ * A {@link RaceLost} that needs no wait before the transaction runs again: the attempt chose a cheaper
+ * way that the data turned out not to allow (see ingest.ts), and the next attempt takes the other way.
+ */
+export class RunAgain extends RaceLost {}
+
 const CONNECTION_CODES = new Set([
   "ECONNREFUSED",
   "ECONNRESET",

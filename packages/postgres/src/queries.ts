@@ -1,7 +1,7 @@
 /** Running statements and transactions on the pool: BIGINTs read as numbers, races retried. */
 import { MandrillKitStoreError } from "@mandrill-kit/core";
 import { type Pool, type PoolClient, types as pgTypes, type QueryResultRow } from "pg";
-import { MAX_ATTEMPTS, RaceLost } from "./errors.js";
+import { MAX_ATTEMPTS, RaceLost, RunAgain } from "./errors.js";
 
 // BIGINT (epoch ms, sequence numbers, counts) as JS numbers. Set per query, never on pg's global
 // `types` registry, so a pool shared with the host app keeps its own parsing.
@@ -29,7 +29,7 @@ export async function q<R extends QueryResultRow>(
   return { rows: result.rows, rowCount: result.rowCount ?? 0 };
 }
 
-/** One transaction, run again (with jitter) when it lost a race to another instance. */
+/** One transaction, run again (with jitter) when it lost a race to another instance; at once on {@link RunAgain}. */
 export async function tx<T>(pool: Pool, fn: (client: PoolClient) => Promise<T>): Promise<T> {
   for (let attempt = 1; ; attempt++) {
     const client = await pool.connect();
@@ -56,6 +56,7 @@ export async function tx<T>(pool: Pool, fn: (client: PoolClient) => Promise<T>):
         }
         throw error;
       }
+      if (error instanceof RunAgain) continue;
     } finally {
       client.release(broken);
     }

@@ -1,10 +1,12 @@
 /**
- * The ingest insert (ingest.ts) leaves out the keys it finds already stored and is a plain INSERT, so
- * a key that a concurrent transaction stores first fails it on the unique index and the ingest runs
- * again: every event must still be stored once and reported new exactly once.
+ * The ingest insert (ingest.ts) is a plain INSERT: first of every key (no probe of the stored keys),
+ * then, when a key turns out stored already (23505), at once again leaving out the keys it finds
+ * stored. A key that a concurrent transaction stores first fails it the same way: every event must
+ * still be stored once and reported new exactly once.
  */
 import type { InboxEventInput } from "@mandrill-kit/core";
 import { openPostgresStore } from "@mandrill-kit/postgres";
+import pg from "pg";
 import { afterAll, describe, expect, it } from "vitest";
 import { available, databaseUrl, dropSchema, freshSchema, sql } from "./database.js";
 
@@ -59,6 +61,48 @@ describe.skipIf(!available)("PostgreSQL ingest statement", () => {
     } finally {
       await a.close();
       await b.close();
+    }
+  });
+
+  it("inserts a new batch without probing the stored keys, and probes only after a key was found stored", async () => {
+    const schema = fresh("probe");
+    const pool = new pg.Pool({ connectionString: databaseUrl, max: 2 });
+    pool.on("error", () => undefined);
+    const statements: string[] = [];
+    pool.on("connect", (client) => {
+      const query = client.query.bind(client) as (...args: unknown[]) => unknown;
+      (client as unknown as { query: (...args: unknown[]) => unknown }).query = (...args: unknown[]) => {
+        const config = args[0];
+        const text = typeof config === "string" ? config : (config as { text: string }).text;
+        statements.push(
+          text.includes(".inbox (") ? (text.includes("NOT EXISTS") ? "INSERT+probe" : "INSERT") : text,
+        );
+        return query(...args);
+      };
+    });
+    const store = await openPostgresStore({ pool, schema });
+    statements.length = 0; // the migrations
+    try {
+      const first = await store.inbox.ingest({
+        account: "acme",
+        receivedAt: 1,
+        events: [event("a"), event("b")],
+      });
+      expect(first).toMatchObject({ inserted: ["a", "b"], duplicates: [] });
+      expect(statements).toEqual(["BEGIN", "INSERT", "COMMIT"]);
+      statements.length = 0;
+      const again = await store.inbox.ingest({
+        account: "acme",
+        receivedAt: 2,
+        events: [event("c"), event("b"), event("d")],
+      });
+      expect(again).toMatchObject({ inserted: ["c", "d"], duplicates: ["b"] });
+      expect(statements).toEqual(["BEGIN", "INSERT", "ROLLBACK", "BEGIN", "INSERT+probe", "COMMIT"]);
+      const { rows } = await sql(`SELECT key FROM "${schema}".inbox ORDER BY seq`);
+      expect(rows.map((r) => r.key)).toEqual(["a", "b", "c", "d"]);
+    } finally {
+      await store.close();
+      await pool.end();
     }
   });
 });
