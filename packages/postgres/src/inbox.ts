@@ -30,7 +30,8 @@ import { suppressionLocks } from "./suppressions.js";
 
 /**
  * How an event's dispatch state is stored (migration 4): the `inbox` row (raw JSON and all) is written
- * once at ingest. A pending event is `state = 'queued'` there plus a narrow `inbox_pending` row (due
+ * once at ingest (its primary key is (account, seq), migration 6: a statement that finds an event by
+ * its seq names its account too). A pending event is `state = 'queued'` there plus a narrow `inbox_pending` row (due
  * time, lease, attempts) that claims update; completing it deletes that row and inserts an
  * `inbox_done` row (attempts, completion time), so the event row and its indexes are never rewritten
  * on the way. `'done'` (stored done) and `'dead'` events keep their state in the `inbox` row itself
@@ -114,11 +115,11 @@ export function pgInbox({ pool, S, run }: PgContext): InboxRepository {
            claimed AS (
              UPDATE ${S}.inbox_pending p SET lease_until = $1::bigint + $${due.values.length + 3}::bigint, attempts = p.attempts + 1
              FROM due WHERE p.next_attempt_at = due.next_attempt_at AND p.seq = due.seq
-             RETURNING p.seq, p.attempts, p.next_attempt_at, p.lease_until
+             RETURNING p.account, p.seq, p.attempts, p.next_attempt_at, p.lease_until
            )
            SELECT i.seq, i.account, i.key, i.type, i.email, i.message_id, i.event_at, i.raw, i.received_at,
                   'pending' AS state, c.attempts, c.next_attempt_at, c.lease_until, i.last_error, i.completed_at
-           FROM claimed c JOIN ${S}.inbox i ON i.seq = c.seq`,
+           FROM claimed c JOIN ${S}.inbox i ON i.account = c.account AND i.seq = c.seq`,
           [now, limit, ...due.values, leaseMs],
         );
         return rows.map(toInbox).sort(claimOrder);
@@ -128,7 +129,7 @@ export function pgInbox({ pool, S, run }: PgContext): InboxRepository {
         const n = await markDone(
           pool,
           S,
-          `SELECT seq, state, due_at FROM ${S}.inbox WHERE account = $2 AND key = $3`,
+          `SELECT account, seq, state, due_at FROM ${S}.inbox WHERE account = $2 AND key = $3`,
           [options.now ?? Date.now(), account, key],
         );
         if (n === 0) throw inboxNotFound(account, key);
@@ -139,7 +140,7 @@ export function pgInbox({ pool, S, run }: PgContext): InboxRepository {
         return markDone(
           pool,
           S,
-          `SELECT i.seq, i.state, i.due_at FROM (SELECT DISTINCT * FROM unnest($2::text[], $3::text[])) AS w(account, key)
+          `SELECT i.account, i.seq, i.state, i.due_at FROM (SELECT DISTINCT * FROM unnest($2::text[], $3::text[])) AS w(account, key)
            JOIN ${S}.inbox i ON i.account = w.account AND i.key = w.key`,
           [options.now ?? Date.now(), events.map((e) => e.account), events.map((e) => e.key)],
         );

@@ -177,4 +177,16 @@ export const MIGRATIONS: readonly Migration[] = [
       ALTER TABLE SCHEMA.inbox_pending ADD PRIMARY KEY (next_attempt_at, seq);
     `,
   },
+  {
+    version: 6,
+    name: "events keyed by (account, seq): one index fewer for every stored event",
+    // The primary key (seq) and the index inbox_account (account, seq), both written for every event,
+    // become one primary key (account, seq): every statement that finds an event by its seq also names
+    // its account (claims take it from the queue row, which has it). Building the key reads the table
+    // once, holding its lock meanwhile.
+    sql: `
+      ALTER TABLE SCHEMA.inbox DROP CONSTRAINT inbox_pkey, ADD CONSTRAINT inbox_pkey PRIMARY KEY (account, seq);
+      DROP INDEX SCHEMA.inbox_account;
+    `,
+  },
 ];

@@ -38,7 +38,7 @@ export function dueRows(
 }
 
 /**
- * Marks done the events selected by `events` (a query of `seq, state, due_at` from `inbox`), at $1: a queued
+ * Marks done the events selected by `events` (a query of `account, seq, state, due_at` from `inbox`), at $1: a queued
  * pending one moves from inbox_pending to inbox_done; a queued done one gets the new completion time;
  * any other (dead, stored done) is set done in its row. Resolves with how many events there were.
  */
@@ -61,7 +61,7 @@ export async function markDone(
        UPDATE ${S}.inbox_done d SET completed_at = $1 FROM ev WHERE d.seq = ev.seq AND ev.state = 'queued'
      ), other AS (
        UPDATE ${S}.inbox i SET state = 'done', due_at = NULL, completed_at = $1
-       FROM ev WHERE i.seq = ev.seq AND ev.state <> 'queued'
+       FROM ev WHERE i.account = ev.account AND i.seq = ev.seq AND ev.state <> 'queued'
      )
      SELECT count(*)::int AS n FROM ev`,
     values,
@@ -150,11 +150,11 @@ async function requeue(
      VALUES ($1, $2, $3, $4, NULL, $5)`,
     [event.seq, event.account, event.type, dueAt, attempts],
   );
-  await q(client, `UPDATE ${S}.inbox SET state = 'queued', due_at = $2, ${set} WHERE seq = $1`, [
-    event.seq,
-    dueAt,
-    ...values,
-  ]);
+  await q(
+    client,
+    `UPDATE ${S}.inbox SET state = 'queued', due_at = $2, ${set} WHERE account = $${values.length + 3} AND seq = $1`,
+    [event.seq, dueAt, ...values, event.account],
+  );
 }
 
 /**
@@ -177,8 +177,8 @@ export async function failOne(
       await q(
         client,
         `UPDATE ${S}.inbox SET state = 'dead', due_at = NULL, last_error = $2, completed_at = $3, attempts = $4
-         WHERE seq = $1`,
-        [taken.event.seq, error, options.now ?? Date.now(), taken.attempts],
+         WHERE account = $5 AND seq = $1`,
+        [taken.event.seq, error, options.now ?? Date.now(), taken.attempts, taken.event.account],
       );
     } else {
       await requeue(
