@@ -2,7 +2,8 @@
  * `inbox.ingest` on PostgreSQL: one INSERT … SELECT for the batch (columns as binary arrays through
  * `unnest`, the raw JSON texts as one binary `bytea` sliced by byte offsets) that leaves out the keys
  * already stored and also queues the new pending events (`inbox_pending`), then the suppression
- * effects of the events that were new, on rows read under lock, in the same transaction.
+ * effects of the events that were new, on rows read under lock, in the same transaction: their writes
+ * go with the COMMIT, in one round trip (txWithLast).
  */
 import type { AppliedEffect, IngestResult } from "@mandrill-kit/core";
 import {
@@ -13,7 +14,7 @@ import {
 import type { Pool, PoolClient } from "pg";
 import { int4Array, int8Array, textArray } from "./binary.js";
 import { RunAgain } from "./errors.js";
-import { q, tx } from "./queries.js";
+import { q, txWithLast } from "./queries.js";
 import {
   type LoadedSuppressions,
   loadedFrom,
@@ -223,18 +224,20 @@ function softBounces(
   return bounces;
 }
 
-/** Applies the effects of the new events (in batch order) to the suppressions read under lock. */
-async function applyEffects(
-  client: PoolClient,
+/**
+ * Applies the effects of the new events (in batch order) to the suppressions read under lock; resolves
+ * with them and the suppression writes as SQL (locks.writeSql), sent with the COMMIT.
+ */
+function applyEffects(
   locks: SuppressionLocks,
   batch: { account: string; receivedAt: number },
   newEvents: readonly NormalizedInboxEvent[],
   read: Read,
-): Promise<AppliedEffect[]> {
+): { applied: AppliedEffect[]; writes: string } {
   const { account, receivedAt } = batch;
   const withEffects = newEvents.filter((e) => e.effects.length > 0);
   const applied: AppliedEffect[] = [];
-  if (withEffects.length === 0) return applied;
+  if (withEffects.length === 0) return { applied, writes: "" };
   const position = new Map(newEvents.map((e, i) => [e.key, i]));
   const loaded: LoadedSuppressions = loadedFrom(
     withEffects.flatMap((e) => e.effects.map((effect) => ({ account, email: effect.email }))),
@@ -258,8 +261,7 @@ async function applyEffects(
       applied,
     );
   }
-  await locks.write(client, loaded);
-  return applied;
+  return { applied, writes: locks.writeSql(loaded) };
 }
 
 /** One ingest transaction (run again on fresh reads when it loses a race to another instance). */
@@ -274,7 +276,7 @@ export async function ingest(
   // The first attempt inserts every key (no probe: see insertStatement); if one is stored already,
   // the transaction runs again at once with the probe, and so does any later attempt.
   let probe = false;
-  return tx(pool, async (client) => {
+  return txWithLast(pool, async (client) => {
     let stored: Awaited<ReturnType<typeof insertEvents>>;
     try {
       stored = await insertEvents(client, S, account, receivedAt, events, probe);
@@ -295,7 +297,8 @@ export async function ingest(
         result.duplicates.push(e.key);
       }
     }
-    result.effects = await applyEffects(client, locks, batch, newEvents, read);
-    return result;
+    const { applied, writes } = applyEffects(locks, batch, newEvents, read);
+    result.effects = applied;
+    return { result, last: writes };
   });
 }

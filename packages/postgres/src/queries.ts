@@ -30,14 +30,26 @@ export async function q<R extends QueryResultRow>(
 }
 
 /** One transaction, run again (with jitter) when it lost a race to another instance; at once on {@link RunAgain}. */
-export async function tx<T>(pool: Pool, fn: (client: PoolClient) => Promise<T>): Promise<T> {
+export function tx<T>(pool: Pool, fn: (client: PoolClient) => Promise<T>): Promise<T> {
+  return txWithLast(pool, async (client) => ({ result: await fn(client), last: "" }));
+}
+
+/**
+ * {@link tx} whose `fn` also returns the transaction's last statements (`last`: SQL without parameters,
+ * `;`-separated, or ""), sent with the COMMIT in one round trip. If one of them fails, the COMMIT is
+ * not run (the server skips the rest of the text) and the transaction is rolled back as on any error.
+ */
+export async function txWithLast<T>(
+  pool: Pool,
+  fn: (client: PoolClient) => Promise<{ result: T; last: string }>,
+): Promise<T> {
   for (let attempt = 1; ; attempt++) {
     const client = await pool.connect();
     let broken = false;
     try {
       await client.query("BEGIN");
-      const result = await fn(client);
-      await client.query("COMMIT");
+      const { result, last } = await fn(client);
+      await client.query(last === "" ? "COMMIT" : `${last}; COMMIT`);
       return result;
     } catch (error) {
       try {

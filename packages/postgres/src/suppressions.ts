@@ -23,7 +23,7 @@ import {
   suppressionWhere,
   toSuppression,
 } from "@mandrill-kit/core/adapter";
-import type { Pool, PoolClient } from "pg";
+import { escapeLiteral, type Pool, type PoolClient } from "pg";
 import type { PgContext } from "./connection.js";
 import { RaceLost } from "./errors.js";
 import { pgMandrillSync } from "./mandrill-sync.js";
@@ -50,6 +50,27 @@ export interface SuppressionLocks {
    * concurrent transaction inserted the same address first, the transaction is run again on fresh reads.
    */
   write(client: PoolClient, loaded: LoadedSuppressions): Promise<void>;
+  /**
+   * The same writes as SQL text with the values inline (for txWithLast: sent with the COMMIT), or ""
+   * when nothing changed. New rows are a plain INSERT: one that a concurrent transaction inserted
+   * first fails it on the primary key (23505), and the transaction runs again on fresh reads.
+   */
+  writeSql(loaded: LoadedSuppressions): string;
+}
+
+/** Which of the {@link SUPPRESSION_COLUMNS} are BIGINT (the others are TEXT). */
+const BIGINT_COLUMNS = new Set([5, 6, 7, 8]);
+
+/** One suppression as a row of SQL literals, typed, in the order of {@link SUPPRESSION_COLUMNS}. */
+function literalRow(s: Suppression): string {
+  const values = suppressionValues(s).map((v, i) => {
+    const type = BIGINT_COLUMNS.has(i) ? "bigint" : "text";
+    if (v === null || v === undefined) return `NULL::${type}`;
+    // Safe integers as digits; anything else as a quoted literal, for the server to cast (or refuse).
+    if (typeof v === "number" && Number.isSafeInteger(v)) return `${v}::${type}`;
+    return `${escapeLiteral(String(v))}::${type}`;
+  });
+  return `(${values.join(", ")})`;
 }
 
 const UNNEST =
@@ -119,6 +140,26 @@ export function suppressionLocks(S: string): SuppressionLocks {
         );
         if (rowCount < fresh.length) throw new RaceLost("A suppression was written concurrently");
       }
+    },
+    writeSql(loaded) {
+      const existing: string[] = [];
+      const fresh: string[] = [];
+      for (const l of loaded.values()) {
+        if (!l.dirty || l.value === undefined) continue;
+        (l.existed ? existing : fresh).push(literalRow(l.value));
+      }
+      const statements: string[] = [];
+      if (existing.length > 0) {
+        statements.push(
+          `UPDATE ${S}.suppressions s SET reason = w.reason, source = w.source, detail = w.detail, created_at = w.created_at,
+             updated_at = w.updated_at, expires_at = w.expires_at, lifted_at = w.lifted_at, lifted_by = w.lifted_by, lift_reason = w.lift_reason
+           FROM (VALUES ${existing.join(", ")}) AS w(${SUPPRESSION_COLUMNS}) WHERE s.account = w.account AND s.email = w.email`,
+        );
+      }
+      if (fresh.length > 0) {
+        statements.push(`INSERT INTO ${S}.suppressions (${SUPPRESSION_COLUMNS}) VALUES ${fresh.join(", ")}`);
+      }
+      return statements.join(";\n");
     },
   };
 }
