@@ -69,7 +69,7 @@ async function ingestBench(sqlite: Store, pg: Store): Promise<Table> {
   const stored = (await pg.inbox.stats(ACCOUNT)).total;
   return {
     title: "PostgreSQL store — webhook ingest, 1,000-event batches, beside SQLite",
-    description: `Each run ingests ${batchesPerRun} batches of 1,000 realistic events (parsed, keyed and with suppression effects computed beforehand) through \`store.inbox.ingest\`: one transaction per batch (one INSERT … SELECT of the batch's columns as binary arrays through unnest, leaving out the keys already stored and locking the suppressions the effects touch, then the effects' writes). Baseline: the SQLite store (file, WAL, synchronous=FULL) on the same batches, alternating runs; ${runs} runs after ${warmup} warm-ups.`,
+    description: `Each run ingests ${batchesPerRun} batches of 1,000 realistic events (parsed, keyed and with suppression effects computed beforehand) through \`store.inbox.ingest\`: one transaction per batch (one INSERT … SELECT of the batch's columns as binary arrays through unnest, locking the suppressions the effects touch — every key inserted; if one is stored already, the transaction runs again leaving the stored keys out — then the effects' writes, sent with the COMMIT). Baseline: the SQLite store (file, WAL, synchronous=FULL) on the same batches, alternating runs; ${runs} runs after ${warmup} warm-ups.`,
     headers: ["", "median events/s", "min", "max", "spread", "ratio vs SQLite"],
     rows: [
       sampleRow("@mandrill-kit/postgres (pg, one pool)", p, s, 0),

@@ -42,18 +42,24 @@ export function tx<T>(pool: Pool, fn: (client: PoolClient) => Promise<T>): Promi
 export async function txWithLast<T>(
   pool: Pool,
   fn: (client: PoolClient) => Promise<{ result: T; last: string }>,
+  options: { single?: boolean; begin?: string } = {},
 ): Promise<T> {
+  // single: `fn` runs one statement (no `last`), committed on its own as it completes: no BEGIN,
+  // COMMIT or ROLLBACK round trips, and as durable when it resolves (synchronous_commit applies).
+  // begin: the transaction's first statements in place of BEGIN alone (e.g. SET LOCAL), one round trip.
+  const single = options.single === true;
   for (let attempt = 1; ; attempt++) {
     const client = await pool.connect();
     let broken = false;
     try {
-      await client.query("BEGIN");
+      if (!single) await client.query(options.begin ?? "BEGIN");
       const { result, last } = await fn(client);
-      await client.query(last === "" ? "COMMIT" : `${last}; COMMIT`);
+      if (!single) await client.query(last === "" ? "COMMIT" : `${last}; COMMIT`);
+      else if (last !== "") throw new Error("txWithLast: a single statement has no last statements");
       return result;
     } catch (error) {
       try {
-        await client.query("ROLLBACK");
+        if (!single) await client.query("ROLLBACK");
       } catch {
         broken = true;
       }

@@ -155,7 +155,17 @@ describe.skipIf(!available)("PostgreSQL ingest writes with the COMMIT", () => {
         receivedAt: T0,
         events: [bounce("first", "first@example.com")],
       });
-      expect(statements).toEqual(["BEGIN", "INSERT events", "writes; COMMIT"]);
+      // Planned generically (see ingest.ts), only within the transaction.
+      expect(statements).toEqual([
+        "BEGIN; SET LOCAL plan_cache_mode = force_generic_plan",
+        "INSERT events",
+        "writes; COMMIT",
+      ]);
+      const settings = await Promise.all([
+        pool.query("SHOW plan_cache_mode"),
+        pool.query("SHOW plan_cache_mode"),
+      ]);
+      expect(settings.map((r) => r.rows[0].plan_cache_mode)).toEqual(["auto", "auto"]);
 
       // Different events, the same new address, from two instances at once: one inserts the
       // suppression, the others fail on its primary key, run again and find it.
