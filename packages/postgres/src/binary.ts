@@ -20,13 +20,44 @@ function writeHeader(buf: Buffer, oid: number, length: number, hasNull: boolean)
   buf.writeInt32BE(1, 16);
 }
 
+const NON_ASCII = /[\u0080-\uffff]/; // any UTF-16 unit outside ASCII (surrogates too)
+
+/** The 4 bytes of a big-endian int32 as 4 characters of codes 0-255 (for a latin1 write). */
+function int32Chars(n: number): string {
+  return String.fromCharCode((n >>> 24) & 255, (n >>> 16) & 255, (n >>> 8) & 255, n & 255);
+}
+
+/** {@link int32Chars} of the lengths below 1,024, made once (the usual lengths of keys and addresses). */
+const SHORT_LENGTHS = Array.from({ length: 1024 }, (_, n) => int32Chars(n));
+const NULL_LENGTH = int32Chars(-1);
+
 /**
  * A `text[]` parameter (`null` and `undefined` elements are NULL; others are sent as `String(v)`, as
- * `pg` does for text). Sized for the worst case (3 bytes of UTF-8 per UTF-16 unit), written in one pass.
+ * `pg` does for text). When every text is ASCII (keys, types, addresses, ids: UTF-8 is then one byte
+ * per character), the elements and their length words are joined into one string written in one call
+ * as latin1 (one byte per character code, 0-255): a write per element costs more than its bytes.
+ * Otherwise sized for the worst case (3 bytes of UTF-8 per UTF-16 unit), written in one pass.
  */
 export function textArray(values: readonly unknown[]): Buffer {
-  let max = HEADER;
   const texts = values.map((v) => (v === null || v === undefined ? null : String(v)));
+  if (!NON_ASCII.test(texts.join(""))) {
+    let hasNull = false;
+    const parts: string[] = [];
+    for (const t of texts) {
+      if (t === null) {
+        hasNull = true;
+        parts.push(NULL_LENGTH);
+      } else {
+        parts.push(SHORT_LENGTHS[t.length] ?? int32Chars(t.length), t);
+      }
+    }
+    const joined = parts.join("");
+    const buf = Buffer.allocUnsafe(HEADER + joined.length);
+    buf.write(joined, HEADER, "latin1");
+    writeHeader(buf, TEXT_OID, texts.length, hasNull);
+    return buf;
+  }
+  let max = HEADER;
   for (const t of texts) max += 4 + (t === null ? 0 : t.length * 3);
   const buf = Buffer.allocUnsafe(max);
   let at = HEADER;

@@ -36,6 +36,41 @@ describe("binary array encoding", () => {
     expect(int8Array([2 ** 60, null])).toEqual([2 ** 60, null]);
   });
 
+  it("encodes ASCII-only and other text arrays byte for byte as one element at a time would", () => {
+    // The reference: each element's length word and UTF-8 bytes in turn (-1 for NULL), after the header.
+    const reference = (values: readonly (string | null | undefined)[]) => {
+      const header = Buffer.alloc(20);
+      header.writeInt32BE(1, 0);
+      header.writeInt32BE(values.some((v) => v == null) ? 1 : 0, 4);
+      header.writeInt32BE(25, 8);
+      header.writeInt32BE(values.length, 12);
+      header.writeInt32BE(1, 16);
+      const parts = values.map((v) => {
+        if (v == null) return Buffer.from([255, 255, 255, 255]);
+        const bytes = Buffer.from(v, "utf8");
+        const length = Buffer.alloc(4);
+        length.writeInt32BE(bytes.length, 0);
+        return Buffer.concat([length, bytes]);
+      });
+      return Buffer.concat([header, ...parts]);
+    };
+    // Lengths whose bytes are 0x80 or more (128, 255, 256, 70,000) and control characters.
+    const ascii = [
+      "a",
+      "",
+      null,
+      "x".repeat(128),
+      "y".repeat(255),
+      "z".repeat(256),
+      "\u0001\t\u007f",
+      "w".repeat(70_000),
+      undefined,
+    ];
+    expect(textArray(ascii).equals(reference(ascii))).toBe(true);
+    expect(textArray(TEXTS).equals(reference(TEXTS))).toBe(true);
+    expect(textArray(["plain", "\u00e9"]).equals(reference(["plain", "\u00e9"]))).toBe(true);
+  });
+
   it("encodes empty arrays", () => {
     expect(textArray([]).length).toBe(20);
     expect((int8Array([]) as Buffer).length).toBe(20);
@@ -50,6 +85,15 @@ describe.skipIf(!available)("binary arrays read by PostgreSQL", () => {
       [textArray(TEXTS)],
     );
     expect(rows.map((r) => r.t)).toEqual(TEXTS.map((t) => t ?? null));
+  });
+
+  it("keeps every text of an all-ASCII array (one latin1 write), NULLs and long ones included", async () => {
+    const ascii = ["k1", null, "x".repeat(300), "", '\u0001 {a,b} "q" \\', undefined, "y".repeat(70_000)];
+    const { rows } = await sql(
+      "SELECT t, ord FROM unnest($1::text[]) WITH ORDINALITY AS u(t, ord) ORDER BY ord",
+      [textArray(ascii)],
+    );
+    expect(rows.map((r) => r.t)).toEqual(ascii.map((t) => t ?? null));
   });
 
   it("sends other values as their text, as pg does", async () => {
