@@ -23,7 +23,7 @@ import {
   suppressionWhere,
   toSuppression,
 } from "@mandrill-kit/core/adapter";
-import { escapeLiteral, type Pool, type PoolClient } from "pg";
+import type { Pool, PoolClient } from "pg";
 import type { PgContext } from "./connection.js";
 import { RaceLost } from "./errors.js";
 import { pgMandrillSync } from "./mandrill-sync.js";
@@ -61,6 +61,16 @@ export interface SuppressionLocks {
 /** Which of the {@link SUPPRESSION_COLUMNS} are BIGINT (the others are TEXT). */
 const BIGINT_COLUMNS = new Set([5, 6, 7, 8]);
 
+/**
+ * A string as an SQL literal (as pg's escapeLiteral, kept here for the older pg versions the peer
+ * range allows): quotes doubled; with a backslash, backslashes doubled in an E'' string, which reads
+ * the same whatever standard_conforming_strings is.
+ */
+function literal(text: string): string {
+  const quoted = text.replaceAll("'", "''");
+  return text.includes("\\") ? ` E'${quoted.replaceAll("\\", "\\\\")}'` : `'${quoted}'`;
+}
+
 /** One suppression as a row of SQL literals, typed, in the order of {@link SUPPRESSION_COLUMNS}. */
 function literalRow(s: Suppression): string {
   const values = suppressionValues(s).map((v, i) => {
@@ -68,7 +78,7 @@ function literalRow(s: Suppression): string {
     if (v === null || v === undefined) return `NULL::${type}`;
     // Safe integers as digits; anything else as a quoted literal, for the server to cast (or refuse).
     if (typeof v === "number" && Number.isSafeInteger(v)) return `${v}::${type}`;
-    return `${escapeLiteral(String(v))}::${type}`;
+    return `${literal(String(v))}::${type}`;
   });
   return `(${values.join(", ")})`;
 }

@@ -61,8 +61,8 @@ describe.skipIf(!available)("PostgreSQL ingest writes with the COMMIT", () => {
     const S = `"${schema}"`;
     const locks = suppressionLocks(S);
     try {
-      const write = (rows: Suppression[], existing: Suppression[]) =>
-        txWithLast(store.pool, async () => {
+      const write = (rows: Suppression[], existing: Suppression[], pool = store.pool) =>
+        txWithLast(pool, async () => {
           const loaded: LoadedSuppressions = loadedFrom(rows, []);
           for (const e of existing)
             (loaded.get(loadedKey(e.account, e.email)) as { existed: boolean }).existed = true;
@@ -82,6 +82,20 @@ describe.skipIf(!available)("PostgreSQL ingest writes with the COMMIT", () => {
       for (const s of second) expect(await store.suppressions.get("acme", s.email)).toEqual(s);
       expect(await store.suppressions.count("acme", { now: T0 })).toBe(AWKWARD.length + 1);
       expect(locks.writeSql(loadedFrom(second, []))).toBe(""); // nothing staged, nothing written
+
+      // The same literals read the same with standard_conforming_strings off (backslashes in E'').
+      const legacy = new pg.Pool({
+        connectionString: databaseUrl,
+        max: 1,
+        options: "-c standard_conforming_strings=off",
+      });
+      try {
+        const third = AWKWARD.map((d, i) => suppression(`u${i}@example.com`, `${d}?`, T0 + 200 + i));
+        await write(third, third, legacy);
+        for (const s of third) expect(await store.suppressions.get("acme", s.email)).toEqual(s);
+      } finally {
+        await legacy.end();
+      }
     } finally {
       await store.close();
     }
