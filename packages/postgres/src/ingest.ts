@@ -110,18 +110,23 @@ function effectReads(events: readonly NormalizedInboxEvent[], receivedAt: number
  *
  * With effects, the same statement locks (FOR UPDATE, in address order, as SuppressionLocks.load) the
  * suppressions of the addresses of the effects of the events it stored, and reads the soft bounces
- * stored before it (its own inserts are not visible to it: applyEffects adds the batch's).
+ * stored before it (its own inserts are not visible to it: applyEffects adds the batch's). Both are
+ * an index probe per address (a LATERAL subquery each, which the planner cannot turn into a scan of
+ * the account's rows, whatever its statistics say); the addresses are visited, and so locked, in
+ * bytewise order.
  * One row comes back: how many events were stored and, only when some were not (duplicates), which;
  * the locked suppressions and the soft bounces as JSON.
  */
-function insertStatement(S: string, withEffects: boolean, probe: boolean): string {
+export function insertStatement(S: string, withEffects: boolean, probe: boolean): string {
   const reads = withEffects
     ? `, locked AS (
-       SELECT s.* FROM ${S}.suppressions s
-       WHERE s.account = $1
-         AND s.email = ANY($13::text[])
-         AND s.email IN (SELECT f.email FROM unnest($12::text[], $13::text[]) AS f(key, email) JOIN stored USING (key))
-       ORDER BY s.email FOR UPDATE OF s
+       SELECT l.* FROM (
+         SELECT DISTINCT f.email COLLATE "C" AS email FROM unnest($12::text[], $13::text[]) AS f(key, email)
+         JOIN stored USING (key) ORDER BY 1
+       ) e
+       CROSS JOIN LATERAL (
+         SELECT s.* FROM ${S}.suppressions s WHERE s.account = $1 AND s.email = e.email FOR UPDATE
+       ) l
      ), bounces AS (
        SELECT i.key, i.email, i.event_at FROM unnest($14::text[], $15::bigint[], $16::bigint[]) AS b(email, lo, hi)
        CROSS JOIN LATERAL (
