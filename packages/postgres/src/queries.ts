@@ -55,7 +55,9 @@ export async function txWithLast<T>(
       if (!single) await client.query(options.begin ?? "BEGIN");
       const { result, last } = await fn(client);
       if (!single) await client.query(last === "" ? "COMMIT" : `${last}; COMMIT`);
-      else if (last !== "") throw new Error("txWithLast: a single statement has no last statements");
+      else if (last !== "") {
+        throw new MandrillKitStoreError("ERR_MK_STORE_FAILED", "A single statement has no last statements.");
+      }
       return result;
     } catch (error) {
       try {
