@@ -9,6 +9,7 @@ import type { ComponentLogger } from "@mandrill-kit/core/plugin";
 import Database from "better-sqlite3";
 import { type Checkpointer, INLINE_PAGES, inlineCheckpoints } from "./checkpointer.js";
 import type { ResolvedSqliteOptions } from "./options.js";
+import type { WalSync } from "./wal-sync.js";
 
 /** What the repositories of one store share. */
 export interface SqliteContext {
@@ -22,6 +23,8 @@ export interface SqliteContext {
   readonly retiredPages: RetiredPagesPurge;
   /** WAL checkpoints off the committing thread (see checkpointer.ts). */
   readonly checkpointer: Checkpointer;
+  /** Durable commits whose fsync waits off the event loop (see wal-sync.ts). */
+  readonly walSync: WalSync;
 }
 
 /** Whether `filename` names a file on disk (not `:memory:` or a `file:` URI). */

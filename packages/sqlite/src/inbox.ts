@@ -3,6 +3,7 @@ import {
   type ClaimOptions,
   type FailOptions,
   type InboxRepository,
+  type IngestBatch,
   type IngestResult,
   requireAccountId,
 } from "@mandrill-kit/core";
@@ -22,6 +23,7 @@ import {
   pageLimit,
   type QuarantineRow,
   SqlParams,
+  storeFailed,
   type TypeFilter,
   toInbox,
   toQuarantined,
@@ -148,11 +150,15 @@ function committed<T>(result: T, events: readonly NormalizedInboxEvent[], checkp
   return result;
 }
 
-export function sqliteInbox({ db, run, bookkeeping, checkpointer }: SqliteContext): InboxRepository {
-  const sql = statements(db);
-  const due = dueStatements(db);
-  const suppressions = suppressionRows(db);
-
+/**
+ * The inbox's ingest: every event and its suppression effects in ONE transaction, resolved only once
+ * that commit is durable (its WAL fsync waits off the event loop: see wal-sync.ts).
+ */
+function durableIngest(
+  { db, filename, run, checkpointer, walSync }: SqliteContext,
+  sql: ReturnType<typeof statements>,
+  suppressions: ReturnType<typeof suppressionRows>,
+) {
   const ingestTx = db.transaction((account: string, receivedAt: number, events: NormalizedInboxEvent[]) => {
     const result: IngestResult = { inserted: [], duplicates: [], effects: [] };
     const target = {
@@ -192,6 +198,32 @@ export function sqliteInbox({ db, run, bookkeeping, checkpointer }: SqliteContex
     return result;
   });
 
+  return async (batch: IngestBatch): Promise<IngestResult> => {
+    const { result, durable } = await run("inbox.ingest", () => {
+      // Validate every event and effect before the transaction: a bad one aborts the whole batch.
+      const { account, receivedAt, events } = normalizeIngestBatch(batch);
+      const commit = walSync.commit(() => ingestTx.immediate(account, receivedAt, events));
+      return { ...commit, result: committed(commit.result, events, checkpointer) };
+    });
+    // Resolves (and the batch may be acknowledged) only once the commit is on disk (see wal-sync.ts).
+    await durable().catch((error: unknown) => {
+      throw storeFailed(
+        `SQLite inbox.ingest: the fsync of the committed batch failed on ${JSON.stringify(filename)}: ${(error as Error).message}`,
+        error,
+      );
+    });
+    return result;
+  };
+}
+
+export function sqliteInbox(context: SqliteContext): InboxRepository {
+  const { db, run, bookkeeping } = context;
+  const sql = statements(db);
+  const due = dueStatements(db);
+  const suppressions = suppressionRows(db);
+
+  const ingest = durableIngest(context, sql, suppressions);
+
   const claimTx = db.transaction((options: ClaimOptions): InboxRow[] => {
     const { now, limit, leaseMs, account, types } = normalizeClaimOptions(options);
     return due("claim", account !== undefined, types !== undefined).all({
@@ -216,12 +248,7 @@ export function sqliteInbox({ db, run, bookkeeping, checkpointer }: SqliteContex
   };
 
   return {
-    ingest: (batch) =>
-      run("inbox.ingest", () => {
-        // Validate every event and effect before the transaction: a bad one aborts the whole batch.
-        const { account, receivedAt, events } = normalizeIngestBatch(batch);
-        return committed(ingestTx.immediate(account, receivedAt, events), events, checkpointer);
-      }),
+    ingest,
     claim: (options: ClaimOptions = {}) =>
       run("inbox.claim", () =>
         bookkeeping(() => claimTx.immediate(options))

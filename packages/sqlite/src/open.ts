@@ -23,6 +23,7 @@ import { type SqliteMigrator, sqliteMigrator } from "./migrate.js";
 import { resolveOptions, type SqliteStoreOptions } from "./options.js";
 import { sqliteSends } from "./sends.js";
 import { sqliteSuppressions } from "./suppressions.js";
+import { inlineWalSync, walSync } from "./wal-sync.js";
 
 /** A {@link Store} on one better-sqlite3 database. */
 export interface SqliteStore extends Store {
@@ -86,6 +87,7 @@ export function openSqliteStore(options: SqliteStoreOptions): SqliteStore {
         })
       : inlineCheckpoints;
   const retiredPages = purgeRetiredPages(db, log, checkpointer);
+  const durableCommits = isOnDisk(config.filename) ? walSync(db, config.filename) : inlineWalSync;
   const context: SqliteContext = {
     db,
     filename: config.filename,
@@ -93,6 +95,7 @@ export function openSqliteStore(options: SqliteStoreOptions): SqliteStore {
     bookkeeping: bookkeeping(db, config.filename),
     retiredPages,
     checkpointer,
+    walSync: durableCommits,
   };
   return {
     kind: "sqlite",
@@ -108,7 +111,7 @@ export function openSqliteStore(options: SqliteStoreOptions): SqliteStore {
     close: async () => {
       if (closed) return;
       closed = true;
-      await checkpointer.close();
+      await Promise.all([checkpointer.close(), durableCommits.close()]);
       retiredPages.retryIfDue();
       db.close();
     },
