@@ -1,6 +1,5 @@
 import {
   type Clock,
-  type InboxRecord,
   type Logger,
   type MandrillEventType,
   MandrillKitConfigError,
@@ -19,13 +18,14 @@ import {
   resolveMetricsOptions,
   type Telemetry,
 } from "@mandrill-kit/core/plugin";
+import { claimAndRun, completeUnwanted, UNWANTED_SLICE } from "./claim-round.js";
 import {
   DISPATCH_OPTION_NAMES,
   type DispatchConfig,
   type DispatchOptions,
   resolveDispatchOptions,
 } from "./dispatch-options.js";
-import { createEventRunner, type EventRunner, LEASE_MARGIN_MS } from "./event-runner.js";
+import { createEventRunner, LEASE_MARGIN_MS } from "./event-runner.js";
 import {
   type AnyEventHandler,
   createHandlerRegistry,
@@ -73,45 +73,6 @@ export type DispatchLoop = Omit<Dispatcher, "on" | "onAny" | "onError"> & {
 
 /** How long a wake-up waits for more batches before polling. */
 const WAKE_DELAY_MS = 25;
-/** Largest claim: the lease must cover every claimed event's turn. */
-const MAX_CLAIM = 200;
-/** Events no handler here wants, completed per statement (see `completeUnwanted`). */
-const UNWANTED_SLICE = 5000;
-
-/**
- * Sorts a claim: events without a handler here are finished at once (completed with the claim);
- * an event whose timed-out run is still going is held back; wanted events beyond the run budget
- * are released; the rest queue for a run.
- */
-async function sortClaim(
-  claimed: readonly InboxRecord[],
-  registry: HandlerRegistry,
-  runner: EventRunner,
-  runBudget: number,
-): Promise<{ finished: { account: string; key: string }[]; queue: InboxRecord[] }> {
-  const finished: { account: string; key: string }[] = [];
-  const queue: InboxRecord[] = [];
-  for (const record of claimed) {
-    if (registry.handlersFor(record.type).length === 0)
-      finished.push({ account: record.account, key: record.key });
-    // Its timed-out run is still going here (the hold lapsed, or it was replayed): not again yet.
-    else if (runner.isRunning(record)) await runner.holdBack(record);
-    // More runs than the lease covers: back to the queue at once (a later claim takes them).
-    else if (queue.length >= runBudget) await runner.release(record);
-    else queue.push(record);
-  }
-  return { finished, queue };
-}
-
-/**
- * The next claim's size: claims grow while they are mostly events this process has no handler for
- * (completed in bulk, one transaction per claim), so that about half the run budget is expected in each.
- */
-function nextClaimSize(claimed: number, unwanted: number, runBudget: number): number {
-  const wanted = Math.max(1, claimed - unwanted) / claimed;
-  return Math.min(MAX_CLAIM, Math.max(runBudget, Math.floor(runBudget / (2 * wanted))));
-}
-
 /** Registers the backlog gauges (read from the store at each collection); returns their removal. */
 function observeBacklogOf(deps: {
   store: Store;
@@ -157,36 +118,6 @@ function loopHealth(state: {
 }
 
 /**
- * The types to claim: those with a handler here, when the store completes the others set-based;
- * `undefined` (every type) with an `onAny` handler, or when the store cannot.
- */
-function claimTypes(store: Store, registry: HandlerRegistry): string[] | undefined {
-  return store.inbox.completeUnwanted === undefined ? undefined : registry.wantedTypes();
-}
-
-/** Completes one slice of due events that no handler here wants; resolves with how many. */
-async function completeUnwanted(deps: {
-  store: Store;
-  registry: HandlerRegistry;
-  clock: Clock;
-  logger: ComponentLogger;
-}): Promise<number> {
-  const wanted = claimTypes(deps.store, deps.registry);
-  if (wanted === undefined || wanted.length === 0) return 0;
-  try {
-    const done = await deps.store.inbox.completeUnwanted?.({
-      wanted,
-      limit: UNWANTED_SLICE,
-      now: deps.clock.now(),
-    });
-    return done ?? 0;
-  } catch (error) {
-    deps.logger.error({ err: error }, "could not complete inbox events no handler wants; tried again later");
-    return 0;
-  }
-}
-
-/**
  * The claim loop. Events of types no handler here wants are completed set-based, without being
  * claimed (`inbox.completeUnwanted`, one statement per slice), and claims take only wanted types;
  * on a store without `completeUnwanted`, claims take every type and such events are completed with
@@ -216,52 +147,45 @@ export function createDispatchLoop(deps: {
   let again = false;
   let woken = false;
   let beatAt = 0;
+  /** When unwanted events were last swept (see {@link poll}); whether the next round must sweep. */
+  let sweptAt = Number.NEGATIVE_INFINITY;
+  let sweepNext = false;
   let unobserve: (() => void) | undefined;
 
-  async function claimOnce(): Promise<number> {
+  /** One claim and its runs (see {@link claimAndRun}); the next claim's size follows from it. */
+  async function claimOnce(): Promise<{ claimed: number; full: boolean }> {
     beatAt = clock.now();
-    let claimed: InboxRecord[];
-    try {
-      const types = claimTypes(store, registry);
-      claimed = await store.inbox.claim({
-        limit: claimSize,
-        leaseMs,
-        now: clock.now(),
-        ...(types === undefined ? {} : { types }),
-      });
-    } catch (error) {
-      logger.error({ err: error }, "could not claim inbox events");
-      return 0;
-    }
-    const { finished, queue } = await sortClaim(claimed, registry, runner, runBudget);
-    if (claimed.length > 0) claimSize = nextClaimSize(claimed.length, finished.length, runBudget);
-    const workers = Array.from({ length: Math.min(concurrency, queue.length) }, async () => {
-      for (let record = queue.shift(); record !== undefined; record = queue.shift()) {
-        if (await runner.run(record)) finished.push({ account: record.account, key: record.key });
-      }
-    });
-    await Promise.all(workers);
-    // One transaction for the whole claim: completing event by event would cost an fsync each.
-    if (finished.length > 0) {
-      try {
-        await store.inbox.completeMany(finished, { now: clock.now() });
-      } catch (error) {
-        logger.error(
-          { err: error, events: finished.length },
-          "could not mark handled events done; they will run again",
-        );
-      }
-    }
-    return claimed.length;
+    const round = await claimAndRun(
+      { store, registry, runner, clock, logger, concurrency, runBudget, leaseMs },
+      claimSize,
+    );
+    if (round.nextSize !== undefined) claimSize = round.nextSize;
+    return round;
   }
 
-  async function poll(): Promise<number> {
+  /**
+   * One round: claims until a claim comes back short of its limit (every event due when it was made
+   * is then taken; a batch ingested meanwhile wakes another round), and completes unwanted events
+   * until a slice comes back short — not one more empty claim and completion per round. A round woken
+   * by an ingest skips the unwanted sweep (this process stores unwanted types done at ingest) unless
+   * the last sweep is a poll interval old: events other processes or earlier runs left pending are
+   * swept by timed rounds, runDue() and at least once per poll interval under sustained load.
+   */
+  async function poll(sweep = true): Promise<number> {
     let total = 0;
+    let unwantedLeft = sweep || clock.now() - sweptAt >= pollIntervalMs;
+    if (unwantedLeft) sweptAt = clock.now();
     // A process without any handler leaves events to the processes that have them.
     while (!closed && !registry.isEmpty()) {
-      const handled = (await completeUnwanted(deps)) + (closed ? 0 : await claimOnce());
-      if (handled === 0) break;
-      total += handled;
+      if (unwantedLeft) {
+        const completed = await completeUnwanted(deps);
+        total += completed;
+        unwantedLeft = completed >= UNWANTED_SLICE;
+      }
+      if (closed) break;
+      const { claimed, full } = await claimOnce();
+      total += claimed;
+      if (!full && !unwantedLeft) break;
     }
     return total;
   }
@@ -269,18 +193,22 @@ export function createDispatchLoop(deps: {
   function schedule(): void {
     if (!started || closed || timer !== undefined) return;
     // Not unref'd: a started dispatcher keeps its process alive, like a listening server, until close().
-    timer = setTimeout(tick, pollIntervalMs);
+    timer = setTimeout(() => tick(true), pollIntervalMs);
   }
 
-  function tick(): void {
+  /** A round now (or after the one in flight); `sweep` for timed rounds (see {@link poll}). */
+  function tick(sweep = false): void {
     timer = undefined;
     woken = false;
+    sweepNext ||= sweep;
     if (closed) return;
     if (polling !== undefined) {
       again = true;
       return;
     }
-    polling = poll().finally(() => {
+    const sweeping = sweepNext;
+    sweepNext = false;
+    polling = poll(sweeping).finally(() => {
       polling = undefined;
       if (again) {
         again = false;

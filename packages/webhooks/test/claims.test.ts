@@ -118,4 +118,35 @@ describe("how the dispatcher claims", () => {
     expect([...runs.values()].every((n) => n === 1)).toBe(true);
     expect(await memory.inbox.stats("acme")).toMatchObject({ pending: 0, done: 100 });
   });
+
+  it("a round woken by an ingest stops after a claim that came back short and skips the unwanted sweep", async () => {
+    const store = countingStore(createMemoryStore());
+    closables.push(store);
+    // A long poll interval: only start() and the wake below run rounds in this test.
+    const dispatcher = createDispatcher({ store, pollIntervalMs: 3_600_000 });
+    closables.push(dispatcher);
+    const ran: string[] = [];
+    dispatcher.on("hard_bounce", (event) => {
+      ran.push(event.email ?? "");
+    });
+    dispatcher.start();
+    await eventually(() => store.calls.claim === 1);
+    expect(store.calls.completeUnwanted).toEqual([0]);
+    await ingest(
+      store,
+      Array.from({ length: 5 }, (_, i) => eventFixtures.hard_bounce({ email: `b${i}@example.com` })),
+    );
+    dispatcher.wake();
+    await eventually(() => ran.length === 5 && store.calls.completeMany.length === 1);
+    await new Promise((resolve) => setTimeout(resolve, 100));
+    // One claim (5 of 16: every due event taken), no second empty claim, no sweep.
+    expect(store.calls.claim).toBe(2);
+    expect(store.calls.completeUnwanted).toEqual([0]);
+    expect(await store.inbox.stats("acme")).toMatchObject({ pending: 0, done: 5 });
+  });
 });
+
+async function eventually(check: () => boolean): Promise<void> {
+  for (let i = 0; i < 200 && !check(); i++) await new Promise((resolve) => setTimeout(resolve, 10));
+  expect(check()).toBe(true);
+}
