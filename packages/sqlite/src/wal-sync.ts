@@ -107,6 +107,9 @@ export function walSync(db: Database.Database, filename: string): WalSync {
       .catch(() => undefined)
       .then(() => {
         next = undefined;
+        // After a failed fdatasync the kernel may have dropped the dirty pages it could not write, and
+        // a later one can succeed without them: no commit waiting here is acknowledged.
+        if (failed) return Promise.reject(new Error(`an earlier fdatasync of ${walPath} failed`));
         // The descriptor now open (the same unless the `-wal` file was replaced meanwhile).
         if (fd === undefined) return Promise.reject(new Error(`${walPath} is not open any more`));
         return sync(fd);

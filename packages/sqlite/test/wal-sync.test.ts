@@ -111,6 +111,20 @@ describe("durable commits with the WAL's fsync off the event loop", () => {
     expect(held).toHaveLength(1);
   });
 
+  it("after a failed fdatasync, rejects the commits that waited for the next one too", async () => {
+    const store = await openWithWal();
+    const held = heldFdatasyncs();
+    const first = store.inbox.ingest({ account: "acme", events: [event(1)] });
+    await settled(first);
+    const second = store.inbox.ingest({ account: "acme", events: [event(2)] });
+    held[0]?.done(Object.assign(new Error("EIO: i/o error, fdatasync"), { code: "EIO" }));
+    for (const ingest of [first, second]) {
+      const error = await ingest.catch((e: unknown) => e);
+      expect(isMandrillKitError(error) && error.code).toBe("ERR_MK_STORE_FAILED");
+    }
+    expect(held).toHaveLength(1);
+  });
+
   it("waits for the fdatasync in flight before the store closes", async () => {
     const store = await openWithWal();
     const held = heldFdatasyncs();
