@@ -17,6 +17,7 @@
  * (`synchronous=FULL`), as before.
  */
 import { closeSync, fdatasync, fstatSync, openSync, statSync } from "node:fs";
+import { storeFailed } from "@mandrill-kit/core/adapter";
 import type Database from "better-sqlite3";
 
 /** How the WAL file is synced (tests swap it to delay or fail an fdatasync). */
@@ -109,9 +110,11 @@ export function walSync(db: Database.Database, filename: string): WalSync {
         next = undefined;
         // After a failed fdatasync the kernel may have dropped the dirty pages it could not write, and
         // a later one can succeed without them: no commit waiting here is acknowledged.
-        if (failed) return Promise.reject(new Error(`an earlier fdatasync of ${walPath} failed`));
+        if (failed)
+          return Promise.reject(storeFailed(`an earlier fdatasync of ${walPath} failed`, undefined));
         // The descriptor now open (the same unless the `-wal` file was replaced meanwhile).
-        if (fd === undefined) return Promise.reject(new Error(`${walPath} is not open any more`));
+        if (fd === undefined)
+          return Promise.reject(storeFailed(`${walPath} is not open any more`, undefined));
         return sync(fd);
       });
     return next;
