@@ -55,7 +55,7 @@ export const FILE_STAGES: [RegExp, string][] = [
 
 /** The dispatcher's files: everything under them (its claims and completes in the store too) is its own. */
 export const DISPATCHER =
-  /\/webhooks\/src\/(dispatcher|dispatch-options|event-runner|handler-run|handler-registry)\.ts$/;
+  /\/webhooks\/src\/(dispatcher|claim-round|dispatch-options|event-runner|handler-run|handler-registry)\.ts$/;
 export const DISPATCH_STAGE = "handlers (dispatcher: claims, completes, runs)";
 export const KIT_CONTEXT: FrameRule = (url) => (DISPATCHER.test(url) ? DISPATCH_STAGE : undefined);
 
