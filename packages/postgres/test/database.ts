@@ -1,4 +1,4 @@
-import { Client } from "pg";
+import pg, { Client } from "pg";
 import { componentMissing } from "../../../test/require-component.js";
 
 /** The PostgreSQL these tests use; `MK_TEST_DATABASE_URL` overrides the local default. */
@@ -76,4 +76,27 @@ export function random(seed: number): () => number {
     t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
     return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
   };
+}
+
+/**
+ * A pool whose clients record every statement they send, named by `label` (the text itself when it
+ * gives none): tests assert which statements, and how many round trips, an operation makes.
+ */
+export function recordingPool(
+  max: number,
+  label: (text: string) => string | undefined,
+): { pool: pg.Pool; statements: string[] } {
+  const pool = new pg.Pool({ connectionString: databaseUrl, max });
+  pool.on("error", () => undefined);
+  const statements: string[] = [];
+  pool.on("connect", (client) => {
+    const query = client.query.bind(client) as (...args: unknown[]) => unknown;
+    (client as unknown as { query: (...args: unknown[]) => unknown }).query = (...args: unknown[]) => {
+      const config = args[0];
+      const text = typeof config === "string" ? config : (config as { text: string }).text;
+      statements.push(label(text) ?? text);
+      return query(...args);
+    };
+  });
+  return { pool, statements };
 }

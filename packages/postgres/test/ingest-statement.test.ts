@@ -6,9 +6,8 @@
  */
 import type { InboxEventInput } from "@mandrill-kit/core";
 import { openPostgresStore } from "@mandrill-kit/postgres";
-import pg from "pg";
 import { afterAll, describe, expect, it } from "vitest";
-import { available, databaseUrl, dropSchema, freshSchema, sql } from "./database.js";
+import { available, databaseUrl, dropSchema, freshSchema, recordingPool, sql } from "./database.js";
 
 const event = (key: string): InboxEventInput => ({
   key,
@@ -66,20 +65,9 @@ describe.skipIf(!available)("PostgreSQL ingest statement", () => {
 
   it("inserts a new batch without probing the stored keys, probes only after a key was found stored, and commits a batch without effects on its own", async () => {
     const schema = fresh("probe");
-    const pool = new pg.Pool({ connectionString: databaseUrl, max: 2 });
-    pool.on("error", () => undefined);
-    const statements: string[] = [];
-    pool.on("connect", (client) => {
-      const query = client.query.bind(client) as (...args: unknown[]) => unknown;
-      (client as unknown as { query: (...args: unknown[]) => unknown }).query = (...args: unknown[]) => {
-        const config = args[0];
-        const text = typeof config === "string" ? config : (config as { text: string }).text;
-        statements.push(
-          text.includes(".inbox (") ? (text.includes("NOT EXISTS") ? "INSERT+probe" : "INSERT") : text,
-        );
-        return query(...args);
-      };
-    });
+    const { pool, statements } = recordingPool(2, (text) =>
+      text.includes(".inbox (") ? (text.includes("NOT EXISTS") ? "INSERT+probe" : "INSERT") : undefined,
+    );
     const store = await openPostgresStore({ pool, schema });
     statements.length = 0; // the migrations
     try {

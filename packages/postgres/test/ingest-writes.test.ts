@@ -16,7 +16,7 @@ import {
   stage,
   suppressionLocks,
 } from "../src/suppressions.js";
-import { available, databaseUrl, dropSchema, freshSchema, sql } from "./database.js";
+import { available, databaseUrl, dropSchema, freshSchema, recordingPool, sql } from "./database.js";
 
 const T0 = Date.UTC(2026, 0, 1);
 const AWKWARD = [
@@ -134,20 +134,10 @@ describe.skipIf(!available)("PostgreSQL ingest writes with the COMMIT", () => {
 
   it("sends a batch's suppression writes with its COMMIT, and lands concurrent first writes of one address", async () => {
     const schema = fresh("writerace");
-    const pool = new pg.Pool({ connectionString: databaseUrl, max: 4 });
-    pool.on("error", () => undefined);
-    const statements: string[] = [];
-    pool.on("connect", (client) => {
-      const query = client.query.bind(client) as (...args: unknown[]) => unknown;
-      (client as unknown as { query: (...args: unknown[]) => unknown }).query = (...args: unknown[]) => {
-        const config = args[0];
-        const text = typeof config === "string" ? config : (config as { text: string }).text;
-        if (text.includes(".inbox (")) statements.push("INSERT events");
-        else if (text.includes("suppressions (") && text.endsWith("; COMMIT"))
-          statements.push("writes; COMMIT");
-        else statements.push(text);
-        return query(...args);
-      };
+    const { pool, statements } = recordingPool(4, (text) => {
+      if (text.includes(".inbox (")) return "INSERT events";
+      if (text.includes("suppressions (") && text.endsWith("; COMMIT")) return "writes; COMMIT";
+      return undefined;
     });
     const a = await openPostgresStore({ pool, schema });
     const b = await openPostgresStore({ connectionString: databaseUrl, schema, maxConnections: 4 });
