@@ -1,4 +1,5 @@
 import pg, { Client } from "pg";
+import { afterAll } from "vitest";
 import { componentMissing } from "../../../test/require-component.js";
 
 /** The PostgreSQL these tests use; `MK_TEST_DATABASE_URL` overrides the local default. */
@@ -99,4 +100,20 @@ export function recordingPool(
     };
   });
   return { pool, statements };
+}
+
+/**
+ * `fresh(prefix)`: a new schema name for one test, every one of them dropped after the file's tests
+ * (registers the `afterAll`; call it inside a `describe`).
+ */
+export function freshSchemas(): (prefix: string) => string {
+  const schemas: string[] = [];
+  afterAll(async () => {
+    for (const schema of schemas) await dropSchema(schema);
+  });
+  return (prefix) => {
+    const schema = freshSchema(prefix);
+    schemas.push(schema);
+    return schema;
+  };
 }

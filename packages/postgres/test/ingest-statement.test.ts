@@ -6,8 +6,8 @@
  */
 import type { InboxEventInput } from "@mandrill-kit/core";
 import { openPostgresStore } from "@mandrill-kit/postgres";
-import { afterAll, describe, expect, it } from "vitest";
-import { available, databaseUrl, dropSchema, freshSchema, recordingPool, sql } from "./database.js";
+import { describe, expect, it } from "vitest";
+import { available, databaseUrl, freshSchemas, recordingPool, sql } from "./database.js";
 
 const event = (key: string): InboxEventInput => ({
   key,
@@ -19,15 +19,7 @@ const event = (key: string): InboxEventInput => ({
 });
 
 describe.skipIf(!available)("PostgreSQL ingest statement", () => {
-  const schemas: string[] = [];
-  const fresh = (prefix: string) => {
-    const schema = freshSchema(prefix);
-    schemas.push(schema);
-    return schema;
-  };
-  afterAll(async () => {
-    for (const schema of schemas) await dropSchema(schema);
-  });
+  const fresh = freshSchemas();
 
   it("reports each key new exactly once across overlapping concurrent batches on two instances", async () => {
     const schema = fresh("race");

@@ -7,7 +7,7 @@
 import type { InboxEventInput, Suppression } from "@mandrill-kit/core";
 import { openPostgresStore } from "@mandrill-kit/postgres";
 import pg from "pg";
-import { afterAll, describe, expect, it } from "vitest";
+import { describe, expect, it } from "vitest";
 import { q, txWithLast } from "../src/queries.js";
 import {
   type LoadedSuppressions,
@@ -16,7 +16,7 @@ import {
   stage,
   suppressionLocks,
 } from "../src/suppressions.js";
-import { available, databaseUrl, dropSchema, freshSchema, recordingPool, sql } from "./database.js";
+import { available, databaseUrl, freshSchemas, recordingPool, sql } from "./database.js";
 
 const T0 = Date.UTC(2026, 0, 1);
 const AWKWARD = [
@@ -45,15 +45,7 @@ const suppression = (email: string, detail: string | null, at: number): Suppress
 });
 
 describe.skipIf(!available)("PostgreSQL ingest writes with the COMMIT", () => {
-  const schemas: string[] = [];
-  const fresh = (prefix: string) => {
-    const schema = freshSchema(prefix);
-    schemas.push(schema);
-    return schema;
-  };
-  afterAll(async () => {
-    for (const schema of schemas) await dropSchema(schema);
-  });
+  const fresh = freshSchemas();
 
   it("inserts and updates suppressions with every value exactly as given", async () => {
     const schema = fresh("writesql");

@@ -59,6 +59,15 @@ async function openWithWal(): Promise<SqliteStore> {
   return store;
 }
 
+/** The error a failing disk gives fdatasync. */
+const eio = () => Object.assign(new Error("EIO: i/o error, fdatasync"), { code: "EIO" });
+
+/** `ingest` is refused as a store failure (nothing acknowledged). */
+async function expectRefused(ingest: Promise<unknown>): Promise<void> {
+  const error = await ingest.catch((e: unknown) => e);
+  expect(isMandrillKitError(error) && error.code).toBe("ERR_MK_STORE_FAILED");
+}
+
 describe("durable commits with the WAL's fsync off the event loop", () => {
   it("answers an ingest only after an fdatasync of the WAL started after its commit has returned", async () => {
     const store = await openWithWal();
@@ -101,9 +110,8 @@ describe("durable commits with the WAL's fsync off the event loop", () => {
     const held = heldFdatasyncs();
     const ingest = store.inbox.ingest({ account: "acme", events: [event(1)] });
     await settled(ingest);
-    held[0]?.done(Object.assign(new Error("EIO: i/o error, fdatasync"), { code: "EIO" }));
-    const error = await ingest.catch((e: unknown) => e);
-    expect(isMandrillKitError(error) && error.code).toBe("ERR_MK_STORE_FAILED");
+    held[0]?.done(eio());
+    await expectRefused(ingest);
     // Later commits fsync inside SQLite (synchronous=FULL), as without this path.
     await expect(store.inbox.ingest({ account: "acme", events: [event(2)] })).resolves.toMatchObject({
       inserted: ["k2"],
@@ -117,11 +125,8 @@ describe("durable commits with the WAL's fsync off the event loop", () => {
     const first = store.inbox.ingest({ account: "acme", events: [event(1)] });
     await settled(first);
     const second = store.inbox.ingest({ account: "acme", events: [event(2)] });
-    held[0]?.done(Object.assign(new Error("EIO: i/o error, fdatasync"), { code: "EIO" }));
-    for (const ingest of [first, second]) {
-      const error = await ingest.catch((e: unknown) => e);
-      expect(isMandrillKitError(error) && error.code).toBe("ERR_MK_STORE_FAILED");
-    }
+    held[0]?.done(eio());
+    for (const ingest of [first, second]) await expectRefused(ingest);
     expect(held).toHaveLength(1);
   });
 
