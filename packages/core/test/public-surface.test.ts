@@ -203,12 +203,14 @@ const PLUGIN_VALUES = [
   "suppressionEffects",
   "TEST_WEBHOOK_KEY",
   "traceFields",
+  "Utf8InboxEvent",
 ];
 
 const PLUGIN_TYPES = [
   "ComponentLogger",
   "EventProblem",
   "HealthCheck",
+  "InboxEventFields",
   "LogFields",
   "NetworkPolicy",
   "ParsedBatch",

@@ -41,19 +41,25 @@ const INBOX_COLUMNS =
 /**
  * The events' JSON texts as one `bytea` parameter and the byte offset of each: sent as it is (binary),
  * where a `text[]` of JSON would be escaped element by element by the driver and parsed back the same
- * way by the server, ~1 MB per batch each way.
+ * way by the server, ~1 MB per batch each way. A text given as UTF-8 bytes (an event's `rawUtf8`) is
+ * copied as it is.
  */
-export function packTexts(texts: readonly string[]): { bytes: Buffer; offsets: number[] } {
+export function packTexts(texts: readonly (string | Uint8Array)[]): { bytes: Buffer; offsets: number[] } {
   // Written in one pass into room for the worst case (3 bytes of UTF-8 per UTF-16 unit), rather than
   // measuring each text first.
-  let units = 0;
-  for (const t of texts) units += t.length;
-  const bytes = Buffer.allocUnsafe(units * 3);
+  let room = 0;
+  for (const t of texts) room += typeof t === "string" ? t.length * 3 : t.byteLength;
+  const bytes = Buffer.allocUnsafe(room);
   const offsets: number[] = new Array(texts.length + 1);
   let at = 0;
   for (let i = 0; i < texts.length; i++) {
     offsets[i] = at;
-    at += bytes.write(texts[i] as string, at, "utf8");
+    const text = texts[i] as string | Uint8Array;
+    if (typeof text === "string") at += bytes.write(text, at, "utf8");
+    else {
+      bytes.set(text, at);
+      at += text.byteLength;
+    }
   }
   offsets[texts.length] = at;
   return { bytes: bytes.subarray(0, at), offsets };
@@ -179,7 +185,7 @@ async function insertEvents(
 ): Promise<{ inserted: Set<string>; read: Read }> {
   const seen = new Set<string>();
   const unique = events.filter((e) => !seen.has(e.key) && seen.add(e.key));
-  const raw = packTexts(unique.map((e) => e.raw));
+  const raw = packTexts(unique.map((e) => e.rawUtf8 ?? e.raw));
   const reads = effectReads(unique, receivedAt);
   const withEffects = reads.keys.length > 0;
   const windows = [...reads.windows.entries()];

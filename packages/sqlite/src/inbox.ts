@@ -45,15 +45,16 @@ function statements(db: Database.Database) {
         Nullable<string>,
         Nullable<string>,
         Nullable<number>,
-        string,
+        string | Uint8Array,
         number,
         string,
         Nullable<number>,
         Nullable<number>,
       ]
     >(
+      // raw: a string, or its UTF-8 bytes (rawUtf8), which the CAST stores as that text unchanged.
       `INSERT INTO inbox (account, key, type, email, message_id, event_at, raw, received_at, state, attempts, next_attempt_at, completed_at)
-      VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, 0, ?, ?)
+      VALUES (?, ?, ?, ?, ?, ?, CAST(? AS TEXT), ?, ?, 0, ?, ?)
       ON CONFLICT (account, key) DO NOTHING`,
     ),
     softBounceCount: db.prepare<[string, string, number, number], { n: number }>(
@@ -145,7 +146,7 @@ function backlogFrom(row: { pending: number; dead: number; oldest: number | null
 /** After an ingest commit (fsynced): what it added to the WAL is checkpointed off this thread. */
 function committed<T>(result: T, events: readonly NormalizedInboxEvent[], checkpointer: Checkpointer): T {
   let bytes = 0;
-  for (const e of events) bytes += e.raw.length;
+  for (const e of events) bytes += e.rawUtf8?.byteLength ?? e.raw.length;
   checkpointer.ingested(bytes);
   return result;
 }
@@ -159,6 +160,9 @@ function durableIngest(
   sql: ReturnType<typeof statements>,
   suppressions: ReturnType<typeof suppressionRows>,
 ) {
+  // The bytes of rawUtf8 are stored as they are (CAST … AS TEXT), which reads them as the database's
+  // text encoding: UTF-8 for every database this store creates, but not for one made as UTF-16.
+  const bytesAreText = String(db.pragma("encoding", { simple: true })) === "UTF-8";
   const ingestTx = db.transaction((account: string, receivedAt: number, events: NormalizedInboxEvent[]) => {
     const result: IngestResult = { inserted: [], duplicates: [], effects: [] };
     const target = {
@@ -176,7 +180,7 @@ function durableIngest(
         e.email,
         e.messageId,
         e.eventAt,
-        e.raw,
+        bytesAreText ? (e.rawUtf8 ?? e.raw) : e.raw,
         receivedAt,
         e.state,
         done ? null : receivedAt,

@@ -14,7 +14,12 @@ import {
   type SuppressionEffect,
   type SuppressionPolicy,
 } from "@mandrill-kit/core";
-import { type EventProblem, parseMandrillEvents, parseMandrillEventsBytes } from "@mandrill-kit/core/plugin";
+import {
+  type EventProblem,
+  parseMandrillEvents,
+  parseMandrillEventsBytes,
+  Utf8InboxEvent,
+} from "@mandrill-kit/core/plugin";
 import { inboxInputs } from "./ingest-events.js";
 import { type Refusal, verifyRequest } from "./verify-request.js";
 
@@ -35,18 +40,23 @@ export interface ParseJobInput {
 /**
  * A verified, readable batch's inbox inputs, packed: every string field's text in one buffer
  * with their bounds, so the main thread rebuilds 1,000 events' strings by slicing one transferred
- * buffer instead of deserialising thousands of cloned strings.
+ * buffer instead of deserialising thousands of cloned strings. The events' JSON texts travel as
+ * UTF-8 bytes, and stay bytes on the main thread (`rawUtf8`: stores write them as they are).
  */
 export interface PreparedColumns {
-  /** The string fields of every event, one after another: key, type, email, message id, raw. */
+  /** The short string fields of every event, one after another: key, type, email, message id. */
   text: Uint8Array;
   /**
    * True when every field is ASCII: `text` is then latin1 (one byte a character, the cheapest to
    * slice), else UTF-16LE (code units as they are, so even a lone surrogate comes back unchanged).
    */
   ascii: boolean;
-  /** [start, end) of each field in `text`, 5 per event; a start of -1 is `null`. */
+  /** [start, end) of each field in `text`, 4 per event; a start of -1 is `null`. */
   bounds: Int32Array;
+  /** Every event's JSON text in UTF-8, one after another. */
+  raws: Uint8Array;
+  /** Where each event's text starts in `raws`, and (last) where the last one ends: events + 1. */
+  rawOffsets: Int32Array;
   /** Each event's `eventAt`; NaN is `null`. */
   eventAts: Float64Array;
   /** Indexes of the events stored as done. */
@@ -55,7 +65,25 @@ export interface PreparedColumns {
   effects: [number, SuppressionEffect[]][];
 }
 
-const FIELDS = 5;
+const FIELDS = 4;
+
+/** The events' JSON texts as UTF-8, one after another, and where each starts (see PreparedColumns). */
+function packRaws(inputs: readonly InboxEventInput[]): { raws: Uint8Array; rawOffsets: Int32Array } {
+  // Room for the worst case (3 bytes of UTF-8 per UTF-16 unit) rather than measuring each text first.
+  // A text is source text decoded from the body, so it holds no lone surrogate that UTF-8 would alter.
+  let room = 0;
+  for (const e of inputs) room += e.raw.length * 3;
+  // Its own memory (not a slice of Node's shared pool), so it can be transferred.
+  const raws = Buffer.allocUnsafeSlow(room);
+  const rawOffsets = new Int32Array(inputs.length + 1);
+  let at = 0;
+  for (let i = 0; i < inputs.length; i++) {
+    rawOffsets[i] = at;
+    at += raws.write((inputs[i] as InboxEventInput).raw, at, "utf8");
+  }
+  rawOffsets[inputs.length] = at;
+  return { raws, rawOffsets };
+}
 
 /** Packs inbox inputs into {@link PreparedColumns}. */
 export function packInputs(inputs: readonly InboxEventInput[]): PreparedColumns {
@@ -70,7 +98,6 @@ export function packInputs(inputs: readonly InboxEventInput[]): PreparedColumns 
     strings[at + 1] = e.type;
     strings[at + 2] = e.email;
     strings[at + 3] = e.messageId;
-    strings[at + 4] = e.raw;
     for (let f = 0; f < FIELDS; f++) {
       const value = strings[at + f];
       if (value === null || value === undefined) continue;
@@ -80,7 +107,6 @@ export function packInputs(inputs: readonly InboxEventInput[]): PreparedColumns 
     }
   }
   const encoding = ascii ? "latin1" : "utf16le";
-  // Its own memory (not a slice of Node's shared pool), so it can be transferred.
   const text = Buffer.allocUnsafeSlow(ascii ? chars : 2 * chars);
   const bounds = new Int32Array(n * FIELDS * 2);
   const eventAts = new Float64Array(n);
@@ -104,7 +130,7 @@ export function packInputs(inputs: readonly InboxEventInput[]): PreparedColumns 
     if (e.state === "done") done.push(i);
     if (e.effects !== undefined && e.effects.length > 0) effects.push([i, [...e.effects]]);
   }
-  return { text, ascii, bounds, eventAts, done, effects };
+  return { text, ascii, bounds, ...packRaws(inputs), eventAts, done, effects };
 }
 
 /** What a parse job decided. */
@@ -182,9 +208,12 @@ export function runParseJob(input: ParseJobInput): ParseJobResult {
   };
 }
 
-/** The inbox inputs of a prepared batch, as `inboxInputs` built them. */
+/**
+ * The inbox inputs of a prepared batch, as `inboxInputs` built them; each event's text is a view of
+ * the transferred UTF-8 (`rawUtf8`), decoded into `raw` only if something reads it.
+ */
 export function inputsFromColumns(columns: PreparedColumns): InboxEventInput[] {
-  const { bounds, eventAts } = columns;
+  const { bounds, eventAts, rawOffsets } = columns;
   const text = Buffer.from(columns.text.buffer, columns.text.byteOffset, columns.text.byteLength);
   const encoding = columns.ascii ? "latin1" : "utf16le";
   const field = (k: number): string | null =>
@@ -196,20 +225,23 @@ export function inputsFromColumns(columns: PreparedColumns): InboxEventInput[] {
   for (const i of columns.done) states[i] = "done";
   const effects: SuppressionEffect[][] = new Array(n);
   for (const [i, list] of columns.effects) effects[i] = list;
+  const { buffer, byteOffset } = columns.raws;
   const inputs: InboxEventInput[] = new Array(n);
   for (let i = 0; i < n; i++) {
     const at = i * FIELDS;
     const eventAt = eventAts[i] as number;
-    inputs[i] = {
+    const start = rawOffsets[i] as number;
+    const fields = {
       key: field(at) as string,
       type: field(at + 1) as string,
       email: field(at + 2),
       messageId: field(at + 3),
       eventAt: Number.isNaN(eventAt) ? null : eventAt,
-      raw: field(at + 4) as string,
       effects: effects[i] ?? [],
       state: states[i] as "pending" | "done",
     };
+    const rawUtf8 = Buffer.from(buffer, byteOffset + start, (rawOffsets[i + 1] as number) - start);
+    inputs[i] = new Utf8InboxEvent(fields, rawUtf8);
   }
   return inputs;
 }

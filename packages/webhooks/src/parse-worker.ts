@@ -24,8 +24,12 @@ port.on("message", (message: { id: number; input: ParseJobInput }) => {
     reply,
     columns === undefined
       ? []
-      : [columns.text.buffer, columns.bounds.buffer, columns.eventAts.buffer].filter(
-          (b): b is ArrayBuffer => b instanceof ArrayBuffer,
-        ),
+      : [
+          columns.text.buffer,
+          columns.bounds.buffer,
+          columns.raws.buffer,
+          columns.rawOffsets.buffer,
+          columns.eventAts.buffer,
+        ].filter((b): b is ArrayBuffer => b instanceof ArrayBuffer),
   );
 });

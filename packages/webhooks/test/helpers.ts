@@ -1,4 +1,4 @@
-import type { InboxRepository, LogContext, Logger, Store } from "@mandrill-kit/core";
+import type { InboxEventInput, InboxRepository, LogContext, Logger, Store } from "@mandrill-kit/core";
 
 /** `store` with some inbox methods replaced (everything else is the wrapped store's). */
 export function withInbox(store: Store, inbox: Partial<InboxRepository>): Store {
@@ -69,4 +69,17 @@ export function gate(gates: (() => void)[]): { wait: Promise<void>; open: () => 
   });
   gates.push(open);
   return { wait, open };
+}
+
+/**
+ * Inbox inputs as plain objects: `raw` read (a parse thread's events decode it from their UTF-8 on
+ * first read), `rawUtf8` left out after checking it is that text's UTF-8.
+ */
+export function plainInputs(inputs: readonly InboxEventInput[]): InboxEventInput[] {
+  return inputs.map((event) => {
+    const { rawUtf8, ...fields } = event;
+    if (rawUtf8 !== undefined && Buffer.from(rawUtf8).toString("utf8") !== event.raw)
+      throw new Error(`rawUtf8 of ${event.key} is not the UTF-8 of its raw text`);
+    return { ...fields, raw: event.raw };
+  });
 }

@@ -1,6 +1,7 @@
 import type { InboxEventInput } from "@mandrill-kit/core";
 import { describe, expect, it } from "vitest";
 import { inputsFromColumns, packInputs } from "../src/parse-job.js";
+import { plainInputs } from "./helpers.js";
 
 const input = (i: number, over: Partial<InboxEventInput> = {}): InboxEventInput => ({
   key: `1700000000:send:id-${i}`,
@@ -14,8 +15,12 @@ const input = (i: number, over: Partial<InboxEventInput> = {}): InboxEventInput 
   ...over,
 });
 
-/** The inputs after the trip through a parse thread's packed columns. */
-const roundTrip = (inputs: InboxEventInput[]) => inputsFromColumns(packInputs(inputs));
+/** The inputs after the trip through a parse thread's packed columns (texts as UTF-8 bytes). */
+const roundTrip = (inputs: InboxEventInput[]) => {
+  const events = inputsFromColumns(packInputs(inputs));
+  expect(events.map((e) => e.rawUtf8 instanceof Uint8Array)).toEqual(inputs.map(() => true));
+  return plainInputs(events);
+};
 
 describe("packed inbox inputs", () => {
   it("come back unchanged when every field is ASCII (packed one byte a character)", () => {

@@ -2,9 +2,11 @@
  * Rules of the `inbox` repository shared by every store: checks of events, effects and claim
  * options, how an ingest applies suppression effects, stats, the list filter, and the row shapes.
  */
+import { isUtf8 } from "node:buffer";
 import { requireAccountId } from "../account-id.js";
 import { normalizeEmail, requireEmail } from "../email.js";
 import { MandrillKitNotFoundError } from "../errors.js";
+import { Utf8InboxEvent } from "../inbox-event-utf8.js";
 import {
   type AppliedEffect,
   type CompleteUnwantedOptions,
@@ -67,7 +69,11 @@ export function normalizeEffect(effect: SuppressionEffect): SuppressionEffect {
   }
 }
 
-/** An event checked by {@link normalizeInboxEvent}: address normalised, effects checked, state explicit. */
+/**
+ * An event checked by {@link normalizeInboxEvent}: address normalised, effects checked, state explicit.
+ * One given with `rawUtf8` keeps it (a `Utf8InboxEvent`): a store should write those bytes rather than
+ * read `raw`, which decodes them.
+ */
 export interface NormalizedInboxEvent extends InboxEventInput {
   email: string | null;
   effects: readonly SuppressionEffect[];
@@ -88,13 +94,18 @@ export function normalizeInboxEvent(e: InboxEventInput): NormalizedInboxEvent {
     throw bad("type", "must be a string of 1–128 characters");
   if (e.eventAt !== null && !Number.isSafeInteger(e.eventAt))
     throw bad("eventAt", "must be epoch milliseconds (a safe integer) or null");
+  const email = e.email === null ? null : (normalizeEmail(e.email) ?? null);
+  const effects = e.effects === undefined || e.effects.length === 0 ? [] : e.effects.map(normalizeEffect);
+  const state = e.state === "done" ? "done" : "pending";
+  if (e.rawUtf8 !== undefined) {
+    // The text stays bytes (stores write them as they are); `raw` is decoded only if read.
+    if (!(e.rawUtf8 instanceof Uint8Array) || !isUtf8(e.rawUtf8))
+      throw bad("rawUtf8", "must be the event's JSON text as well-formed UTF-8 bytes");
+    const { key, type, messageId, eventAt } = e;
+    return new Utf8InboxEvent({ key, type, email, messageId, eventAt, effects, state }, e.rawUtf8);
+  }
   if (typeof e.raw !== "string") throw bad("raw", "must be the event's JSON text");
-  return {
-    ...e,
-    email: e.email === null ? null : (normalizeEmail(e.email) ?? null),
-    effects: e.effects === undefined || e.effects.length === 0 ? [] : e.effects.map(normalizeEffect),
-    state: e.state === "done" ? "done" : "pending",
-  };
+  return { ...e, email, effects, state };
 }
 
 /** Checks every event of a batch (see {@link normalizeInboxEvent}) and its account and time. */

@@ -7,6 +7,7 @@
  */
 export { eventKey } from "../event-key.js";
 export { type HealthCheck, runHealthCheck } from "../health.js";
+export { type InboxEventFields, Utf8InboxEvent } from "../inbox-event-utf8.js";
 export { attachKitContext, findKitContext } from "../kit-context.js";
 export { type ComponentLogger, componentLogger, type LogFields } from "../logger.js";
 export {

@@ -50,6 +50,12 @@ export interface InboxEventInput {
   eventAt: number | null;
   /** The event's JSON text as received. */
   raw: string;
+  /**
+   * The same text as UTF-8 bytes, when the caller has them (the webhook router does): the kit's
+   * stores then write these bytes and never read `raw`, which may be a getter that decodes them
+   * (`Utf8InboxEvent`). Must be well-formed UTF-8 (an ingest refuses the batch otherwise).
+   */
+  rawUtf8?: Uint8Array;
   /** Suppression changes to apply if (and only if) the event is new. */
   effects?: readonly SuppressionEffect[];
   /**

@@ -107,6 +107,21 @@ function storing(api: StoreContractApi, store: Store): void {
     await store.inbox.ingest({ account: "acme", events: [event("big", { type: "inbound", raw })] });
     expect((await store.inbox.get("acme", "big"))?.raw).toBe(raw);
   });
+
+  test("stores an event given as UTF-8 bytes (rawUtf8) as that text; refuses bytes that are not UTF-8", async () => {
+    const raw = JSON.stringify({ event: "send", _id: "id-u", msg: { subject: "Zoë — 📦 shipped" } });
+    const bytes = new TextEncoder().encode(`  ${raw}  `).subarray(2, -2);
+    await store.inbox.ingest({ account: "acme", events: [event("u", { raw, rawUtf8: bytes })] });
+    expect((await store.inbox.get("acme", "u"))?.raw).toBe(raw);
+    await rejectsWith(
+      store.inbox.ingest({
+        account: "acme",
+        events: [event("ok"), event("bad", { rawUtf8: new Uint8Array([0x7b, 0xff, 0x7d]) })],
+      }),
+      "ERR_MK_VALIDATION_FAILED",
+    );
+    expect(await store.inbox.get("acme", "ok")).toBeUndefined();
+  });
 }
 
 /** Suppression effects applied with the insert, once. */
