@@ -70,6 +70,19 @@ function elementRanges(bytes: Buffer): number[] | undefined {
  * reads as U+FFFD, as `toString` does.
  */
 export function parseMandrillEventsBytes(bytes: Uint8Array): ParseOutcome {
+  return parseMandrillEventsBytesWithRanges(bytes).outcome;
+}
+
+/**
+ * {@link parseMandrillEventsBytes}, and where each event's source text lies in `bytes`: `ranges`
+ * holds [start, end) byte offsets, two per event in batch order, so event i's `rawJson` is exactly
+ * the UTF-8 of `bytes[ranges[2i], ranges[2i + 1])`. `undefined` when the text went the string path
+ * (not valid UTF-8, not a well-framed array, or a piece that is not JSON on its own).
+ */
+export function parseMandrillEventsBytesWithRanges(bytes: Uint8Array): {
+  outcome: ParseOutcome;
+  ranges: readonly number[] | undefined;
+} {
   const buf = Buffer.isBuffer(bytes) ? bytes : Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength);
   const ranges = isUtf8(buf) ? elementRanges(buf) : undefined;
   if (ranges !== undefined) {
@@ -82,10 +95,10 @@ export function parseMandrillEventsBytes(bytes: Uint8Array): ParseOutcome {
         raws[k] = raw;
         items[k] = JSON.parse(raw);
       }
-      return classifyAll(items, raws);
+      return { outcome: classifyAll(items, raws), ranges };
     } catch {
       // Not valid JSON after all: the string path gives the answer (and its message).
     }
   }
-  return parseMandrillEvents(buf.toString("utf8"));
+  return { outcome: parseMandrillEvents(buf.toString("utf8")), ranges: undefined };
 }

@@ -1,4 +1,8 @@
-import { parseMandrillEvents, parseMandrillEventsBytes } from "@mandrill-kit/core/plugin";
+import {
+  parseMandrillEvents,
+  parseMandrillEventsBytes,
+  parseMandrillEventsBytesWithRanges,
+} from "@mandrill-kit/core/plugin";
 import fc from "fast-check";
 import { describe, expect, it } from "vitest";
 import { SPEC_EVENTS_JSON, SYNC_SAMPLE_ARRAY } from "./fixtures/spec-events.js";
@@ -80,5 +84,28 @@ describe("parseMandrillEventsBytes", () => {
       Buffer.from('"}]'),
     ]);
     expect(parseMandrillEventsBytes(bytes)).toEqual(parseMandrillEvents(bytes.toString("utf8")));
+  });
+});
+
+describe("parseMandrillEventsBytesWithRanges", () => {
+  it("gives, for each event, the byte range of its exact source text", () => {
+    const text = '[ {"event":"send","msg":{"subject":"ü 🎉 \\\\"}} ,\n{"event":"open"},[1] ]';
+    const bytes = Buffer.from(text);
+    const { outcome, ranges } = parseMandrillEventsBytesWithRanges(bytes);
+    expect(outcome).toEqual(parseMandrillEvents(text));
+    if (!outcome.ok || ranges === undefined) throw new Error("the bytes path must read this batch");
+    expect(ranges).toHaveLength(2 * outcome.events.length);
+    outcome.events.forEach((e, i) => {
+      expect(bytes.toString("utf8", ranges[2 * i], ranges[2 * i + 1])).toBe(e.rawJson);
+    });
+  });
+
+  it("gives no ranges when the batch went the string path (invalid UTF-8, a piece that is not JSON)", () => {
+    const invalid = Buffer.concat([Buffer.from('[{"x":"'), Buffer.from([0xff]), Buffer.from('"}]')]);
+    expect(parseMandrillEventsBytesWithRanges(invalid).ranges).toBeUndefined();
+    const notJson = Buffer.from('[{"a":1}, {"b":nope}]');
+    const read = parseMandrillEventsBytesWithRanges(notJson);
+    expect(read.ranges).toBeUndefined();
+    expect(read.outcome).toEqual(parseMandrillEvents(notJson.toString()));
   });
 });

@@ -190,6 +190,7 @@ const PLUGIN_VALUES = [
   "parseIpLiteral",
   "parseMandrillEvents",
   "parseMandrillEventsBytes",
+  "parseMandrillEventsBytesWithRanges",
   "parseMandrillTime",
   "redact",
   "rejectSuppression",

@@ -70,7 +70,10 @@ function checkUtf8(value: Buffer): Buffer {
 /** A decoded form: each field's name, and its value as (valid) UTF-8 bytes. */
 export interface FormBytes {
   names: string[];
-  /** Views of one buffer this call allocated (the request's own: nothing else writes into it). */
+  /**
+   * Views of one buffer this call allocated with memory of its own (never a slice of Node's shared
+   * pool): nothing else is in it, so a parse thread can move it whole to the main thread.
+   */
   values: Buffer[];
 }
 
@@ -82,7 +85,7 @@ export interface FormBytes {
  */
 export function decodeFormBytes(body: Buffer | string): FormBytes {
   const bytes = typeof body === "string" ? Buffer.from(body, "utf8") : body;
-  const out = Buffer.allocUnsafe(bytes.length);
+  const out = Buffer.allocUnsafeSlow(bytes.length);
   const names: string[] = [];
   const values: Buffer[] = [];
   const seen = new Set<string>();

@@ -7,7 +7,6 @@
  * one transferred buffer, with their bounds), not as 1,000 cloned objects: the main thread slices
  * strings out of one buffer instead of deserialising thousands of them.
  */
-import { isAscii } from "node:buffer";
 import {
   type InboxEventInput,
   MandrillKitError,
@@ -16,8 +15,7 @@ import {
 } from "@mandrill-kit/core";
 import {
   type EventProblem,
-  parseMandrillEvents,
-  parseMandrillEventsBytes,
+  parseMandrillEventsBytesWithRanges,
   Utf8InboxEvent,
 } from "@mandrill-kit/core/plugin";
 import { inboxInputs } from "./ingest-events.js";
@@ -53,10 +51,13 @@ export interface PreparedColumns {
   ascii: boolean;
   /** [start, end) of each field in `text`, 4 per event; a start of -1 is `null`. */
   bounds: Int32Array;
-  /** Every event's JSON text in UTF-8, one after another. */
+  /**
+   * The events' JSON texts in UTF-8: the decoded `mandrill_events` bytes themselves when the thread
+   * read the events from them (moved to the main thread, not copied), else the texts one after another.
+   */
   raws: Uint8Array;
-  /** Where each event's text starts in `raws`, and (last) where the last one ends: events + 1. */
-  rawOffsets: Int32Array;
+  /** [start, end) of each event's text in `raws`, 2 per event. */
+  rawBounds: Int32Array;
   /** Each event's `eventAt`; NaN is `null`. */
   eventAts: Float64Array;
   /** Indexes of the events stored as done. */
@@ -67,26 +68,45 @@ export interface PreparedColumns {
 
 const FIELDS = 4;
 
-/** The events' JSON texts as UTF-8, one after another, and where each starts (see PreparedColumns). */
-function packRaws(inputs: readonly InboxEventInput[]): { raws: Uint8Array; rawOffsets: Int32Array } {
+/** Where the events' texts already are as UTF-8: the bytes they were read from, and their ranges. */
+export interface RawSource {
+  /**
+   * A view of memory that holds nothing else anyone keeps (decodeFormBytes' output): a parse thread
+   * moves all of it to the main thread with the columns.
+   */
+  bytes: Uint8Array;
+  /** [start, end) of each event's text in `bytes`, 2 per event (parseMandrillEventsBytesWithRanges). */
+  ranges: readonly number[];
+}
+
+/** The events' JSON texts as UTF-8 and the range of each (see PreparedColumns). */
+function packRaws(
+  inputs: readonly InboxEventInput[],
+  source: RawSource | undefined,
+): { raws: Uint8Array; rawBounds: Int32Array } {
+  if (source !== undefined && source.ranges.length === 2 * inputs.length)
+    return { raws: source.bytes, rawBounds: Int32Array.from(source.ranges) };
   // Room for the worst case (3 bytes of UTF-8 per UTF-16 unit) rather than measuring each text first.
   // A text is source text decoded from the body, so it holds no lone surrogate that UTF-8 would alter.
   let room = 0;
   for (const e of inputs) room += e.raw.length * 3;
   // Its own memory (not a slice of Node's shared pool), so it can be transferred.
   const raws = Buffer.allocUnsafeSlow(room);
-  const rawOffsets = new Int32Array(inputs.length + 1);
+  const rawBounds = new Int32Array(2 * inputs.length);
   let at = 0;
   for (let i = 0; i < inputs.length; i++) {
-    rawOffsets[i] = at;
+    rawBounds[2 * i] = at;
     at += raws.write((inputs[i] as InboxEventInput).raw, at, "utf8");
+    rawBounds[2 * i + 1] = at;
   }
-  rawOffsets[inputs.length] = at;
-  return { raws, rawOffsets };
+  return { raws, rawBounds };
 }
 
-/** Packs inbox inputs into {@link PreparedColumns}. */
-export function packInputs(inputs: readonly InboxEventInput[]): PreparedColumns {
+/**
+ * Packs inbox inputs into {@link PreparedColumns}. With `source` (the bytes the events were read
+ * from), the texts are those bytes: nothing is copied.
+ */
+export function packInputs(inputs: readonly InboxEventInput[], source?: RawSource): PreparedColumns {
   const n = inputs.length;
   const strings: (string | null)[] = new Array(n * FIELDS);
   let ascii = true;
@@ -130,7 +150,7 @@ export function packInputs(inputs: readonly InboxEventInput[]): PreparedColumns 
     if (e.state === "done") done.push(i);
     if (e.effects !== undefined && e.effects.length > 0) effects.push([i, [...e.effects]]);
   }
-  return { text, ascii, bounds, ...packRaws(inputs), eventAts, done, effects };
+  return { text, ascii, bounds, ...packRaws(inputs, source), eventAts, done, effects };
 }
 
 /** What a parse job decided. */
@@ -185,10 +205,9 @@ export function runParseJob(input: ParseJobInput): ParseJobResult {
   const { keyIndex } = verified;
   const bytes = verified.mandrillEventsBytes as Uint8Array;
   if (isEmptyArray(bytes)) return { kind: "empty", keyIndex };
-  // ASCII text reads the same as latin1 and as UTF-8: one string, one JSON.parse (the string path is
-  // the quicker here; the byte path spares the main thread's heap a large string, not a thread's).
-  const buf = Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength);
-  const parsed = isAscii(buf) ? parseMandrillEvents(buf.toString("latin1")) : parseMandrillEventsBytes(bytes);
+  // Read per event from the bytes (quicker here than one string and one JSON.parse, ASCII or not), which
+  // also tells where each event's text is: those bytes then travel as the texts, uncopied.
+  const { outcome: parsed, ranges } = parseMandrillEventsBytesWithRanges(bytes);
   if (!parsed.ok)
     return {
       kind: "unreadable",
@@ -198,7 +217,7 @@ export function runParseJob(input: ParseJobInput): ParseJobResult {
       mandrillEvents: verified.mandrillEvents,
     };
   const inputs = inboxInputs(parsed.events, input.policy, input.receivedAt, new Set(input.skipHandlersFor));
-  const columns = packInputs(inputs);
+  const columns = packInputs(inputs, ranges === undefined ? undefined : { bytes, ranges });
   return {
     kind: "batch",
     keyIndex,
@@ -213,7 +232,7 @@ export function runParseJob(input: ParseJobInput): ParseJobResult {
  * the transferred UTF-8 (`rawUtf8`), decoded into `raw` only if something reads it.
  */
 export function inputsFromColumns(columns: PreparedColumns): InboxEventInput[] {
-  const { bounds, eventAts, rawOffsets } = columns;
+  const { bounds, eventAts, rawBounds } = columns;
   const text = Buffer.from(columns.text.buffer, columns.text.byteOffset, columns.text.byteLength);
   const encoding = columns.ascii ? "latin1" : "utf16le";
   const field = (k: number): string | null =>
@@ -230,7 +249,7 @@ export function inputsFromColumns(columns: PreparedColumns): InboxEventInput[] {
   for (let i = 0; i < n; i++) {
     const at = i * FIELDS;
     const eventAt = eventAts[i] as number;
-    const start = rawOffsets[i] as number;
+    const start = rawBounds[2 * i] as number;
     const fields = {
       key: field(at) as string,
       type: field(at + 1) as string,
@@ -240,7 +259,7 @@ export function inputsFromColumns(columns: PreparedColumns): InboxEventInput[] {
       effects: effects[i] ?? [],
       state: states[i] as "pending" | "done",
     };
-    const rawUtf8 = Buffer.from(buffer, byteOffset + start, (rawOffsets[i + 1] as number) - start);
+    const rawUtf8 = Buffer.from(buffer, byteOffset + start, (rawBounds[2 * i + 1] as number) - start);
     inputs[i] = new Utf8InboxEvent(fields, rawUtf8);
   }
   return inputs;

@@ -28,7 +28,7 @@ port.on("message", (message: { id: number; input: ParseJobInput }) => {
           columns.text.buffer,
           columns.bounds.buffer,
           columns.raws.buffer,
-          columns.rawOffsets.buffer,
+          columns.rawBounds.buffer,
           columns.eventAts.buffer,
         ].filter((b): b is ArrayBuffer => b instanceof ArrayBuffer),
   );

@@ -59,4 +59,21 @@ describe("packed inbox inputs", () => {
     ];
     expect(roundTrip(inputs)).toEqual(inputs);
   });
+
+  it("use the bytes the events were read from as the texts, without copying them", () => {
+    const texts = ['{"event":"send","_id":"id-0"}', '{"event":"open","subject":"Zoë 📦"}'];
+    const bytes = Buffer.from(`xx[${texts.join(" , ")}]`).subarray(2);
+    const ranges: number[] = [];
+    let at = 1;
+    for (const t of texts) {
+      ranges.push(at, at + Buffer.byteLength(t));
+      at += Buffer.byteLength(t) + 3;
+    }
+    const inputs = texts.map((raw, i) => input(i, { raw }));
+    const columns = packInputs(inputs, { bytes, ranges });
+    expect(columns.raws).toBe(bytes);
+    expect(plainInputs(inputsFromColumns(columns))).toEqual(inputs);
+    const [first] = inputsFromColumns(columns);
+    expect(first?.rawUtf8?.buffer).toBe(bytes.buffer);
+  });
 });

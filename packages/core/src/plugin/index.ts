@@ -28,7 +28,7 @@ export {
   parseMandrillEvents,
   type UnreadableBatch,
 } from "../parse-events.js";
-export { parseMandrillEventsBytes } from "../parse-events-bytes.js";
+export { parseMandrillEventsBytes, parseMandrillEventsBytesWithRanges } from "../parse-events-bytes.js";
 export { maskSecret, redact } from "../redact.js";
 export { parseMandrillTime, rejectSuppression, suppressionEffects } from "../suppression-policy.js";
 export {
