@@ -39,7 +39,7 @@ export const FILE_STAGES: [RegExp, string][] = [
     /\/core\/src\/(event-key|suppression-policy)\.ts$|\/webhooks\/src\/ingest(-events)?\.ts$/,
     "keys + policy",
   ],
-  [/better-sqlite3\/lib\/methods\/transaction/, "commit (BEGIN/COMMIT: fsync, checkpoints)"],
+  [/better-sqlite3\/lib\/methods\/transaction/, "commit (BEGIN/COMMIT: WAL writes, checkpoints)"],
   [
     /\/(sqlite|postgres)\/src\/|\/core\/src\/(adapter\/|store\/|store-rules\.ts)|node_modules\/(\.pnpm\/)?(pg|pg-protocol|pg-pool)[@/]/,
     "SQL (statements, driver)",
