@@ -376,3 +376,24 @@ export async function probeMemory(
   if (proc === undefined) throw new Error("could not read the server's memory (/proc or ps)");
   return { heap, proc };
 }
+
+/**
+ * {@link probeMemory} until the resident set settles: probes (each after a forced GC) `intervalMs`
+ * apart until two in a row differ by at most `toleranceMiB`, at most `maxProbes` times. Right after a
+ * load, pages the collector freed are returned to the system over the next seconds, so a single probe
+ * can read a resident set still on its way down. Returns the last probe and how many it took.
+ */
+export async function settledMemory(
+  server: ServerProcess,
+  { toleranceMiB = 2, maxProbes = 10, intervalMs = 1_000 } = {},
+): Promise<Awaited<ReturnType<typeof probeMemory>> & { probes: number; settled: boolean }> {
+  let last = await probeMemory(server);
+  for (let probes = 2; probes <= maxProbes; probes++) {
+    await new Promise((resolve) => setTimeout(resolve, intervalMs));
+    const next = await probeMemory(server);
+    const settled = Math.abs(next.proc.rss - last.proc.rss) <= toleranceMiB;
+    last = next;
+    if (settled) return { ...last, probes, settled };
+  }
+  return { ...last, probes: maxProbes, settled: false };
+}

@@ -8,10 +8,10 @@ import {
   median,
   mib,
   type ProcMemory,
-  probeMemory,
   procMemory,
   roundMemory,
   type ServerProcess,
+  settledMemory,
   spawnServer,
 } from "./helpers.js";
 import { FULL, figure, SLICE, sizes } from "./sizes.js";
@@ -84,7 +84,9 @@ describe(`unauthenticated memory (${SLICE}: ${sizes.unauthenticatedRequests} req
     async () => {
       // Warm up (JIT, pools, caches) before the baseline.
       await load(0, Math.min(5_000, Math.ceil(sizes.unauthenticatedRequests / 4)), new Map());
-      const start = await probeMemory(server);
+      // Both ends once the resident set has settled: a single probe right after the warm-up (or the
+      // load) can catch it still falling as freed pages go back to the system.
+      const start = await settledMemory(server);
       const pid = server.child.pid as number;
       const samples: ProcMemory[] = [];
       const sampler = setInterval(
@@ -99,7 +101,7 @@ describe(`unauthenticated memory (${SLICE}: ${sizes.unauthenticatedRequests} req
       await load(1_000_000, sizes.unauthenticatedRequests, statuses);
       const seconds = (Date.now() - began) / 1000;
       clearInterval(sampler);
-      const end = await probeMemory(server);
+      const end = await settledMemory(server);
       const serverLog = server
         .err()
         .split("\n")
@@ -119,6 +121,8 @@ describe(`unauthenticated memory (${SLICE}: ${sizes.unauthenticatedRequests} req
         heapUsedStartMiB: mib(start.heap.heapUsed),
         heapUsedEndMiB: mib(end.heap.heapUsed),
         forcedGc: end.heap.gc,
+        probesToSettle: { start: start.probes, end: end.probes },
+        settled: { start: start.settled, end: end.settled },
         serverLogLines: serverLog.length,
       });
 
