@@ -127,6 +127,7 @@ export function packInputs(inputs: readonly InboxEventInput[], source?: RawSourc
     }
   }
   const encoding = ascii ? "latin1" : "utf16le";
+  // Its own memory (not a slice of Node's shared pool), so it can be transferred.
   const text = Buffer.allocUnsafeSlow(ascii ? chars : 2 * chars);
   const bounds = new Int32Array(n * FIELDS * 2);
   const eventAts = new Float64Array(n);
