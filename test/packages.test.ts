@@ -333,12 +333,13 @@ describe.skipIf(!registry.ok)("the quick start in a host app, from the tarballs 
     const script = `
       import { once } from "node:events";
       import express from "express";
-      import { createMemoryStore } from "@mandrill-kit/core";
-      import { signWebhook } from "@mandrill-kit/core/plugin";
+      import { mandrillJson, signWebhook } from "@mandrill-kit/core/plugin";
       import { addKey, mandrillKit } from "@mandrill-kit/credentials";
+      import { openSqliteStore } from "@mandrill-kit/sqlite";
       import { mandrillWebhooks } from "@mandrill-kit/webhooks";
       import { eventFixtures } from "@mandrill-kit/webhooks/testing";
-      const store = createMemoryStore();
+      // No checkpoint thread (the next test covers it): the one worker running is the parse thread.
+      const store = openSqliteStore({ filename: "large-batch.db", backgroundCheckpoints: false });
       const publicUrl = "https://hooks.example.com";
       const kit = mandrillKit({ store, keys: addKey(undefined, "k1"), publicUrl });
       const webhookKey = "whk-host-app-0123456789";
@@ -352,14 +353,19 @@ describe.skipIf(!registry.ok)("the quick start in a host app, from the tarballs 
       app.use(webhooks);
       const server = app.listen(0, "127.0.0.1");
       await once(server, "listening");
-      const events = Array.from({ length: 300 }, (_, i) =>
-        eventFixtures.hard_bounce({ email: \`user\${i}@example.net\`, id: \`id-\${i}\` }));
+      const events = Array.from({ length: 300 }, (_, i) => {
+        const e = eventFixtures.hard_bounce({ email: \`user\${i}@example.net\`, id: \`id-\${i}\` });
+        return { ...e, msg: { ...e.msg, subject: "Zoë — 📦 shipped" } };
+      });
       const signed = signWebhook({ key: webhookKey, url: publicUrl + "/webhooks/mandrill/acme", events });
       const response = await fetch(\`http://127.0.0.1:\${server.address().port}/webhooks/mandrill/acme\`, {
         method: "POST", headers: signed.headers, body: signed.body });
       const stored = await store.inbox.list("acme", { limit: 1000 });
+      // Each event's text as Mandrill sent it (the parse thread hands it over as UTF-8 bytes).
+      const sent = new Map(events.map((e) => [e._id, mandrillJson(e)]));
+      const exact = stored.items.filter((r) => r.raw === sent.get(r.messageId)).length;
       console.log(JSON.stringify({ status: response.status, bytes: signed.body.length,
-        stored: stored.items.length, suppressed: (await store.suppressions.check("acme", ["user7@example.net"])).length,
+        stored: stored.items.length, exact, suppressed: (await store.suppressions.check("acme", ["user7@example.net"])).length,
         workers: process.report.getReport().workers.length, warnings }));
       await webhooks.close();
       server.close();
@@ -368,7 +374,14 @@ describe.skipIf(!registry.ok)("the quick start in a host app, from the tarballs 
     writeFileSync(join(host, "large-batch.mjs"), script);
     const result = JSON.parse(run(process.execPath, ["large-batch.mjs"], host)) as Record<string, unknown>;
     expect(result.bytes).toBeGreaterThan(100_000);
-    expect(result).toMatchObject({ status: 200, stored: 300, suppressed: 1, workers: 1, warnings: [] });
+    expect(result).toMatchObject({
+      status: 200,
+      stored: 300,
+      exact: 300,
+      suppressed: 1,
+      workers: 1,
+      warnings: [],
+    });
   }, 60_000);
 
   it("checkpoints the installed SQLite store's WAL from its background thread (better-sqlite3 resolved from the package)", () => {
