@@ -108,6 +108,10 @@ export function normalizeInboxEvent(e: InboxEventInput): NormalizedInboxEvent {
     // The text stays bytes (stores write them as they are); `raw` is decoded only if read.
     if (!(e.rawUtf8 instanceof Uint8Array) || !isUtf8(e.rawUtf8))
       throw bad("rawUtf8", "must be the event's JSON text as well-formed UTF-8 bytes");
+    // The router's events are already this shape: one with nothing to change is used as it is.
+    const unchanged =
+      email === e.email && effects.length === 0 && e.effects?.length === 0 && state === e.state;
+    if (unchanged && e instanceof Utf8InboxEvent) return e;
     const { key, type, messageId, eventAt } = e;
     return new Utf8InboxEvent({ key, type, email, messageId, eventAt, effects, state }, e.rawUtf8);
   }
