@@ -18,12 +18,8 @@ export {
   inboxNotFound,
   inboxStatsFrom,
   inboxWhere,
-  type NormalizedInboxEvent,
   normalizeClaimOptions,
   normalizeCompleteUnwantedOptions,
-  normalizeEffect,
-  normalizeInboxEvent,
-  normalizeIngestBatch,
   type QuarantineRow,
   type SuppressionEffectTarget,
   type TypeFilter,
@@ -31,6 +27,12 @@ export {
   toQuarantined,
   typeFilterMatches,
 } from "./inbox.js";
+export {
+  type NormalizedInboxEvent,
+  normalizeEffect,
+  normalizeInboxEvent,
+  normalizeIngestBatch,
+} from "./ingest-checks.js";
 export {
   countDecision,
   decideMandrillRow,

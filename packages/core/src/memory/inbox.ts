@@ -5,12 +5,11 @@ import {
   claimOrder,
   inboxNotFound,
   inboxStatsFrom,
-  type NormalizedInboxEvent,
   normalizeClaimOptions,
   normalizeCompleteUnwantedOptions,
-  normalizeIngestBatch,
   typeFilterMatches,
 } from "../adapter/inbox.js";
+import { type NormalizedInboxEvent, normalizeIngestBatch } from "../adapter/ingest-checks.js";
 import { beforeSeq, pageLimit } from "../adapter/paging.js";
 import type {
   ClaimOptions,
