@@ -4,12 +4,12 @@ import {
   type FailOptions,
   type InboxBacklog,
   type InboxRepository,
-  type InboxState,
   requireAccountId,
 } from "@mandrill-kit/core";
 import {
   beforeSeq,
   claimOrder,
+  eventsWithQueue,
   type InboxRow,
   inboxNotFound,
   inboxStatsFrom,
@@ -17,7 +17,10 @@ import {
   normalizeIngestBatch,
   page,
   pageLimit,
+  QUEUED_RECORD_COLUMNS,
   type QuarantineRow,
+  queuedInboxWhere,
+  queuedStatsSql,
   SqlParams,
   toInbox,
   toQuarantined,
@@ -29,56 +32,11 @@ import { completeUnwanted, dueRows, failOne, markDone, replayOne } from "./queue
 import { suppressionLocks } from "./suppressions.js";
 
 /**
- * How an event's dispatch state is stored (migration 4): the `inbox` row (raw JSON and all) is written
- * once at ingest (its primary key is (account, seq), migration 6: a statement that finds an event by
- * its seq names its account too). A pending event is `state = 'queued'` there plus a narrow `inbox_pending` row (due
- * time, lease, attempts) that claims update; completing it deletes that row and inserts an
- * `inbox_done` row (attempts, completion time), so the event row and its indexes are never rewritten
- * on the way. `'done'` (stored done) and `'dead'` events keep their state in the `inbox` row itself
- * (their due time and lease are null: those live in inbox_pending only).
- * inbox_pending has one index, its primary key in claim order (next_attempt_at, seq): the event row
- * keeps the due time its queue row is filed under (`inbox.due_at`, set whenever the event is queued)
- * to find it. Invariant: a 'queued' event has exactly one of the two queue rows (its inbox_pending row
- * filed under its due_at); other events have neither.
+ * How an event's dispatch state is stored (migrations 4 and 5): the queue layout of core's
+ * adapter/inbox-queue.ts, which also gives the SQL reading an event's state through it. The `inbox`
+ * row's primary key is (account, seq) (migration 6): a statement that finds an event by its seq
+ * names its account too.
  */
-
-/** An event as an {@link InboxRow}, its state read through the queue (aliases i, p, d: see {@link eventsWithQueue}). */
-const RECORD_COLUMNS = `i.seq, i.account, i.key, i.type, i.email, i.message_id, i.event_at, i.raw, i.received_at,
-  CASE WHEN i.state <> 'queued' THEN i.state WHEN p.seq IS NULL THEN 'done' ELSE 'pending' END AS state,
-  CASE WHEN i.state <> 'queued' THEN i.attempts ELSE coalesce(p.attempts, d.attempts, i.attempts) END AS attempts,
-  p.next_attempt_at, p.lease_until,
-  i.last_error,
-  CASE WHEN i.state <> 'queued' THEN i.completed_at ELSE coalesce(d.completed_at, i.completed_at) END AS completed_at`;
-
-/** The events with their queue rows (aliases i, p, d of {@link RECORD_COLUMNS}). */
-function eventsWithQueue(S: string): string {
-  return `${S}.inbox i
-    LEFT JOIN ${S}.inbox_pending p ON p.next_attempt_at = i.due_at AND p.seq = i.seq
-    LEFT JOIN ${S}.inbox_done d ON d.seq = i.seq`;
-}
-
-/**
- * The condition of `inbox.list` on {@link eventsWithQueue}: one account, below the cursor, optionally
- * one state (written so each can use an index: the queue's for pending, inbox_dead for dead) and type.
- */
-function listWhere(
-  S: string,
-  params: SqlParams,
-  account: string,
-  before: number,
-  query: { state?: InboxState; type?: string },
-): string {
-  const clauses = [`i.account = ${params.add(account)}`, `i.seq < ${params.add(before)}`];
-  if (query.state === "pending") clauses.push("i.state = 'queued' AND p.seq IS NOT NULL");
-  else if (query.state === "done") {
-    // NOT EXISTS (rather than p.seq IS NULL): the newest-first walk stops at the page's end.
-    clauses.push(
-      `(i.state = 'done' OR (i.state = 'queued' AND NOT EXISTS (SELECT 1 FROM ${S}.inbox_pending q WHERE q.next_attempt_at = i.due_at AND q.seq = i.seq)))`,
-    );
-  } else if (query.state !== undefined) clauses.push(`i.state = ${params.add(query.state)}`);
-  if (query.type !== undefined) clauses.push(`i.type = ${params.add(query.type)}`);
-  return clauses.join(" AND ");
-}
 
 async function readBacklog(pool: PgContext["pool"], S: string): Promise<InboxBacklog> {
   const { rows } = await q<{ pending: number; dead: number; oldest: string | null }>(
@@ -154,7 +112,7 @@ export function pgInbox({ pool, S, run }: PgContext): InboxRepository {
       run("inbox.get", async () => {
         const { rows } = await q<InboxRow>(
           pool,
-          `SELECT ${RECORD_COLUMNS} FROM ${eventsWithQueue(S)} WHERE i.account = $1 AND i.key = $2`,
+          `SELECT ${QUEUED_RECORD_COLUMNS} FROM ${eventsWithQueue(S)} WHERE i.account = $1 AND i.key = $2`,
           [account, key],
         );
         return rows[0] === undefined ? undefined : toInbox(rows[0]);
@@ -163,10 +121,10 @@ export function pgInbox({ pool, S, run }: PgContext): InboxRepository {
       run("inbox.list", async () => {
         const limit = pageLimit(query);
         const params = new SqlParams((n) => `$${n}`);
-        const where = listWhere(S, params, account, beforeSeq(query), query);
+        const where = queuedInboxWhere(S, params, account, beforeSeq(query), query);
         const { rows } = await q<InboxRow>(
           pool,
-          `SELECT ${RECORD_COLUMNS} FROM ${eventsWithQueue(S)} WHERE ${where}
+          `SELECT ${QUEUED_RECORD_COLUMNS} FROM ${eventsWithQueue(S)} WHERE ${where}
            ORDER BY i.seq DESC LIMIT ${params.add(limit + 1)}`,
           params.values,
         );
@@ -175,14 +133,9 @@ export function pgInbox({ pool, S, run }: PgContext): InboxRepository {
     stats: (account) =>
       run("inbox.stats", async () => {
         const [byState, quarantined] = await Promise.all([
-          q<{ state: string; type: string; n: number; last: number }>(
-            pool,
-            `SELECT CASE WHEN i.state <> 'queued' THEN i.state WHEN p.seq IS NULL THEN 'done' ELSE 'pending' END AS state,
-                    i.type, count(*) AS n, max(i.received_at) AS last
-             FROM ${S}.inbox i LEFT JOIN ${S}.inbox_pending p ON p.next_attempt_at = i.due_at AND p.seq = i.seq
-             WHERE i.account = $1 GROUP BY 1, 2`,
-            [account],
-          ),
+          q<{ state: string; type: string; n: number; last: number }>(pool, queuedStatsSql(S, "$1"), [
+            account,
+          ]),
           q<{ n: number; last: number | null }>(
             pool,
             `SELECT count(*) AS n, max(received_at) AS last FROM ${S}.quarantine WHERE account = $1`,

@@ -1,6 +1,6 @@
 /**
- * The dispatch queue of the PostgreSQL inbox (migrations 4 and 5; the layout is described in
- * inbox.ts): picking due events, completing, dead-lettering and queuing events again.
+ * The dispatch queue of the PostgreSQL inbox (migrations 4 and 5; the layout is described in core's
+ * adapter/inbox-queue.ts): picking due events, completing, dead-lettering and queuing events again.
  */
 import type { CompleteUnwantedOptions, FailOptions } from "@mandrill-kit/core";
 import { inboxNotFound, normalizeCompleteUnwantedOptions, type TypeFilter } from "@mandrill-kit/core/adapter";

@@ -1,4 +1,7 @@
-/** The SQLite `inbox` repository: events, their processing state, and quarantined bodies. */
+/**
+ * The SQLite `inbox` repository: events, their processing state, and quarantined bodies. Pending
+ * events are dispatched through the queue of queue.ts (migration 5; core's adapter/inbox-queue.ts).
+ */
 import {
   type ClaimOptions,
   type FailOptions,
@@ -11,26 +14,27 @@ import {
   applySuppressionEffects,
   beforeSeq,
   claimOrder,
+  eventsWithQueue,
   type InboxRow,
   inboxNotFound,
   inboxStatsFrom,
-  inboxWhere,
   type NormalizedInboxEvent,
-  normalizeClaimOptions,
-  normalizeCompleteUnwantedOptions,
   normalizeIngestBatch,
   page,
   pageLimit,
+  QUEUED_RECORD_COLUMNS,
   type QuarantineRow,
+  queuedInboxWhere,
+  queuedStatsSql,
   SqlParams,
   storeFailed,
-  type TypeFilter,
   toInbox,
   toQuarantined,
 } from "@mandrill-kit/core/adapter";
 import type Database from "better-sqlite3";
 import type { Checkpointer } from "./checkpointer.js";
 import type { SqliteContext } from "./connection.js";
+import { sqliteQueue } from "./queue.js";
 import { suppressionRows } from "./suppressions.js";
 
 type Nullable<T> = T | null;
@@ -53,28 +57,18 @@ function statements(db: Database.Database) {
       ]
     >(
       // raw: a string, or its UTF-8 bytes (rawUtf8), which the CAST stores as that text unchanged.
-      `INSERT INTO inbox (account, key, type, email, message_id, event_at, raw, received_at, state, attempts, next_attempt_at, completed_at)
+      `INSERT INTO inbox (account, key, type, email, message_id, event_at, raw, received_at, state, attempts, due_at, completed_at)
       VALUES (?, ?, ?, ?, ?, ?, CAST(? AS TEXT), ?, ?, 0, ?, ?)
       ON CONFLICT (account, key) DO NOTHING`,
     ),
     softBounceCount: db.prepare<[string, string, number, number], { n: number }>(
       "SELECT count(*) AS n FROM inbox WHERE account = ? AND email = ? AND type = 'soft_bounce' AND event_at > ? AND event_at <= ?",
     ),
-    get: db.prepare<[string, string], InboxRow>("SELECT * FROM inbox WHERE account = ? AND key = ?"),
-    complete: db.prepare<[number, string, string]>(
-      "UPDATE inbox SET state = 'done', lease_until = NULL, next_attempt_at = NULL, completed_at = ? WHERE account = ? AND key = ?",
-    ),
-    retry: db.prepare<[string, number, string, string]>(
-      "UPDATE inbox SET state = 'pending', last_error = ?, next_attempt_at = ?, lease_until = NULL WHERE account = ? AND key = ?",
-    ),
-    dead: db.prepare<[string, number, string, string]>(
-      "UPDATE inbox SET state = 'dead', last_error = ?, next_attempt_at = NULL, lease_until = NULL, completed_at = ? WHERE account = ? AND key = ?",
-    ),
-    replay: db.prepare<[number, string, string]>(
-      "UPDATE inbox SET state = 'pending', attempts = 0, next_attempt_at = ?, lease_until = NULL, completed_at = NULL WHERE account = ? AND key = ?",
+    get: db.prepare<[string, string], InboxRow>(
+      `SELECT ${QUEUED_RECORD_COLUMNS} FROM ${eventsWithQueue("main")} WHERE i.account = ? AND i.key = ?`,
     ),
     stats: db.prepare<[string], { state: string; type: string; n: number; last: number }>(
-      "SELECT state, type, count(*) AS n, max(received_at) AS last FROM inbox WHERE account = ? GROUP BY state, type",
+      queuedStatsSql("main", "?"),
     ),
     quarantine: db.prepare<[string, number, string, string]>(
       "INSERT INTO quarantine (account, received_at, body, error) VALUES (?, ?, ?, ?)",
@@ -83,60 +77,15 @@ function statements(db: Database.Database) {
       "SELECT * FROM quarantine WHERE account = ? AND id < ? ORDER BY id DESC LIMIT ?",
     ),
     backlog: db.prepare<[], { pending: number; dead: number; oldest: number | null }>(
-      `SELECT (SELECT count(*) FROM inbox INDEXED BY inbox_due WHERE state = 'pending') AS pending,
+      `SELECT (SELECT count(*) FROM inbox_pending) AS pending,
               (SELECT count(*) FROM inbox INDEXED BY inbox_dead WHERE state = 'dead') AS dead,
-              (SELECT min(next_attempt_at) FROM inbox INDEXED BY inbox_due WHERE state = 'pending') AS oldest`,
+              (SELECT min(next_attempt_at) FROM inbox_pending) AS oldest`,
     ),
     quarantineStats: db.prepare<[string], { n: number; last: number | null }>(
       "SELECT count(*) AS n, max(received_at) AS last FROM quarantine WHERE account = ?",
     ),
   };
 }
-
-/** Parameters of the claim and completeUnwanted statements (see {@link dueStatements}). */
-type DueParams = {
-  now: number;
-  limit: number;
-  leaseMs?: number;
-  account?: string;
-  /** JSON array of the filter's exact types. */
-  types?: string;
-  /** 1 when the filter's `unknown` matches `unknown:<name>` too. */
-  unknown?: number;
-};
-
-/**
- * The claim (`UPDATE … RETURNING *` of due, unleased pending events, oldest due first) and the
- * set-based completion of unwanted types, for each combination of an account and a type filter;
- * prepared on first use. Both walk the `inbox_due` partial index (pending events only).
- */
-function dueStatements(db: Database.Database) {
-  const cache = new Map<string, Database.Statement<[DueParams], InboxRow>>();
-  const inTypes =
-    "(type IN (SELECT value FROM json_each(@types)) OR (@unknown AND substr(type, 1, 8) = 'unknown:'))";
-  return (what: "claim" | "completeUnwanted", account: boolean, types: boolean) => {
-    const id = `${what}:${account}:${types}`;
-    let statement = cache.get(id);
-    if (statement === undefined) {
-      const where = [
-        "state = 'pending' AND next_attempt_at <= @now AND (lease_until IS NULL OR lease_until <= @now)",
-        ...(account ? ["account = @account"] : []),
-        ...(types ? [what === "claim" ? inTypes : `NOT ${inTypes}`] : []),
-      ].join(" AND ");
-      const due = `SELECT seq FROM inbox WHERE ${where} ORDER BY next_attempt_at, seq LIMIT @limit`;
-      statement = db.prepare<[DueParams], InboxRow>(
-        what === "claim"
-          ? `UPDATE inbox SET lease_until = @now + @leaseMs, attempts = attempts + 1 WHERE seq IN (${due}) RETURNING *`
-          : `UPDATE inbox SET state = 'done', lease_until = NULL, next_attempt_at = NULL, completed_at = @now WHERE seq IN (${due})`,
-      );
-      cache.set(id, statement);
-    }
-    return statement;
-  };
-}
-
-const typeParams = (filter: TypeFilter | undefined) =>
-  filter === undefined ? {} : { types: JSON.stringify(filter.exact), unknown: filter.unknownPrefix ? 1 : 0 };
 
 /** The backlog from its query's row. */
 function backlogFrom(row: { pending: number; dead: number; oldest: number | null } | undefined) {
@@ -159,6 +108,7 @@ function durableIngest(
   { db, filename, run, checkpointer, walSync }: SqliteContext,
   sql: ReturnType<typeof statements>,
   suppressions: ReturnType<typeof suppressionRows>,
+  queue: ReturnType<typeof sqliteQueue>,
 ) {
   // The bytes of rawUtf8 are stored as they are (CAST … AS TEXT), which reads them as the database's
   // text encoding: UTF-8 for every database this store creates, but not for one made as UTF-16.
@@ -182,7 +132,7 @@ function durableIngest(
         e.eventAt,
         bytesAreText ? (e.rawUtf8 ?? e.raw) : e.raw,
         receivedAt,
-        e.state,
+        done ? "done" : "queued",
         done ? null : receivedAt,
         done ? receivedAt : null,
       );
@@ -190,6 +140,7 @@ function durableIngest(
         result.duplicates.push(e.key);
         continue;
       }
+      if (!done) queue.enqueueNew(Number(info.lastInsertRowid), account, e.type, receivedAt);
       result.inserted.push(e.key);
       if (e.effects.length === 0) continue;
       applySuppressionEffects(
@@ -223,33 +174,25 @@ function durableIngest(
 export function sqliteInbox(context: SqliteContext): InboxRepository {
   const { db, run, bookkeeping } = context;
   const sql = statements(db);
-  const due = dueStatements(db);
+  const queue = sqliteQueue(db);
   const suppressions = suppressionRows(db);
 
-  const ingest = durableIngest(context, sql, suppressions);
+  const ingest = durableIngest(context, sql, suppressions, queue);
 
-  const claimTx = db.transaction((options: ClaimOptions): InboxRow[] => {
-    const { now, limit, leaseMs, account, types } = normalizeClaimOptions(options);
-    return due("claim", account !== undefined, types !== undefined).all({
-      now,
-      leaseMs,
-      limit,
-      ...(account === undefined ? {} : { account }),
-      ...typeParams(types),
-    });
-  });
-
+  // Claims, completions and failures are bookkeeping (no fsync: see connection.ts); each is one
+  // IMMEDIATE transaction, so another process on the file never claims the same event meanwhile.
+  const claimTx = db.transaction(queue.claim);
+  const completeTx = db.transaction(queue.complete);
   const completeManyTx = db.transaction(
     (events: readonly { account: string; key: string }[], now: number) => {
-      let changed = 0;
-      for (const { account, key } of events) changed += sql.complete.run(now, account, key).changes;
-      return changed;
+      let found = 0;
+      for (const { account, key } of events) if (queue.complete(account, key, now)) found++;
+      return found;
     },
   );
-
-  const requireRow = (account: string, key: string): void => {
-    if (sql.get.get(account, key) === undefined) throw inboxNotFound(account, key);
-  };
+  const completeUnwantedTx = db.transaction(queue.completeUnwanted);
+  const failTx = db.transaction(queue.fail);
+  const replayTx = db.transaction(queue.replay);
 
   return {
     ingest,
@@ -261,33 +204,23 @@ export function sqliteInbox(context: SqliteContext): InboxRepository {
       ),
     complete: (account, key, options = {}) =>
       run("inbox.complete", () => {
-        if (bookkeeping(() => sql.complete.run(options.now ?? Date.now(), account, key).changes) === 0)
-          requireRow(account, key);
+        if (!bookkeeping(() => completeTx.immediate(account, key, options.now ?? Date.now())))
+          throw inboxNotFound(account, key);
       }),
     completeMany: (events, options = {}) =>
       run("inbox.completeMany", () =>
         bookkeeping(() => completeManyTx.immediate(events, options.now ?? Date.now())),
       ),
     completeUnwanted: (options) =>
-      run("inbox.completeUnwanted", () => {
-        const { wanted, limit, now, account } = normalizeCompleteUnwantedOptions(options);
-        const statement = due("completeUnwanted", account !== undefined, true);
-        const params = { now, limit, ...(account === undefined ? {} : { account }), ...typeParams(wanted) };
-        // One statement, one transaction, no fsync (bookkeeping, like completeMany).
-        return bookkeeping(() => statement.run(params).changes);
-      }),
+      run("inbox.completeUnwanted", () => bookkeeping(() => completeUnwantedTx.immediate(options))),
     fail: (account, key, options: FailOptions) =>
       run("inbox.fail", () => {
         const error = String(options.error).slice(0, 2000);
-        const changes = bookkeeping(() =>
-          options.retryAt === null
-            ? sql.dead.run(error, options.now ?? Date.now(), account, key).changes
-            : sql.retry.run(error, options.retryAt, account, key).changes,
-        );
-        if (changes === 0) requireRow(account, key);
+        if (!bookkeeping(() => failTx.immediate(account, key, options, error)))
+          throw inboxNotFound(account, key);
       }),
     replay: (account, key, options = {}) =>
-      run("inbox.replay", () => sql.replay.run(options.now ?? Date.now(), account, key).changes > 0),
+      run("inbox.replay", () => replayTx.immediate(account, key, options.now ?? Date.now())),
     get: (account, key) =>
       run("inbox.get", () => {
         const row = sql.get.get(account, key);
@@ -297,9 +230,11 @@ export function sqliteInbox(context: SqliteContext): InboxRepository {
       run("inbox.list", () => {
         const limit = pageLimit(query);
         const params = new SqlParams(() => "?");
-        const where = inboxWhere(params, account, beforeSeq(query), query);
+        const where = queuedInboxWhere("main", params, account, beforeSeq(query), query);
         const rows = db
-          .prepare<unknown[], InboxRow>(`SELECT * FROM inbox WHERE ${where} ORDER BY seq DESC LIMIT ?`)
+          .prepare<unknown[], InboxRow>(
+            `SELECT ${QUEUED_RECORD_COLUMNS} FROM ${eventsWithQueue("main")} WHERE ${where} ORDER BY i.seq DESC LIMIT ?`,
+          )
           .all(...params.values, limit + 1)
           .map(toInbox);
         return page(rows, limit, (r) => [r.seq]);
@@ -325,7 +260,7 @@ export function sqliteInbox(context: SqliteContext): InboxRepository {
         const rows = sql.quarantineList.all(account, beforeSeq(options), limit + 1).map(toQuarantined);
         return page(rows, limit, (q) => [q.id]);
       }),
-    // Both answered from the partial indexes inbox_due and inbox_dead.
+    // Answered from the queue and the partial index inbox_dead.
     backlog: () => run("inbox.backlog", () => backlogFrom(sql.backlog.get())),
   };
 }

@@ -128,4 +128,45 @@ export const MIGRATIONS: readonly Migration[] = [
       CREATE INDEX inbox_dead ON inbox (account) WHERE state = 'dead';
     `,
   },
+  {
+    version: 5,
+    name: "dispatch queue apart from the events: inbox_pending (claims, leases) and inbox_done (completions)",
+    // The layout of core's adapter/inbox-queue.ts (as PostgreSQL's migrations 4 and 5): an event row
+    // (~1 kB with its raw JSON) is written once; queuing, claiming and completing it touch only these
+    // narrow rows, a few pages per batch instead of one page per event. Pending events move to the
+    // queue here, leases and attempts included; their due time is kept in inbox.due_at. The columns
+    // next_attempt_at and lease_until of inbox are renamed retired_* (dropping a column rewrites the
+    // whole table; renaming one only edits the schema): every inbox write of an older version of this
+    // package names them, so a process still running one (another process on the file) fails on its
+    // next write, rather than store events no newer process would dispatch or mark events done behind
+    // the queue's back. It was refused on open already (ERR_MK_STORE_SCHEMA_TOO_NEW).
+    sql: `
+      CREATE TABLE inbox_pending (
+        next_attempt_at INTEGER NOT NULL,
+        seq             INTEGER NOT NULL,
+        account         TEXT    NOT NULL,
+        type            TEXT    NOT NULL,
+        lease_until     INTEGER,
+        attempts        INTEGER NOT NULL,
+        PRIMARY KEY (next_attempt_at, seq)
+      ) STRICT, WITHOUT ROWID;
+
+      CREATE TABLE inbox_done (
+        seq          INTEGER PRIMARY KEY,
+        attempts     INTEGER NOT NULL,
+        completed_at INTEGER NOT NULL
+      ) STRICT;
+
+      ALTER TABLE inbox ADD COLUMN due_at INTEGER;
+      INSERT INTO inbox_pending (next_attempt_at, seq, account, type, lease_until, attempts)
+        SELECT coalesce(next_attempt_at, received_at), seq, account, type, lease_until, attempts
+        FROM inbox WHERE state = 'pending';
+      UPDATE inbox SET state = 'queued', due_at = coalesce(next_attempt_at, received_at),
+                       next_attempt_at = NULL, lease_until = NULL
+        WHERE state = 'pending';
+      DROP INDEX inbox_due;
+      ALTER TABLE inbox RENAME COLUMN next_attempt_at TO retired_next_attempt_at;
+      ALTER TABLE inbox RENAME COLUMN lease_until TO retired_lease_until;
+    `,
+  },
 ];

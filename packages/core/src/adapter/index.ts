@@ -27,6 +27,7 @@ export {
   toQuarantined,
   typeFilterMatches,
 } from "./inbox.js";
+export { eventsWithQueue, QUEUED_RECORD_COLUMNS, queuedInboxWhere, queuedStatsSql } from "./inbox-queue.js";
 export {
   type NormalizedInboxEvent,
   normalizeEffect,
