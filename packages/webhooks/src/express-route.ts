@@ -39,6 +39,7 @@ type BodyPart = Pick<VerifyRequestInput, "body" | "form">;
 async function readPost(
   req: Request,
   limits: { limitBytes: number; timeoutMs: number },
+  into: (size: number) => Buffer | undefined,
 ): Promise<{ part: BodyPart; bytes: number } | { refusal: Refusal }> {
   try {
     // Before reading: a body of the wrong type is never read.
@@ -51,7 +52,7 @@ async function readPost(
           : String(form).length;
       return { part: { form }, bytes };
     }
-    const body = await readRawBody(req, limits);
+    const body = await readRawBody(req, limits, into);
     return { part: { body }, bytes: body.length };
   } catch (error) {
     if (error instanceof FormBodyError) return { refusal: bodyRefusal(error) };
@@ -166,7 +167,12 @@ async function handleRequest(
     answer((await receive(probe, receiving)).reply);
     return undefined;
   }
-  const read = await readPost(req, { limitBytes: config.bodyLimitBytes, timeoutMs: config.bodyTimeoutMs });
+  // A body for the parse threads is gathered in memory a thread gave back (no fresh pages per batch).
+  const read = await readPost(
+    req,
+    { limitBytes: config.bodyLimitBytes, timeoutMs: config.bodyTimeoutMs },
+    (size) => (size >= config.parseThreadMinBytes ? state.parsePool()?.bodyBuffer(size) : undefined),
+  );
   if ("refusal" in read) {
     const received = await receive(read.refusal, receiving);
     answer(received.reply);

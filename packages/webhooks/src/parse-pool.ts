@@ -31,8 +31,17 @@ export class ParseWorkerError extends MandrillKitError {
 export class ParseThreadStartError extends ParseWorkerError {}
 
 export interface ParsePool {
-  /** Runs the job in a worker thread; `input.body`'s memory is moved there when it owns it. */
+  /**
+   * Runs the job in a worker thread; `input.body`'s memory is moved there when it owns it (or it came
+   * from {@link bodyBuffer}), and the thread gives it back with its answer, to gather later bodies in.
+   */
   run(input: ParseJobInput): Promise<ParseJobResult>;
+  /**
+   * A buffer of exactly `size` bytes over memory a thread gave back (reused: its pages are already
+   * mapped, where new memory for every ~1 MB body costs page faults and garbage collection), or over
+   * new memory with room to spare; `undefined` above {@link RECYCLED_BODY_MAX}. Pass it to `run`.
+   */
+  bodyBuffer(size: number): Buffer | undefined;
   /** Stops every thread; jobs in flight fail. The pool can't be used afterwards. */
   close(): Promise<void>;
   readonly closed: boolean;
@@ -40,9 +49,25 @@ export interface ParsePool {
   readonly startFailure: Error | undefined;
 }
 
+/** Largest body whose memory the pool keeps for reuse (larger ones are new memory each time). */
+export const RECYCLED_BODY_MAX = 8 * 1024 * 1024;
+/** How many given-back body buffers the pool keeps (the largest; at most 4 × RECYCLED_BODY_MAX). */
+const SPARE_BODIES = 4;
+/** New body memory is rounded up to this, plus a quarter, so a slightly larger next body fits too. */
+const BODY_ROUNDING = 64 * 1024;
+
 interface Pending {
   resolve(result: ParseJobResult): void;
   reject(error: Error): void;
+}
+
+/** A thread's message: ready, or the answer to job `id`, with the job's body memory given back. */
+interface ParseReply {
+  id: number;
+  ready?: true;
+  result?: ParseJobResult;
+  error?: string;
+  body?: ArrayBuffer;
 }
 
 interface Thread {
@@ -70,6 +95,42 @@ export const parseThreadSpawner: { spawn: () => Worker } = { spawn: spawnParseWo
 /** Every thread a pool starts is passed to these (tests watch threads start and stop with it). */
 export const parseThreadObservers = new Set<(worker: Worker) => void>();
 
+/**
+ * The memory of bodies given back by the threads (the largest few, smallest first), lent out to gather
+ * later bodies in (see {@link ParsePool.bodyBuffer}).
+ */
+function bodyMemory() {
+  const spare: ArrayBuffer[] = [];
+  const lentOut = new WeakSet<ArrayBuffer>();
+  return {
+    giveBack(memory: unknown): void {
+      if (!(memory instanceof ArrayBuffer) || memory.byteLength === 0) return;
+      if (memory.byteLength > RECYCLED_BODY_MAX) return;
+      let at = spare.findIndex((m) => m.byteLength > memory.byteLength);
+      if (at === -1) at = spare.length;
+      spare.splice(at, 0, memory);
+      if (spare.length > SPARE_BODIES) spare.shift();
+    },
+    lend(size: number): Buffer | undefined {
+      if (size > RECYCLED_BODY_MAX || size <= 0) return undefined;
+      const at = spare.findIndex((m) => m.byteLength >= size);
+      const memory =
+        at === -1
+          ? new ArrayBuffer(
+              Math.min(RECYCLED_BODY_MAX, Math.ceil((size * 1.25) / BODY_ROUNDING) * BODY_ROUNDING),
+            )
+          : (spare.splice(at, 1)[0] as ArrayBuffer);
+      lentOut.add(memory);
+      return Buffer.from(memory, 0, size);
+    },
+    /** Whether `body` is a view of memory lent out here (so it may move to a thread). */
+    lent: (body: Uint8Array) => body.buffer instanceof ArrayBuffer && lentOut.has(body.buffer),
+    clear(): void {
+      spare.length = 0;
+    },
+  };
+}
+
 export function createParsePool(options: {
   size: number;
   /** Starts one thread (tests pass their own). @default spawnParseWorker */
@@ -84,6 +145,7 @@ export function createParsePool(options: {
   let nextId = 1;
   let closed = false;
   let startFailure: ParseThreadStartError | undefined;
+  const memory = bodyMemory();
 
   function fail(thread: Thread, error: Error): void {
     const at = threads.indexOf(thread);
@@ -114,7 +176,8 @@ export function createParsePool(options: {
     });
     ready.catch(() => {}); // Read by the jobs waiting on it; a failure is handled there.
     const thread: Thread = { worker, pending: new Map(), ready, isReady: false };
-    worker.on("message", (m: { id: number; ready?: true; result?: ParseJobResult; error?: string }) => {
+    worker.on("message", (m: ParseReply) => {
+      if (m.body !== undefined && !closed) memory.giveBack(m.body);
       if (m.ready === true) {
         thread.isReady = true;
         settle.ok();
@@ -182,7 +245,7 @@ export function createParsePool(options: {
       const id = nextId++;
       const { body } = input;
       // Move the body's memory when it is the body's alone (not a slice of Node's shared pool).
-      const own = body.byteOffset === 0 && body.byteLength === body.buffer.byteLength;
+      const own = (body.byteOffset === 0 && body.byteLength === body.buffer.byteLength) || memory.lent(body);
       return new Promise<ParseJobResult>((resolve, reject) => {
         if (thread.pending.size === 0) thread.worker.ref();
         thread.pending.set(id, { resolve, reject });
@@ -204,8 +267,10 @@ export function createParsePool(options: {
         else thread.ready.then(post, () => {});
       });
     },
+    bodyBuffer: (size) => (closed ? undefined : memory.lend(size)),
     async close() {
       closed = true;
+      memory.clear();
       const all = threads.splice(0);
       for (const t of all) fail(t, new ParseWorkerError("the webhook parse pool was closed"));
       await Promise.all(all.map((t) => t.worker.terminate()));

@@ -12,7 +12,7 @@ if (port === null)
 // Loaded: from now on the pool hands this thread jobs (see parse-pool.ts).
 port.postMessage({ ready: true });
 port.on("message", (message: { id: number; input: ParseJobInput }) => {
-  let reply: { id: number; result?: ParseJobResult; error?: string };
+  let reply: { id: number; result?: ParseJobResult; error?: string; body?: ArrayBuffer };
   try {
     reply = { id: message.id, result: runParseJob(message.input) };
   } catch (error) {
@@ -20,8 +20,7 @@ port.on("message", (message: { id: number; input: ParseJobInput }) => {
   }
   const columns = reply.result?.kind === "batch" ? reply.result.columns : undefined;
   // The packed batch's buffers move to the main thread (each is its own memory).
-  port.postMessage(
-    reply,
+  const moved =
     columns === undefined
       ? []
       : [
@@ -30,6 +29,13 @@ port.on("message", (message: { id: number; input: ParseJobInput }) => {
           columns.raws.buffer,
           columns.rawBounds.buffer,
           columns.eventAts.buffer,
-        ].filter((b): b is ArrayBuffer => b instanceof ArrayBuffer),
-  );
+        ].filter((b): b is ArrayBuffer => b instanceof ArrayBuffer);
+  // So does the body's memory, which this thread no longer reads (nothing in the reply is a view of
+  // it: decoding wrote the form's bytes into memory of their own): the pool gathers later bodies in it.
+  const body = message.input.body.buffer;
+  if (body instanceof ArrayBuffer && body.byteLength > 0 && !moved.includes(body)) {
+    reply.body = body;
+    moved.push(body);
+  }
+  port.postMessage(reply, moved);
 });

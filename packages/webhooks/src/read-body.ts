@@ -12,9 +12,14 @@ export interface ReadBodyLimits {
 /**
  * Reads the raw body within `limits`. On a refusal the rest of the body is discarded; the caller
  * answers with `Connection: close` (see `closeConnection` on the reply) so a client that keeps
- * sending cannot hold the socket.
+ * sending cannot hold the socket. `into(size)` may give the memory to gather a body of `size` bytes
+ * in (exactly `size` long; the parse pool's recycled buffers): otherwise it is new memory.
  */
-export function readRawBody(req: IncomingMessage, limits: ReadBodyLimits): Promise<Buffer> {
+export function readRawBody(
+  req: IncomingMessage,
+  limits: ReadBodyLimits,
+  into?: (size: number) => Buffer | undefined,
+): Promise<Buffer> {
   const { limitBytes, timeoutMs } = limits;
   const declared = Number(req.headers["content-length"]);
   if (Number.isFinite(declared) && declared > limitBytes) {
@@ -46,7 +51,7 @@ export function readRawBody(req: IncomingMessage, limits: ReadBodyLimits): Promi
         finish(new FormBodyError(413, `The body is larger than the limit of ${limitBytes} bytes.`));
       else chunks.push(chunk);
     };
-    const onEnd = () => finish(undefined, Buffer.concat(chunks, size));
+    const onEnd = () => finish(undefined, gather(chunks, size, into?.(size)));
     const onError = (error: Error) => finish(error);
     const onAborted = () => finish(new FormBodyError(400, "The client aborted the request."));
     const deadline = setTimeout(
@@ -59,4 +64,12 @@ export function readRawBody(req: IncomingMessage, limits: ReadBodyLimits): Promi
     req.on("error", onError);
     req.on("aborted", onAborted);
   });
+}
+
+/** The chunks as one buffer: copied into `target` when given (its length is `size`), else new memory. */
+function gather(chunks: readonly Buffer[], size: number, target: Buffer | undefined): Buffer {
+  if (target === undefined || target.length !== size) return Buffer.concat(chunks, size);
+  let at = 0;
+  for (const chunk of chunks) at += chunk.copy(target, at);
+  return target;
 }

@@ -1,6 +1,6 @@
 import { once } from "node:events";
 import { Worker } from "node:worker_threads";
-import { createMemoryStore, resolveSuppressionPolicy, type Store } from "@mandrill-kit/core";
+import { createMemoryStore, type Store } from "@mandrill-kit/core";
 import { parseMandrillEventsBytes } from "@mandrill-kit/core/plugin";
 import { manualClock } from "@mandrill-kit/core/testing";
 import {
@@ -16,7 +16,7 @@ import { buildRouter } from "../src/express-route.js";
 import { decodeFormBytes } from "../src/form-body.js";
 import { inboxInputs } from "../src/ingest-events.js";
 import { createDiagnosisLog } from "../src/mismatch-diagnoses.js";
-import { inputsFromColumns, type ParseJobInput, type ParseJobResult, runParseJob } from "../src/parse-job.js";
+import { inputsFromColumns, type ParseJobInput, runParseJob } from "../src/parse-job.js";
 import {
   createParsePool,
   type ParsePool,
@@ -29,9 +29,8 @@ import {
 import { resolveRouterDeps, resolveWebhooksOptions } from "../src/webhooks-options.js";
 import { CAPTURED_CLICK } from "./fixtures/captured.js";
 import { plainInputs } from "./helpers.js";
+import { capturedJob, comparable, policy, signedJob } from "./parse-jobs.js";
 
-const FORM = "application/x-www-form-urlencoded";
-const policy = resolveSuppressionPolicy();
 const captured = new URL(CAPTURED_CLICK.url);
 
 const pools: ParsePool[] = [];
@@ -62,27 +61,6 @@ function pool(options: Parameters<typeof createParsePool>[0] = { size: 1 }): Par
   const p = createParsePool(options);
   pools.push(p);
   return p;
-}
-
-/** The captured POST as a parse job (its key, Callback URL and signature). */
-function capturedJob(overrides: Partial<ParseJobInput> = {}): ParseJobInput {
-  return {
-    body: Buffer.from(CAPTURED_CLICK.body),
-    contentType: FORM,
-    signature: CAPTURED_CLICK.signature,
-    account: "default",
-    callbackUrl: CAPTURED_CLICK.url,
-    keys: [CAPTURED_CLICK.key],
-    policy,
-    receivedAt: 1_700_000_000_000,
-    skipHandlersFor: [],
-    ...overrides,
-  };
-}
-
-function signedJob(events: unknown[] | string, overrides: Partial<ParseJobInput> = {}): ParseJobInput {
-  const signed = signWebhook({ key: CAPTURED_CLICK.key, url: CAPTURED_CLICK.url, events });
-  return capturedJob({ body: Buffer.from(signed.body), signature: signed.signature, ...overrides });
 }
 
 /** Requests the router must answer alike with and without parse threads. */
@@ -136,13 +114,6 @@ const CASES: [string, () => ParseJobInput][] = [
       ),
   ],
 ];
-
-/** A result with its packed inputs unpacked (a packed buffer arrives as a Uint8Array, not a Buffer). */
-function comparable(result: ParseJobResult) {
-  return result.kind === "batch"
-    ? { ...result, columns: plainInputs(inputsFromColumns(result.columns)) }
-    : result;
-}
 
 describe("parse jobs in a parse thread", () => {
   it.each(CASES)("give the same result as in this thread: %s", async (_name, job) => {
