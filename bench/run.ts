@@ -5,6 +5,7 @@
 import { writeFileSync } from "node:fs";
 import { runCredentialsBenches } from "./credentials.bench.js";
 import { runDenylistSyncBench } from "./denylist-sync.bench.js";
+import { renderDispatchSection, runDispatchQueueBench } from "./dispatch-queue.bench.js";
 import { runIngestBreakdown } from "./ingest-breakdown.bench.js";
 import { renderSustainedSection, runIngestSustainedBenches } from "./ingest-sustained.bench.js";
 import { machine, printTable, renderMarkdown } from "./lib/report.js";
@@ -18,6 +19,8 @@ import { runWebhookBenches } from "./webhooks.bench.js";
 const started = Date.now();
 const { tables, sqliteVersion } = await runStoreBenches();
 for (const table of tables) printTable(table);
+const dispatchTables = await runDispatchQueueBench();
+for (const table of dispatchTables) printTable(table);
 const credentialTables = await runCredentialsBenches();
 for (const table of credentialTables) printTable(table);
 const webhookTables = await runWebhookBenches();
@@ -53,6 +56,7 @@ const md = [
   "## Store and parser (`@mandrill-kit/core`, `@mandrill-kit/sqlite`)",
   "",
   ...tables.map(renderMarkdown),
+  renderDispatchSection(dispatchTables),
   "## Credentials (`@mandrill-kit/credentials`)",
   "",
   ...credentialTables.map(renderMarkdown),

@@ -9,7 +9,6 @@ import { type InboxEventInput, resolveSuppressionPolicy } from "@mandrill-kit/co
 import { eventKey, parseMandrillEvents } from "@mandrill-kit/core/plugin";
 import { openSqliteStore } from "@mandrill-kit/sqlite";
 import Database from "better-sqlite3";
-import { dispatchQueueBench } from "./dispatch-queue.bench.js";
 import { BOUNCE_HEAVY_MIX, type EventMix, realisticBatch, TYPICAL_MIX, toInboxInputs } from "./lib/events.js";
 import type { Table } from "./lib/report.js";
 import { fmt, type Sample, sampleRow, summarize, timeRuns } from "./lib/stats.js";
@@ -299,12 +298,7 @@ export async function runStoreBenches(): Promise<{ tables: Table[]; sqliteVersio
     const probe = new Database(":memory:");
     const sqliteVersion = (probe.prepare("SELECT sqlite_version() AS v").get() as { v: string }).v;
     probe.close();
-    const tables = [
-      await suppressionCheckBench(dir),
-      await ingestBench(dir),
-      await dispatchQueueBench(dir),
-      await parserBench(),
-    ];
+    const tables = [await suppressionCheckBench(dir), await ingestBench(dir), await parserBench()];
     return { tables, sqliteVersion };
   } finally {
     rmSync(dir, { recursive: true, force: true });

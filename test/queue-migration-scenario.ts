@@ -176,4 +176,30 @@ export async function expectMigratedQueue(
     attempts: 1,
     completedAt: clock.now(),
   });
+
+  // So do a done event stored before the migration and one completed through the queue after it;
+  // a failure with a retry queues the latter again, a failure without one dead-letters it.
+  ran.length = 0;
+  expect(await dispatcher.replay("acme", "done-send")).toBe(true);
+  expect(await dispatcher.replay("acme", "p-send")).toBe(true);
+  await dispatcher.runDue();
+  expect(ran.sort()).toEqual(["done-send", "p-send"]);
+  for (const key of ["done-send", "p-send"])
+    expect(await store.inbox.get("acme", key), key).toMatchObject({ state: "done", attempts: 1 });
+  await store.inbox.fail("acme", "p-send", { error: "Error: later", retryAt: clock.now() + 1000 });
+  expect(await store.inbox.get("acme", "p-send")).toMatchObject({
+    state: "pending",
+    attempts: 1,
+    nextAttemptAt: clock.now() + 1000,
+    lastError: "Error: later",
+  });
+  await store.inbox.fail("acme", "p-send", { error: "Error: gave up", retryAt: null, now: clock.now() });
+  expect(await store.inbox.get("acme", "p-send")).toMatchObject({
+    state: "dead",
+    attempts: 1,
+    nextAttemptAt: null,
+    leaseUntil: null,
+    completedAt: clock.now(),
+  });
+  expect(await store.inbox.backlog?.()).toEqual({ pending: 0, dead: 2, oldestDueAt: null });
 }

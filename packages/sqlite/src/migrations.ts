@@ -167,6 +167,14 @@ export const MIGRATIONS: readonly Migration[] = [
       DROP INDEX inbox_due;
       ALTER TABLE inbox RENAME COLUMN next_attempt_at TO retired_next_attempt_at;
       ALTER TABLE inbox RENAME COLUMN lease_until TO retired_lease_until;
+
+      -- An event deleted (a host's retention job) takes its queue rows with it: inbox.seq values are
+      -- reused after the newest rows are deleted, and a new event must not inherit an old lease or
+      -- completion.
+      CREATE TRIGGER inbox_deleted AFTER DELETE ON inbox BEGIN
+        DELETE FROM inbox_pending WHERE next_attempt_at = OLD.due_at AND seq = OLD.seq;
+        DELETE FROM inbox_done WHERE seq = OLD.seq;
+      END;
     `,
   },
 ];

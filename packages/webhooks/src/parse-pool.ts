@@ -104,7 +104,8 @@ function bodyMemory() {
   const lentOut = new WeakSet<ArrayBuffer>();
   return {
     giveBack(memory: unknown): void {
-      if (!(memory instanceof ArrayBuffer) || memory.byteLength === 0) return;
+      // Not a small body's (a copy of a slice of Node's shared pool, under BODY_ROUNDING), not a huge one.
+      if (!(memory instanceof ArrayBuffer) || memory.byteLength < BODY_ROUNDING) return;
       if (memory.byteLength > RECYCLED_BODY_MAX) return;
       let at = spare.findIndex((m) => m.byteLength > memory.byteLength);
       if (at === -1) at = spare.length;

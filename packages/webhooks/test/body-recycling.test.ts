@@ -48,9 +48,13 @@ function gathered(job: ParseJobInput, into: Buffer): ParseJobInput {
 describe("the parse pool's body memory", () => {
   it("comes back from the thread with its answer and gathers the next body", async () => {
     const p = pool();
-    const first = batch("first", 40);
+    const first = batch("first", 120);
+    expect(first.body.length).toBeGreaterThan(64 * 1024);
     const firstBytes = Buffer.from(first.body);
-    const result = await p.run(gathered(first, p.bodyBuffer(first.body.length) as Buffer));
+    const lent = p.bodyBuffer(first.body.length) as Buffer;
+    const result = await p.run(gathered(first, lent));
+    // Moved to the thread, not copied: this thread's view of it is detached.
+    expect(lent.buffer.byteLength).toBe(0);
     expect(comparable(result)).toEqual(comparable(runParseJob(first)));
 
     // A smaller body: gathered in the memory the first one came back in (it still holds its bytes).
@@ -65,7 +69,7 @@ describe("the parse pool's body memory", () => {
   it("never lets an earlier body show through a later, shorter one", async () => {
     const p = pool();
     // Sizes that go down and up, so most bodies land in memory a longer body filled before.
-    const sizes = [60, 5, 45, 1, 30, 60, 2, 50, 8, 20, 3, 40];
+    const sizes = [160, 5, 120, 1, 90, 160, 2, 140, 8, 60, 3, 100];
     for (const [i, n] of sizes.entries()) {
       const job = batch(`b${i}`, n);
       const into = p.bodyBuffer(job.body.length);
@@ -106,11 +110,28 @@ describe("the router with recycled bodies", () => {
         diagnosisLog: createDiagnosisLog(config.clock),
         afterIngest: () => undefined,
         doneTypes: () => config.skipHandlersFor,
-        parsePool: () => threads,
+        parsePool: () => lending,
       }),
     );
+    // Every body the router reads is gathered in memory the pool lends.
+    let lent = 0;
+    const lending: ParsePool = {
+      run: (input) => threads.run(input),
+      close: () => threads.close(),
+      bodyBuffer: (size) => {
+        lent++;
+        return threads.bodyBuffer(size);
+      },
+      get closed() {
+        return threads.closed;
+      },
+      get startFailure() {
+        return threads.startFailure;
+      },
+    };
     const sent: string[] = [];
-    for (const [i, n] of [50, 4, 30, 1, 50, 12].entries()) {
+    const sizes = [150, 4, 90, 1, 150, 12];
+    for (const [i, n] of sizes.entries()) {
       const events = Array.from({ length: n }, (_, k) =>
         eventFixtures.open({ email: `r${i}-${k}@example.com`, id: `r${i}-msg-${k}` }),
       );
@@ -122,6 +143,7 @@ describe("the router with recycled bodies", () => {
       expect(res.status, `batch ${i}`).toBe(200);
       sent.push(...events.map((e) => JSON.stringify(e)));
     }
+    expect(lent).toBe(sizes.length);
     // Each stored text is its event's source text (Mandrill escapes "/"), which reads back as the event.
     const stored = (await store.inbox.list("default", { limit: 500 })).items.map((e) =>
       JSON.stringify(JSON.parse(e.raw)),
