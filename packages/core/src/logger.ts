@@ -24,6 +24,12 @@ export interface Logger {
   info: LogMethod;
   warn: LogMethod;
   error: LogMethod;
+  /**
+   * Whether entries of `level` are written (pino has it). When it answers false, the kit builds and
+   * redacts no context for that level: a disabled debug or info line costs a call, not a walk of
+   * its fields. Without it, every entry is handed over.
+   */
+  isLevelEnabled?(level: LogLevel): boolean;
 }
 
 const noop: LogMethod = () => {};
@@ -51,14 +57,21 @@ export interface ConsoleLoggerOptions {
 export function createConsoleLogger(options: ConsoleLoggerOptions = {}): Logger {
   const min = LEVELS.indexOf(options.level ?? "info");
   const stream = options.stream ?? process.stderr;
+  const isLevelEnabled = (level: LogLevel) => LEVELS.indexOf(level) >= min;
   const method =
     (level: LogLevel): LogMethod =>
     (context, message) => {
-      if (LEVELS.indexOf(level) < min) return;
+      if (!isLevelEnabled(level)) return;
       const entry = { level, time: new Date().toISOString(), msg: message, ...(redact(context) as object) };
       stream.write(`${JSON.stringify(entry)}\n`);
     };
-  return { debug: method("debug"), info: method("info"), warn: method("warn"), error: method("error") };
+  return {
+    debug: method("debug"),
+    info: method("info"),
+    warn: method("warn"),
+    error: method("error"),
+    isLevelEnabled,
+  };
 }
 
 /** Fields of an entry written through a {@link ComponentLogger} (its `component` is already bound). */
@@ -83,9 +96,11 @@ const silentComponentLogger: ComponentLogger = silentLogger;
  */
 export function componentLogger(logger: Logger, bindings: LogContext): ComponentLogger {
   if (logger === silentLogger) return silentComponentLogger;
+  const enabled = (level: LogLevel) => logger.isLevelEnabled?.(level) ?? true;
   const method =
     (level: LogLevel) =>
     (context: LogFields, message: string): void => {
+      if (!enabled(level)) return;
       logger[level](redact({ ...bindings, ...context }) as LogContext, message);
     };
   return { debug: method("debug"), info: method("info"), warn: method("warn"), error: method("error") };

@@ -465,6 +465,33 @@ describe("componentLogger", () => {
   it("stays silent on the silent logger", () => {
     expect(componentLogger(silentLogger, { component: "x" })).toBe(silentLogger);
   });
+
+  it("builds no context for a level the host logger does not write (isLevelEnabled, as pino has)", () => {
+    let read = 0;
+    // A field that counts every read: a context being copied or redacted reads it.
+    const fields = Object.defineProperty({}, "events", {
+      enumerable: true,
+      get: () => {
+        read++;
+        return 3;
+      },
+    });
+    const { stream, lines } = memoryStream();
+    const log = componentLogger(pino({ base: null, timestamp: false, level: "warn" }, stream), {
+      component: "webhooks",
+    });
+    log.debug(fields, "batch stored");
+    log.info(fields, "batch stored");
+    expect(read).toBe(0);
+    log.warn(fields, "batch had problems");
+    expect(read).toBeGreaterThan(0);
+    expect(lines().map((l) => [l.msg, l.events])).toEqual([["batch had problems", 3]]);
+
+    // A logger without isLevelEnabled gets every entry, as before.
+    const { logger, entries } = recordingLogger();
+    componentLogger(logger, { component: "store" }).debug({}, "kept");
+    expect(entries.map((e) => e.message)).toEqual(["kept"]);
+  });
 });
 
 describe("createConsoleLogger", () => {
@@ -494,6 +521,16 @@ describe("createConsoleLogger", () => {
     log.debug({ component: "x" }, "noise");
     log.info({ component: "x" }, "kept");
     expect(lines().map((l) => l.msg)).toEqual(["kept"]);
+  });
+
+  it("says which levels it writes (isLevelEnabled)", () => {
+    const log = createConsoleLogger({ level: "warn", stream: memoryStream().stream });
+    expect(["debug", "info", "warn", "error"].map((l) => log.isLevelEnabled?.(l as "warn"))).toEqual([
+      false,
+      false,
+      true,
+      true,
+    ]);
   });
 
   it.each([
