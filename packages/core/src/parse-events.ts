@@ -296,6 +296,31 @@ export function parseMandrillEvents(text: string): ParseOutcome {
   return classifyAll(parsed, raws !== undefined && raws.length === parsed.length ? raws : undefined);
 }
 
+/**
+ * One event's stored source text (an inbox record's `raw`: exactly one JSON value, as the batch
+ * parse kept it) read back as its event, with that text as its `rawJson`: what
+ * `parseMandrillEvents(\`[${raw}]\`)` gives for it, without scanning the text a second time.
+ * `undefined` when the text is not one JSON value.
+ */
+export function parseStoredEvent(raw: string): MandrillEvent | undefined {
+  // A stored text has no white space around it; any other is trimmed, as a batch's items are.
+  let start = 0;
+  let end = raw.length;
+  while (start < end && isJsonSpace(raw.charCodeAt(start))) start++;
+  while (end > start && isJsonSpace(raw.charCodeAt(end - 1))) end--;
+  const text = start === 0 && end === raw.length ? raw : raw.slice(start, end);
+  let item: unknown;
+  try {
+    item = JSON.parse(text);
+  } catch {
+    return undefined;
+  }
+  return classifyAll([item], [text]).events[0];
+}
+
+/** JSON's white space: space, tab, line feed, carriage return. */
+const isJsonSpace = (c: number) => c === 0x20 || c === 0x09 || c === 0x0a || c === 0x0d;
+
 /** Each item as its event variant, with its exact source text (or, without it, its re-serialisation). */
 export function classifyAll(items: readonly unknown[], raws: readonly string[] | undefined): ParsedBatch {
   const problems: EventProblem[] = [];

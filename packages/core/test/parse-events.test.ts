@@ -1,5 +1,5 @@
 import type { MandrillEvent } from "@mandrill-kit/core";
-import { type ParsedBatch, parseMandrillEvents } from "@mandrill-kit/core/plugin";
+import { type ParsedBatch, parseMandrillEvents, parseStoredEvent } from "@mandrill-kit/core/plugin";
 import fc from "fast-check";
 import { describe, expect, it } from "vitest";
 import {
@@ -484,5 +484,54 @@ describe("parseMandrillEvents: large batches", () => {
     expect(batch.events).toHaveLength(1000);
     expect(batch.events.map((e) => e.messageId)).toEqual(items.map((_, i) => `message-${i}`));
     expect(batch.events.every((e, i) => e.rawJson === items[i])).toBe(true);
+  });
+});
+
+describe("parseStoredEvent", () => {
+  /** What the dispatcher read a stored event as before: the one-event batch of its text. */
+  const asBatchOfOne = (raw: string) => {
+    const outcome = parseMandrillEvents(`[${raw}]`);
+    return outcome.ok ? outcome.events[0] : undefined;
+  };
+
+  it("reads every stored text as the one-event batch of that text does", () => {
+    const others = [
+      { event: "open", ts: "yesterday" },
+      { event: "hard_bounce", msg: { email: "Zoë@Exämple.com", subject: "\u0000 \ud83d\ude00 \\/" } },
+      42,
+      "text",
+      null,
+      [1, [2]],
+    ].map((v) => JSON.stringify(v));
+    // The samples as Mandrill wrote them (white space, escaped slashes), and odd items.
+    const texts = [
+      ...Object.values(MESSAGE_EVENT_SAMPLES),
+      ...Object.values(SYNC_EVENT_SAMPLES),
+      INBOUND_EVENT_SAMPLE,
+      ...others,
+    ];
+    const batch = parseMandrillEvents(`[${texts.join(",")}]`);
+    if (!batch.ok) throw new Error("the samples must parse");
+    expect(batch.events.length).toBeGreaterThan(10);
+    for (const event of batch.events) {
+      expect(parseStoredEvent(event.rawJson), event.rawJson).toEqual(asBatchOfOne(event.rawJson));
+      expect(parseStoredEvent(event.rawJson)?.rawJson).toBe(event.rawJson);
+    }
+  });
+
+  it("agrees with the one-event batch on any JSON value, and reads anything else as no event", () => {
+    fc.assert(
+      fc.property(
+        fc.oneof(
+          fc.json(),
+          fc.string(),
+          fc.json().map((j) => ` \n${j}\t\r`),
+        ),
+        (raw) => {
+          if (jsonParse(raw) === undefined) expect(parseStoredEvent(raw)).toBeUndefined();
+          else expect(parseStoredEvent(raw)).toEqual(asBatchOfOne(raw));
+        },
+      ),
+    );
   });
 });

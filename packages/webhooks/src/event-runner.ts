@@ -5,7 +5,7 @@ import {
   MandrillKitPayloadError,
   type Store,
 } from "@mandrill-kit/core";
-import { type ComponentLogger, parseMandrillEvents, type Telemetry } from "@mandrill-kit/core/plugin";
+import { type ComponentLogger, parseStoredEvent, type Telemetry } from "@mandrill-kit/core/plugin";
 import type { DispatchConfig } from "./dispatch-options.js";
 import type { HandlerRegistry } from "./handler-registry.js";
 import { type HandlerRun, runId, startRun } from "./handler-run.js";
@@ -138,8 +138,7 @@ export function createEventRunner(deps: Deps): EventRunner {
 
   async function run(record: InboxRecord): Promise<boolean> {
     const observed = observeRun(deps.telemetry, record);
-    const parsed = parseMandrillEvents(`[${record.raw}]`);
-    const event = parsed.ok ? parsed.events[0] : undefined;
+    const event = parseStoredEvent(record.raw);
     if (event === undefined) {
       // Stored events were parsed before; this only happens if the row was altered. Keep it visible.
       const error = new MandrillKitPayloadError("the stored event is not valid JSON any more");

@@ -26,6 +26,7 @@ export {
   type ParsedBatch,
   type ParseOutcome,
   parseMandrillEvents,
+  parseStoredEvent,
   type UnreadableBatch,
 } from "../parse-events.js";
 export { parseMandrillEventsBytes, parseMandrillEventsBytesWithRanges } from "../parse-events-bytes.js";
