@@ -192,6 +192,7 @@ const PLUGIN_VALUES = [
   "parseMandrillEventsBytes",
   "parseMandrillEventsBytesWithRanges",
   "parseMandrillTime",
+  "parseStoredEvent",
   "redact",
   "rejectSuppression",
   "resolveMetricsOptions",

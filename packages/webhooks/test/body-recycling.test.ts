@@ -3,18 +3,14 @@
  * router gathers the next bodies in it (no fresh pages per ~1 MB batch). Reused memory must never
  * show a later job anything of an earlier body.
  */
-import { createMemoryStore, type Store } from "@mandrill-kit/core";
+import type { Store } from "@mandrill-kit/core";
 import { eventFixtures, signWebhook } from "@mandrill-kit/webhooks/testing";
-import express from "express";
 import request from "supertest";
 import { afterEach, describe, expect, it } from "vitest";
-import { buildRouter } from "../src/express-route.js";
-import { createDiagnosisLog } from "../src/mismatch-diagnoses.js";
 import { type ParseJobInput, runParseJob } from "../src/parse-job.js";
 import { createParsePool, type ParsePool, RECYCLED_BODY_MAX } from "../src/parse-pool.js";
-import { resolveRouterDeps, resolveWebhooksOptions } from "../src/webhooks-options.js";
 import { CAPTURED_CLICK } from "./fixtures/captured.js";
-import { comparable, FORM, signedJob } from "./parse-jobs.js";
+import { capturedRouterWith, comparable, FORM, signedJob } from "./parse-jobs.js";
 
 const pools: ParsePool[] = [];
 const stores: Store[] = [];
@@ -91,28 +87,8 @@ describe("the parse pool's body memory", () => {
 
 describe("the router with recycled bodies", () => {
   it("stores every event of batches of falling and rising sizes exactly as sent", async () => {
-    const store = createMemoryStore();
-    stores.push(store);
     const threads = pool();
     const captured = new URL(CAPTURED_CLICK.url);
-    const config = resolveWebhooksOptions({
-      store,
-      publicUrl: captured.origin,
-      path: captured.pathname,
-      key: CAPTURED_CLICK.key,
-      parseThreadMinBytes: 0,
-    });
-    const app = express();
-    app.use(
-      buildRouter({
-        config,
-        deps: resolveRouterDeps(config, undefined),
-        diagnosisLog: createDiagnosisLog(config.clock),
-        afterIngest: () => undefined,
-        doneTypes: () => config.skipHandlersFor,
-        parsePool: () => lending,
-      }),
-    );
     // Every body the router reads is gathered in memory the pool lends.
     let lent = 0;
     const lending: ParsePool = {
@@ -129,6 +105,8 @@ describe("the router with recycled bodies", () => {
         return threads.startFailure;
       },
     };
+    const { app, store } = capturedRouterWith(lending);
+    stores.push(store);
     const sent: string[] = [];
     const sizes = [150, 4, 90, 1, 150, 12];
     for (const [i, n] of sizes.entries()) {

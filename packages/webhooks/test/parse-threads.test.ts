@@ -12,10 +12,8 @@ import { eventFixtures, signWebhook, TEST_WEBHOOK_KEY } from "@mandrill-kit/webh
 import express from "express";
 import request from "supertest";
 import { afterEach, describe, expect, it } from "vitest";
-import { buildRouter } from "../src/express-route.js";
 import { decodeFormBytes } from "../src/form-body.js";
 import { inboxInputs } from "../src/ingest-events.js";
-import { createDiagnosisLog } from "../src/mismatch-diagnoses.js";
 import { inputsFromColumns, type ParseJobInput, runParseJob } from "../src/parse-job.js";
 import {
   createParsePool,
@@ -26,10 +24,9 @@ import {
   parseThreadSpawner,
   spawnParseWorker,
 } from "../src/parse-pool.js";
-import { resolveRouterDeps, resolveWebhooksOptions } from "../src/webhooks-options.js";
 import { CAPTURED_CLICK } from "./fixtures/captured.js";
 import { plainInputs } from "./helpers.js";
-import { capturedJob, comparable, policy, signedJob } from "./parse-jobs.js";
+import { capturedJob, capturedRouterWith, comparable, policy, signedJob } from "./parse-jobs.js";
 
 const captured = new URL(CAPTURED_CLICK.url);
 
@@ -251,27 +248,9 @@ const post = (app: express.Express, job: ParseJobInput) =>
 
 /** The captured POST's router on a memory store, parsing bodies of any size with `threads`. */
 function routerWith(threads: ParsePool) {
-  const store = createMemoryStore();
-  stores.push(store);
-  const config = resolveWebhooksOptions({
-    store,
-    publicUrl: captured.origin,
-    path: captured.pathname,
-    key: CAPTURED_CLICK.key,
-    parseThreadMinBytes: 0,
-  });
-  const app = express();
-  app.use(
-    buildRouter({
-      config,
-      deps: resolveRouterDeps(config, undefined),
-      diagnosisLog: createDiagnosisLog(config.clock),
-      afterIngest: () => undefined,
-      doneTypes: () => config.skipHandlersFor,
-      parsePool: () => threads,
-    }),
-  );
-  return { app, store };
+  const routed = capturedRouterWith(threads);
+  stores.push(routed.store);
+  return routed;
 }
 
 describe("the router with parse threads", () => {
