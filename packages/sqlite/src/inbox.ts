@@ -140,7 +140,7 @@ function durableIngest(
         result.duplicates.push(e.key);
         continue;
       }
-      if (!done) queue.enqueueNew(Number(info.lastInsertRowid), account, e.type, receivedAt);
+      if (!done) queue.enqueue(Number(info.lastInsertRowid), account, e.type, receivedAt, 0);
       result.inserted.push(e.key);
       if (e.effects.length === 0) continue;
       applySuppressionEffects(

@@ -43,19 +43,25 @@ interface ClaimedRow {
   attempts: number;
 }
 
+/** A queue row as the removal of unwanted ones returns it. */
+interface RemovedRow {
+  seq: number;
+  attempts: number;
+}
+
 /**
  * The claim (`UPDATE … RETURNING` of the due, unleased queue rows, oldest due first) and the removal of
  * due rows of unwanted types, for each combination of an account and a type filter; prepared on first
  * use. Both walk inbox_pending in its primary key order, which is the claim order.
  */
 function dueStatements(db: Database.Database) {
-  const cache = new Map<string, Database.Statement<[DueParams], ClaimedRow>>();
+  const cache = new Map<string, Database.Statement<[DueParams], ClaimedRow | RemovedRow>>();
   const inTypes =
     "(type IN (SELECT value FROM json_each(@types)) OR (@unknown AND substr(type, 1, 8) = 'unknown:'))";
-  return (what: "claim" | "unwanted", account: boolean, types: boolean) => {
+  const statement = (what: "claim" | "unwanted", account: boolean, types: boolean) => {
     const id = `${what}:${account}:${types}`;
-    let statement = cache.get(id);
-    if (statement === undefined) {
+    let prepared = cache.get(id);
+    if (prepared === undefined) {
       const where = [
         "next_attempt_at <= @now AND (lease_until IS NULL OR lease_until <= @now)",
         ...(account ? ["account = @account"] : []),
@@ -63,15 +69,21 @@ function dueStatements(db: Database.Database) {
       ].join(" AND ");
       const due = `(next_attempt_at, seq) IN (SELECT next_attempt_at, seq FROM inbox_pending WHERE ${where}
                    ORDER BY next_attempt_at, seq LIMIT @limit)`;
-      statement = db.prepare<[DueParams], ClaimedRow>(
+      prepared = db.prepare<[DueParams], ClaimedRow | RemovedRow>(
         what === "claim"
           ? `UPDATE inbox_pending SET lease_until = @now + @leaseMs, attempts = attempts + 1 WHERE ${due}
              RETURNING seq, next_attempt_at, lease_until, attempts`
           : `DELETE FROM inbox_pending WHERE ${due} RETURNING seq, attempts`,
       );
-      cache.set(id, statement);
+      cache.set(id, prepared);
     }
-    return statement;
+    return prepared;
+  };
+  return {
+    claim: (account: boolean, types: boolean) =>
+      statement("claim", account, types) as Database.Statement<[DueParams], ClaimedRow>,
+    unwanted: (account: boolean) =>
+      statement("unwanted", account, true) as Database.Statement<[DueParams], RemovedRow>,
   };
 }
 
@@ -122,19 +134,18 @@ export function sqliteQueue(db: Database.Database) {
     };
   };
 
-  /** Queues an event due at `dueAt` (its row says so: see requeue). */
-  const enqueue = (event: QueuedEvent, dueAt: number, attempts: number) =>
-    sql.enqueue.run(dueAt, event.seq, event.account, event.type, attempts);
+  /** Puts event `seq` on the queue, due at `dueAt`; its row says `'queued'` with `due_at = dueAt`. */
+  const enqueue = (seq: number, account: string, type: string, dueAt: number, attempts: number) =>
+    sql.enqueue.run(dueAt, seq, account, type, attempts);
 
   return {
-    /** At ingest: the event just inserted as `'queued'` (with `due_at = dueAt`) goes on the queue. */
-    enqueueNew: (seq: number, account: string, type: string, dueAt: number) =>
-      sql.enqueue.run(dueAt, seq, account, type, 0),
+    /** At ingest: the event just inserted as `'queued'`, due at `dueAt`, goes on the queue. */
+    enqueue,
 
     /** `inbox.claim`: the claimed events as rows, state 'pending' with their new lease. */
     claim(options: ClaimOptions): InboxRow[] {
       const { now, limit, leaseMs, account, types } = normalizeClaimOptions(options);
-      const claimed = due("claim", account !== undefined, types !== undefined).all({
+      const claimed = due.claim(account !== undefined, types !== undefined).all({
         now,
         leaseMs,
         limit,
@@ -166,10 +177,7 @@ export function sqliteQueue(db: Database.Database) {
     completeUnwanted(options: Parameters<typeof normalizeCompleteUnwantedOptions>[0]): number {
       const { wanted, limit, now, account } = normalizeCompleteUnwantedOptions(options);
       const params = { now, limit, ...(account === undefined ? {} : { account }), ...typeParams(wanted) };
-      const gone = due("unwanted", account !== undefined, true).all(params) as unknown as {
-        seq: number;
-        attempts: number;
-      }[];
+      const gone = due.unwanted(account !== undefined).all(params);
       for (const g of gone) sql.done.run(g.seq, g.attempts, now);
       return gone.length;
     },
@@ -185,7 +193,7 @@ export function sqliteQueue(db: Database.Database) {
       if (options.retryAt === null) {
         sql.dead.run(error, options.now ?? Date.now(), taken.attempts, event.seq);
       } else {
-        enqueue(event, options.retryAt, taken.attempts);
+        enqueue(event.seq, event.account, event.type, options.retryAt, taken.attempts);
         sql.requeue.run(options.retryAt, error, taken.completedAt, taken.attempts, event.seq);
       }
       return true;
@@ -196,7 +204,7 @@ export function sqliteQueue(db: Database.Database) {
       const event = sql.find.get(account, key);
       if (event === undefined) return false;
       unqueue(event);
-      enqueue(event, now, 0);
+      enqueue(event.seq, event.account, event.type, now, 0);
       sql.requeue.run(now, null, null, 0, event.seq);
       return true;
     },

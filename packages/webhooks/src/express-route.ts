@@ -167,11 +167,13 @@ async function handleRequest(
     answer((await receive(probe, receiving)).reply);
     return undefined;
   }
-  // A body for the parse threads is gathered in memory a thread gave back (no fresh pages per batch).
+  // The parse threads take bodies from parseThreadMinBytes up; such a body is gathered in memory a
+  // thread gave back (no fresh pages per batch).
+  const threadsFor = (size: number) => (size >= config.parseThreadMinBytes ? state.parsePool() : undefined);
   const read = await readPost(
     req,
     { limitBytes: config.bodyLimitBytes, timeoutMs: config.bodyTimeoutMs },
-    (size) => (size >= config.parseThreadMinBytes ? state.parsePool()?.bodyBuffer(size) : undefined),
+    (size) => threadsFor(size)?.bodyBuffer(size),
   );
   if ("refusal" in read) {
     const received = await receive(read.refusal, receiving);
@@ -189,8 +191,7 @@ async function handleRequest(
   }
   const callbackUrl = accountOk ? d.urlOf(account) : "";
   const { body } = read.part;
-  const pool =
-    Buffer.isBuffer(body) && body.length >= config.parseThreadMinBytes ? state.parsePool() : undefined;
+  const pool = Buffer.isBuffer(body) ? threadsFor(body.length) : undefined;
   let received: Received;
   let refusal: Refusal | undefined;
   // Decoding, the signature, parsing and the inbox inputs run in a parse thread when there is one.
