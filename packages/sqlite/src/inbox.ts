@@ -14,6 +14,7 @@ import {
   applySuppressionEffects,
   beforeSeq,
   claimOrder,
+  distinctEvents,
   eventsWithQueue,
   type InboxRow,
   inboxNotFound,
@@ -186,7 +187,7 @@ export function sqliteInbox(context: SqliteContext): InboxRepository {
   const completeManyTx = db.transaction(
     (events: readonly { account: string; key: string }[], now: number) => {
       let found = 0;
-      for (const { account, key } of events) if (queue.complete(account, key, now)) found++;
+      for (const { account, key } of distinctEvents(events)) if (queue.complete(account, key, now)) found++;
       return found;
     },
   );

@@ -116,6 +116,20 @@ export function claimOrder(a: InboxRecord, b: InboxRecord): number {
   return (a.nextAttemptAt ?? 0) - (b.nextAttemptAt ?? 0) || a.seq - b.seq;
 }
 
+/**
+ * The events of a `completeMany` call, each once (first occurrence kept): the call resolves with how
+ * many events changed, so an event named twice counts once.
+ */
+export function distinctEvents<T extends { account: string; key: string }>(events: readonly T[]): T[] {
+  const seen = new Set<string>();
+  return events.filter((e) => {
+    const id = `${e.account}\u0000${e.key}`;
+    if (seen.has(id)) return false;
+    seen.add(id);
+    return true;
+  });
+}
+
 /** `ERR_MK_NOT_FOUND` for an event that `complete`/`fail` were asked about but that does not exist. */
 export function inboxNotFound(account: string, key: string): MandrillKitNotFoundError {
   return new MandrillKitNotFoundError(

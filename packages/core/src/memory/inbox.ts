@@ -3,6 +3,7 @@ import { requireAccountId } from "../account-id.js";
 import {
   applySuppressionEffects,
   claimOrder,
+  distinctEvents,
   inboxNotFound,
   inboxStatsFrom,
   normalizeClaimOptions,
@@ -166,7 +167,7 @@ export function memoryInbox(state: MemoryState, run: MemoryRun): InboxRepository
     completeMany: (events, options = {}) =>
       run("inbox.completeMany", () => {
         let changed = 0;
-        for (const { account, key } of events) {
+        for (const { account, key } of distinctEvents(events)) {
           const r = find(account, key);
           if (r === undefined) continue;
           markDone(r, options.now);

@@ -204,7 +204,10 @@ export interface InboxRepository {
   claim(options?: ClaimOptions): Promise<InboxRecord[]>;
   /** Marks a claimed event done. */
   complete(account: string, key: string, options?: { now?: number }): Promise<void>;
-  /** Marks many events done in one transaction (unknown ones are ignored); resolves with how many changed. */
+  /**
+   * Marks many events done in one transaction (unknown ones are ignored); resolves with how many
+   * changed (an event named twice counts once).
+   */
   completeMany(
     events: readonly { account: string; key: string }[],
     options?: { now?: number },

@@ -211,6 +211,22 @@ function outcomeContract(api: StoreContractApi, store: Store): void {
     expect(await store.inbox.completeMany([])).toBe(0);
   });
 
+  test("counts an event named twice in one completeMany once", async () => {
+    await store.inbox.ingest({ account: "acme", receivedAt: T0, events: [event("d1"), event("d2")] });
+    await store.inbox.claim({ now: T0 });
+    const changed = await store.inbox.completeMany(
+      [
+        { account: "acme", key: "d1" },
+        { account: "acme", key: "d1" },
+        { account: "acme", key: "d2" },
+      ],
+      { now: T0 + 5 },
+    );
+    expect(changed).toBe(2);
+    expect((await store.inbox.get("acme", "d1"))?.state).toBe("done");
+    expect(await store.inbox.stats("acme")).toMatchObject({ done: 2, pending: 0 });
+  });
+
   test("reports a missing event as not found", async () => {
     await rejectsWith(store.inbox.complete("acme", "missing"), "ERR_MK_NOT_FOUND");
     await rejectsWith(store.inbox.fail("acme", "missing", { error: "x", retryAt: null }), "ERR_MK_NOT_FOUND");
