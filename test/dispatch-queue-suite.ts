@@ -200,5 +200,76 @@ export function dispatchQueueSuite<S extends Store>(
       });
       expect((await store.inbox.claim({ now: T0 })).map((r) => r.key)).toEqual(["n1", "n2"]);
     });
+
+    it("pages an account's pending events among many done ones, newest first, by type too", async () => {
+      const store = await target.open();
+      await seedPendingAmongDone(store, { done: 1_000 });
+      const keys = async (query: Parameters<InboxRepository["list"]>[1]) => {
+        const page = await store.inbox.list("acme", query);
+        return { keys: page.items.map((r) => `${r.key}:${r.state}`), next: page.next };
+      };
+      const first = await keys({ state: "pending", limit: 2 });
+      expect(first.keys).toEqual(["p4:pending", "p3:pending"]);
+      const second = await keys({ state: "pending", limit: 2, after: first.next ?? "" });
+      expect(second).toEqual({ keys: ["p1:pending"], next: null });
+      // p1 failed and waits for its retry: still pending; p0 is done and p2 dead.
+      expect((await keys({ state: "pending", type: "open" })).keys).toEqual(["p3:pending", "p1:pending"]);
+      expect((await keys({ state: "pending", type: "click" })).keys).toEqual([]);
+      expect((await store.inbox.list("other", { state: "pending" })).items.map((r) => r.key)).toEqual(["o1"]);
+      expect((await keys({ state: "done", limit: 1 })).keys).toEqual(["d999:done"]);
+      expect((await keys({ state: "dead" })).keys).toEqual(["p2:dead"]);
+    });
   });
+}
+
+/**
+ * Account "acme": pending events p0…p4 stored first (then p0 completed, p1 failed to be retried
+ * later, p2 dead-lettered), then `done` events stored done (d0…), and `otherPending` pending events
+ * of account "other" (o1…): listing
+ * acme's pending events by walking its events newest first would read every done one.
+ */
+export async function seedPendingAmongDone(
+  store: Store,
+  { done, otherPending = 1 }: { done: number; otherPending?: number },
+): Promise<void> {
+  const event = (key: string, type: string, state: "pending" | "done") => ({
+    key,
+    type,
+    email: null,
+    messageId: null,
+    eventAt: null,
+    raw: `{"k":"${key}"}`,
+    state,
+  });
+  await store.inbox.ingest({
+    account: "acme",
+    receivedAt: T0,
+    events: ["send", "open", "send", "open", "send"].map((type, i) => event(`p${i}`, type, "pending")),
+  });
+  for (let from = 0; from < otherPending; from += 500) {
+    await store.inbox.ingest({
+      account: "other",
+      receivedAt: T0,
+      events: Array.from({ length: Math.min(500, otherPending - from) }, (_, i) =>
+        event(`o${from + i + 1}`, "send", "pending"),
+      ),
+    });
+  }
+  expect((await store.inbox.claim({ now: T0, limit: 1, account: "acme" })).map((r) => r.key)).toEqual(["p0"]);
+  await store.inbox.complete("acme", "p0", { now: T0 });
+  expect((await store.inbox.claim({ now: T0, limit: 2, account: "acme" })).map((r) => r.key)).toEqual([
+    "p1",
+    "p2",
+  ]);
+  await store.inbox.fail("acme", "p1", { error: "retry", retryAt: T0 + 60_000, now: T0 });
+  await store.inbox.fail("acme", "p2", { error: "gave up", retryAt: null, now: T0 });
+  for (let from = 0; from < done; from += 500) {
+    await store.inbox.ingest({
+      account: "acme",
+      receivedAt: T0 + 1,
+      events: Array.from({ length: Math.min(500, done - from) }, (_, i) =>
+        event(`d${from + i}`, "open", "done"),
+      ),
+    });
+  }
 }

@@ -19,7 +19,7 @@ import {
   pageLimit,
   QUEUED_RECORD_COLUMNS,
   type QuarantineRow,
-  queuedInboxWhere,
+  queuedListSql,
   queuedStatsSql,
   SqlParams,
   toInbox,
@@ -121,11 +121,9 @@ export function pgInbox({ pool, S, run }: PgContext): InboxRepository {
       run("inbox.list", async () => {
         const limit = pageLimit(query);
         const params = new SqlParams((n) => `$${n}`);
-        const where = queuedInboxWhere(S, params, account, beforeSeq(query), query);
         const { rows } = await q<InboxRow>(
           pool,
-          `SELECT ${QUEUED_RECORD_COLUMNS} FROM ${eventsWithQueue(S)} WHERE ${where}
-           ORDER BY i.seq DESC LIMIT ${params.add(limit + 1)}`,
+          queuedListSql(S, params, account, beforeSeq(query), query, limit + 1),
           params.values,
         );
         return page(rows.map(toInbox), limit, (r) => [r.seq]);

@@ -1,7 +1,8 @@
-/** The dispatch queue suite (test/dispatch-queue-suite.ts) on the PostgreSQL store. */
+/** The dispatch queue suite (test/dispatch-queue-suite.ts) on the PostgreSQL store, and how it lists pending events. */
+import { queuedListSql, SqlParams } from "@mandrill-kit/core/adapter";
 import { openPostgresStore, type PostgresStore } from "@mandrill-kit/postgres";
-import { afterAll } from "vitest";
-import { dispatchQueueSuite } from "../../../test/dispatch-queue-suite.js";
+import { afterAll, describe, expect, it } from "vitest";
+import { dispatchQueueSuite, seedPendingAmongDone } from "../../../test/dispatch-queue-suite.js";
 import { available, databaseUrl, dropSchema, freshSchema, sql } from "./database.js";
 
 const schemas: string[] = [];
@@ -34,3 +35,37 @@ dispatchQueueSuite(
   },
   !available,
 );
+
+/** Rows the plan's nodes on `relation` read (returned, or removed by a filter), over all their loops. */
+function rowsRead(node: Record<string, unknown>, relation: string): number {
+  const own =
+    node["Relation Name"] === relation
+      ? ((node["Actual Rows"] as number) +
+          ((node["Rows Removed by Filter"] as number | undefined) ?? 0) +
+          ((node["Rows Removed by Index Recheck"] as number | undefined) ?? 0)) *
+        (node["Actual Loops"] as number)
+      : 0;
+  const children = (node.Plans as Record<string, unknown>[] | undefined) ?? [];
+  return children.reduce((sum, child) => sum + rowsRead(child, relation), own);
+}
+
+describe.skipIf(!available)("PostgreSQL: pending events listed from the queue", () => {
+  it("reads the queue's (account, seq) index and each event by its seq, not the account's done events", async () => {
+    const schema = freshSchema("pending_list");
+    schemas.push(schema);
+    const store = await openPostgresStore({ connectionString: databaseUrl, schema, maxConnections: 2 });
+    stores.push(store);
+    await seedPendingAmongDone(store, { done: 5_000, otherPending: 3_000 });
+    await sql(`ANALYZE "${schema}".inbox, "${schema}".inbox_pending, "${schema}".inbox_done`);
+    for (const query of [{ state: "pending" as const }, { state: "pending" as const, type: "open" }]) {
+      const params = new SqlParams((n) => `$${n}`);
+      const text = queuedListSql(`"${schema}"`, params, "acme", Number.MAX_SAFE_INTEGER, query, 3);
+      const { rows } = await sql(`EXPLAIN (ANALYZE, FORMAT JSON) ${text}`, params.values);
+      const plan = (rows[0] as { "QUERY PLAN": [{ Plan: Record<string, unknown> }] })["QUERY PLAN"][0].Plan;
+      // acme has 3 pending events (2 of type open) among 5,004, and "other" 3,000: the queue rows
+      // read are acme's (and each event's own, joined), the event rows read are those 3.
+      expect(rowsRead(plan, "inbox")).toBeLessThanOrEqual(3);
+      expect(rowsRead(plan, "inbox_pending")).toBeLessThanOrEqual(3 + 3);
+    }
+  });
+});

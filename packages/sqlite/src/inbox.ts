@@ -25,7 +25,7 @@ import {
   pageLimit,
   QUEUED_RECORD_COLUMNS,
   type QuarantineRow,
-  queuedInboxWhere,
+  queuedListSql,
   queuedStatsSql,
   SqlParams,
   storeFailed,
@@ -231,12 +231,10 @@ export function sqliteInbox(context: SqliteContext): InboxRepository {
       run("inbox.list", () => {
         const limit = pageLimit(query);
         const params = new SqlParams(() => "?");
-        const where = queuedInboxWhere("main", params, account, beforeSeq(query), query);
+        const sqlText = queuedListSql("main", params, account, beforeSeq(query), query, limit + 1);
         const rows = db
-          .prepare<unknown[], InboxRow>(
-            `SELECT ${QUEUED_RECORD_COLUMNS} FROM ${eventsWithQueue("main")} WHERE ${where} ORDER BY i.seq DESC LIMIT ?`,
-          )
-          .all(...params.values, limit + 1)
+          .prepare<unknown[], InboxRow>(sqlText)
+          .all(...params.values)
           .map(toInbox);
         return page(rows, limit, (r) => [r.seq]);
       }),

@@ -35,26 +35,45 @@ export function eventsWithQueue(S: string): string {
 }
 
 /**
- * The condition of `inbox.list` on {@link eventsWithQueue}: one account, below the cursor, optionally
- * one state (written so each can use an index: the queue's for pending, inbox_dead for dead) and type.
+ * `inbox.list` on {@link eventsWithQueue}: one page of an account's events below the cursor, newest
+ * first, `limit` rows (the caller asks one more than the page, to know whether more follow),
+ * optionally of one state and type. Each state is read where it can be found without walking the
+ * account's other events:
+ * - pending: from the queue, by its index (account, seq) (`inbox_pending_account`: SQLite migration 6,
+ *   PostgreSQL migration 7), newest first; then each event by its seq. With millions of done events
+ *   and a few pending ones, a page reads those few rows.
+ * - dead: the condition, which the partial index inbox_dead serves.
+ * - done (most events) and any: the account's events newest first, to the page's end.
  */
-export function queuedInboxWhere(
+export function queuedListSql(
   S: string,
   params: SqlParams,
   account: string,
   before: number,
   query: { state?: InboxState; type?: string },
+  limit: number,
 ): string {
-  const clauses = [`i.account = ${params.add(account)}`, `i.seq < ${params.add(before)}`];
-  if (query.state === "pending") clauses.push("i.state = 'queued' AND p.seq IS NOT NULL");
-  else if (query.state === "done") {
-    // NOT EXISTS (rather than p.seq IS NULL): the newest-first walk stops at the page's end.
+  // Each placeholder its own parameter: SQLite's `?` are positional.
+  const clauses = [`i.account = ${params.add(account)}`];
+  if (query.state === "pending") {
+    const queue = [`q.account = ${params.add(account)}`, `q.seq < ${params.add(before)}`];
+    if (query.type !== undefined) queue.push(`q.type = ${params.add(query.type)}`);
     clauses.push(
-      `(i.state = 'done' OR (i.state = 'queued' AND NOT EXISTS (SELECT 1 FROM ${S}.inbox_pending q WHERE q.next_attempt_at = i.due_at AND q.seq = i.seq)))`,
+      `i.seq IN (SELECT q.seq FROM ${S}.inbox_pending q WHERE ${queue.join(" AND ")} ORDER BY q.seq DESC LIMIT ${params.add(limit)})`,
+      "i.state = 'queued' AND p.seq IS NOT NULL",
     );
-  } else if (query.state !== undefined) clauses.push(`i.state = ${params.add(query.state)}`);
-  if (query.type !== undefined) clauses.push(`i.type = ${params.add(query.type)}`);
-  return clauses.join(" AND ");
+  } else {
+    clauses.push(`i.seq < ${params.add(before)}`);
+    if (query.state === "done") {
+      // NOT EXISTS (rather than p.seq IS NULL): the newest-first walk stops at the page's end.
+      clauses.push(
+        `(i.state = 'done' OR (i.state = 'queued' AND NOT EXISTS (SELECT 1 FROM ${S}.inbox_pending q WHERE q.next_attempt_at = i.due_at AND q.seq = i.seq)))`,
+      );
+    } else if (query.state !== undefined) clauses.push(`i.state = ${params.add(query.state)}`);
+    if (query.type !== undefined) clauses.push(`i.type = ${params.add(query.type)}`);
+  }
+  return `SELECT ${QUEUED_RECORD_COLUMNS} FROM ${eventsWithQueue(S)} WHERE ${clauses.join(" AND ")}
+    ORDER BY i.seq DESC LIMIT ${params.add(limit)}`;
 }
 
 /**

@@ -14,6 +14,7 @@ export { storeClosed, storeFailed } from "./errors.js";
 export {
   applySuppressionEffects,
   claimOrder,
+  distinctEvents,
   type InboxRow,
   inboxNotFound,
   inboxStatsFrom,
@@ -27,7 +28,7 @@ export {
   toQuarantined,
   typeFilterMatches,
 } from "./inbox.js";
-export { eventsWithQueue, QUEUED_RECORD_COLUMNS, queuedInboxWhere, queuedStatsSql } from "./inbox-queue.js";
+export { eventsWithQueue, QUEUED_RECORD_COLUMNS, queuedListSql, queuedStatsSql } from "./inbox-queue.js";
 export {
   type NormalizedInboxEvent,
   normalizeEffect,
