@@ -13,8 +13,16 @@
  *
  * Run alone: `pnpm tsx bench/ingest-sustained.bench.ts` (also runs the cost breakdown and rewrites
  * this section of BENCHMARKS.md). Sizes: MK_BENCH_SUSTAINED_BATCHES (100), MK_BENCH_SUSTAINED_RUNS (5);
- * MK_BENCH_SUSTAINED_ONLY=kit,hand,floor,pg1,pg2,base,pgbase (a subset, while iterating: BENCHMARKS.md is then not
- * rewritten) and MK_BENCH_SUSTAINED_BREAKDOWN=0 (skip the cost breakdown).
+ * MK_BENCH_SUSTAINED_REWARM (30: unmeasured batches posted to a contender right before each of its
+ * measured runs); MK_BENCH_SUSTAINED_ONLY=kit,hand,floor,pg1,pg2,base,pgbase (a subset, while
+ * iterating: BENCHMARKS.md is then not rewritten) and MK_BENCH_SUSTAINED_BREAKDOWN=0 (skip the cost
+ * breakdown).
+ *
+ * Why a re-warm before every run: while the other contenders are measured, a server sits idle for
+ * tens of seconds, and the first batches after such a pause cost it more (measured on this 2-core
+ * VM for the example server: 100 batches after 40 s idle used 36.7–50.8 ms of CPU per batch, against
+ * 33.2–41.7 straight after load and 34.2–42.0 after a 30-batch re-warm, in the same process). That
+ * is the cost of a pause, not of sustained ingest; every contender gets the same re-warm.
  */
 import type { ChildProcess } from "node:child_process";
 import { mkdtempSync, rmSync } from "node:fs";
@@ -151,6 +159,17 @@ async function startContenders(dir: string, pg: PgSetup, started: ServerProcess[
   return contenders;
 }
 
+/** Posts the client's prepared `slot` to the contender's server(s), `IN_FLIGHT` at a time. */
+function blastSlot(c: ChildProcess, contender: Contender, slot: string): Promise<BlastResult> {
+  return ask<BlastResult>(c, {
+    blast: {
+      slot,
+      targets: contender.servers.map((s) => ({ port: s.port, path: KIT_PATH })),
+      inFlight: IN_FLIGHT,
+    },
+  });
+}
+
 /** One measured run of one contender: the client's blast of the prepared slot, with every process's CPU. */
 async function measureContender(c: ChildProcess, contender: Contender, url: string): Promise<Measured> {
   const serverPids = contender.servers.map((s) => s.pid);
@@ -165,13 +184,7 @@ async function measureContender(c: ChildProcess, contender: Contender, url: stri
     all: snapshotCpu(pgAll),
     machine: machineCpuMs(),
   };
-  const r = await ask<BlastResult>(c, {
-    blast: {
-      slot: contender.slot,
-      targets: contender.servers.map((s) => ({ port: s.port, path: KIT_PATH })),
-      inFlight: IN_FLIGHT,
-    },
-  });
+  const r = await blastSlot(c, contender, contender.slot);
   // Work the server still does after its last answer (the dispatcher catching up with the queue)
   // belongs to this contender: wait until it and PostgreSQL are idle before reading the CPU.
   const drainMs = await settle([
@@ -213,6 +226,7 @@ export async function runIngestSustainedBenches(): Promise<SustainedResult> {
   const batches = envNumber("MK_BENCH_SUSTAINED_BATCHES", 100, 1);
   const runs = envNumber("MK_BENCH_SUSTAINED_RUNS", 5, 1);
   const warmupBatches = Math.min(30, batches);
+  const rewarmBatches = envNumber("MK_BENCH_SUSTAINED_REWARM", 30, 0);
   const dir = mkdtempSync(join(tmpdir(), "mk-bench-sustained-"));
   const url = databaseUrl();
   const pgDown = await postgresUnavailable(url);
@@ -247,8 +261,18 @@ export async function runIngestSustainedBenches(): Promise<SustainedResult> {
       bodyBytes = (await prepare("a", run * 2 * batches * 1000, batches)).bytes;
       await prepare("b", (run * 2 + 1) * batches * 1000, batches);
       const order = contenders.map((_, i) => contenders[(i + run) % contenders.length] as Contender);
-      for (const contender of order)
+      for (const contender of order) {
+        if (rewarmBatches > 0) {
+          // Fresh events of its own for each re-warm (the two PostgreSQL contenders share a schema).
+          await prepare(
+            "w",
+            2_000_000_000 + (run * contenders.length + contenders.indexOf(contender)) * rewarmBatches * 1000,
+            rewarmBatches,
+          );
+          await blastSlot(c, contender, "w");
+        }
         results.get(contender.id)?.push(await measureContender(c, contender, url));
+      }
     }
     const loadAfter = loadavg()[0] ?? Number.NaN;
     const kitRuns = results.get("kit") ?? [];
@@ -257,6 +281,7 @@ export async function runIngestSustainedBenches(): Promise<SustainedResult> {
         batches,
         runs,
         warmupBatches,
+        rewarmBatches,
         bodyBytes,
         loadBefore,
         loadAfter,

@@ -43,6 +43,8 @@ export interface ReportContext {
   batches: number;
   runs: number;
   warmupBatches: number;
+  /** Unmeasured batches posted to each contender right before each of its measured runs. */
+  rewarmBatches: number;
   bodyBytes: number;
   loadBefore: number;
   loadAfter: number;
@@ -165,7 +167,7 @@ export function report(
   });
 
   const target = describeTarget(ctx.url);
-  const description = `Each run posts ${ctx.batches} signed batches (1,000 realistic events, ~720 bytes each, 2% hard bounces; ${(ctx.bodyBytes / 1e6).toFixed(2)} MB form-encoded) to each contender with ${IN_FLIGHT} requests in flight, from a load client in its own process over keep-alive loopback connections; every contender is a server process of its own. Kit: the example server (\`examples/server/src/main.ts\`, MANDRILL_SIMULATOR=off, its handlers for hard_bounce/spam/unsub/reject registered, no skipHandlersFor) on SQLite in a temporary DATA_DIR, and on PostgreSQL (${target}, a fresh schema). Hand-rolled: \`bench/contenders/hand-rolled-server.ts\` (issue 19's route: express.urlencoded, HMAC-SHA1 + timingSafeEqual, JSON.parse, one better-sqlite3 transaction, WAL + synchronous=FULL, INSERT OR IGNORE of each event with its JSON, as the kit keeps each raw event, + suppression upserts). Floor: \`bench/contenders/bare-server.ts\` (read, URLSearchParams, JSON.parse, 200). Two processes: two example servers on the one PostgreSQL schema, each in-flight slot bound to one of them, batches taken from one queue. ${ctx.runs} runs after a ${ctx.warmupBatches}-batch warm-up of each; contenders in rotating order; every event new to its database. Latency is per batch as the client saw it.`;
+  const description = `Each run posts ${ctx.batches} signed batches (1,000 realistic events, ~720 bytes each, 2% hard bounces; ${(ctx.bodyBytes / 1e6).toFixed(2)} MB form-encoded) to each contender with ${IN_FLIGHT} requests in flight, from a load client in its own process over keep-alive loopback connections; every contender is a server process of its own. Kit: the example server (\`examples/server/src/main.ts\`, MANDRILL_SIMULATOR=off, its handlers for hard_bounce/spam/unsub/reject registered, no skipHandlersFor) on SQLite in a temporary DATA_DIR, and on PostgreSQL (${target}, a fresh schema). Hand-rolled: \`bench/contenders/hand-rolled-server.ts\` (issue 19's route: express.urlencoded, HMAC-SHA1 + timingSafeEqual, JSON.parse, one better-sqlite3 transaction, WAL + synchronous=FULL, INSERT OR IGNORE of each event with its JSON, as the kit keeps each raw event, + suppression upserts). Floor: \`bench/contenders/bare-server.ts\` (read, URLSearchParams, JSON.parse, 200). Two processes: two example servers on the one PostgreSQL schema, each in-flight slot bound to one of them, batches taken from one queue. ${ctx.runs} runs after a ${ctx.warmupBatches}-batch warm-up of each; contenders in rotating order, each re-warmed with ${ctx.rewarmBatches} unmeasured batches right before each of its runs (a server idle while the others are measured pays more for its first batches after the pause: see the bench's header); every event new to its database. Latency is per batch as the client saw it.`;
 
   const tables: Table[] = [
     {
