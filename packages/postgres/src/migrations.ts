@@ -195,7 +195,8 @@ export const MIGRATIONS: readonly Migration[] = [
     // inbox.list({ state: "pending" }) reads an account's queue rows newest first from this index,
     // instead of walking all the account's events (core's queuedListSql). It costs one index entry per
     // queued event (the events handlers want, a few percent of a typical mix). Instances of the
-    // previous version keep working: their queue writes maintain the index too.
+    // previous version already running keep working (their queue writes maintain the index); one
+    // started later refuses the newer schema. Building it locks writes to inbox_pending until commit.
     sql: `
       CREATE INDEX inbox_pending_account ON SCHEMA.inbox_pending (account, seq);
     `,

@@ -1,6 +1,7 @@
 /** The dispatch queue suite (test/dispatch-queue-suite.ts) on the PostgreSQL store, and how it lists pending events. */
 import { queuedListSql, SqlParams } from "@mandrill-kit/core/adapter";
 import { openPostgresStore, type PostgresStore } from "@mandrill-kit/postgres";
+import pg from "pg";
 import { afterAll, describe, expect, it } from "vitest";
 import { dispatchQueueSuite, seedPendingAmongDone } from "../../../test/dispatch-queue-suite.js";
 import { available, databaseUrl, dropSchema, freshSchema, sql } from "./database.js";
@@ -53,19 +54,35 @@ describe.skipIf(!available)("PostgreSQL: pending events listed from the queue", 
   it("reads the queue's (account, seq) index and each event by its seq, not the account's done events", async () => {
     const schema = freshSchema("pending_list");
     schemas.push(schema);
-    const store = await openPostgresStore({ connectionString: databaseUrl, schema, maxConnections: 2 });
-    stores.push(store);
-    await seedPendingAmongDone(store, { done: 5_000, otherPending: 3_000 });
-    await sql(`ANALYZE "${schema}".inbox, "${schema}".inbox_pending, "${schema}".inbox_done`);
-    for (const query of [{ state: "pending" as const }, { state: "pending" as const, type: "open" }]) {
-      const params = new SqlParams((n) => `$${n}`);
-      const text = queuedListSql(`"${schema}"`, params, "acme", Number.MAX_SAFE_INTEGER, query, 3);
-      const { rows } = await sql(`EXPLAIN (ANALYZE, FORMAT JSON) ${text}`, params.values);
-      const plan = (rows[0] as { "QUERY PLAN": [{ Plan: Record<string, unknown> }] })["QUERY PLAN"][0].Plan;
-      // acme has 3 pending events (2 of type open) among 5,004, and "other" 3,000: the queue rows
-      // read are acme's (and each event's own, joined), the event rows read are those 3.
-      expect(rowsRead(plan, "inbox")).toBeLessThanOrEqual(3);
-      expect(rowsRead(plan, "inbox_pending")).toBeLessThanOrEqual(3 + 3);
+    // A pool of the test's own, to see the statements the store sends.
+    const pool = new pg.Pool({ connectionString: databaseUrl, max: 2 });
+    const sent: string[] = [];
+    const query = pool.query.bind(pool);
+    pool.query = ((config: unknown, ...rest: unknown[]) => {
+      if (typeof config === "object" && config !== null && "text" in config) sent.push(String(config.text));
+      return (query as (...args: unknown[]) => unknown)(config, ...rest);
+    }) as typeof pool.query;
+    const store = await openPostgresStore({ pool, schema });
+    try {
+      await seedPendingAmongDone(store, { done: 5_000, otherPending: 3_000 });
+      await sql(`ANALYZE "${schema}".inbox, "${schema}".inbox_pending, "${schema}".inbox_done`);
+      for (const filter of [{ state: "pending" as const }, { state: "pending" as const, type: "open" }]) {
+        const params = new SqlParams((n) => `$${n}`);
+        const text = queuedListSql(`"${schema}"`, params, "acme", Number.MAX_SAFE_INTEGER, filter, 3);
+        // The store's own statement is this one.
+        sent.length = 0;
+        await store.inbox.list("acme", { ...filter, limit: 2 });
+        expect(sent).toEqual([text]);
+        const { rows } = await sql(`EXPLAIN (ANALYZE, FORMAT JSON) ${text}`, params.values);
+        const plan = (rows[0] as { "QUERY PLAN": [{ Plan: Record<string, unknown> }] })["QUERY PLAN"][0].Plan;
+        // acme has 3 pending events (2 of type open) among 5,004, and "other" 3,000: the queue rows
+        // read are acme's (and each event's own, joined), the event rows read are those 3.
+        expect(rowsRead(plan, "inbox")).toBeLessThanOrEqual(3);
+        expect(rowsRead(plan, "inbox_pending")).toBeLessThanOrEqual(3 + 3);
+      }
+    } finally {
+      await store.close();
+      await pool.end();
     }
   });
 });

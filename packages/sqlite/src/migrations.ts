@@ -183,7 +183,8 @@ export const MIGRATIONS: readonly Migration[] = [
     // inbox.list({ state: "pending" }) reads an account's queue rows newest first from this index,
     // instead of walking all the account's events (core's queuedListSql). It costs one index entry per
     // queued event (the events handlers want, a few percent of a typical mix). A process of the
-    // previous version on the same file keeps working: its queue writes maintain the index too.
+    // previous version already running on the file keeps working (its queue writes maintain the
+    // index); one started later refuses the newer schema. Claims never use this index (queue.ts).
     sql: `
       CREATE INDEX inbox_pending_account ON inbox_pending (account, seq);
     `,

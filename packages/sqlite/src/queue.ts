@@ -52,7 +52,9 @@ interface RemovedRow {
 /**
  * The claim (`UPDATE … RETURNING` of the due, unleased queue rows, oldest due first) and the removal of
  * due rows of unwanted types, for each combination of an account and a type filter; prepared on first
- * use. Both walk inbox_pending in its primary key order, which is the claim order.
+ * use. Both walk inbox_pending in its primary key order, which is the claim order: the account is
+ * written `+account` so that SQLite, which has no statistics here, does not read the account's whole
+ * queue through inbox_pending_account (migration 6, for listing) and sort it instead.
  */
 function dueStatements(db: Database.Database) {
   const cache = new Map<string, Database.Statement<[DueParams], ClaimedRow | RemovedRow>>();
@@ -64,7 +66,7 @@ function dueStatements(db: Database.Database) {
     if (prepared === undefined) {
       const where = [
         "next_attempt_at <= @now AND (lease_until IS NULL OR lease_until <= @now)",
-        ...(account ? ["account = @account"] : []),
+        ...(account ? ["+account = @account"] : []),
         ...(types ? [what === "claim" ? inTypes : `NOT ${inTypes}`] : []),
       ].join(" AND ");
       const due = `(next_attempt_at, seq) IN (SELECT next_attempt_at, seq FROM inbox_pending WHERE ${where}
