@@ -270,6 +270,11 @@ export async function runIngestSustainedBenches(): Promise<SustainedResult> {
             rewarmBatches,
           );
           await blastSlot(c, contender, "w");
+          // Its tail (the dispatcher catching up, PostgreSQL's backends) is the re-warm's, not the run's.
+          await settle([
+            ...contender.servers.map((x) => x.pid),
+            ...(contender.pgApp === undefined ? [] : await backendPids(url, contender.pgApp)),
+          ]);
         }
         results.get(contender.id)?.push(await measureContender(c, contender, url));
       }
