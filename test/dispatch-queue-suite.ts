@@ -246,15 +246,19 @@ export async function seedPendingAmongDone(
     receivedAt: T0,
     events: ["send", "open", "send", "open", "send"].map((type, i) => event(`p${i}`, type, "pending")),
   });
-  for (let from = 0; from < otherPending; from += 500) {
-    await store.inbox.ingest({
-      account: "other",
-      receivedAt: T0,
-      events: Array.from({ length: Math.min(500, otherPending - from) }, (_, i) =>
-        event(`o${from + i + 1}`, "send", "pending"),
-      ),
-    });
-  }
+  /** `n` events of `account`, made by `make(i)`, ingested 500 per batch. */
+  const ingestMany = async (
+    account: string,
+    receivedAt: number,
+    n: number,
+    make: (i: number) => ReturnType<typeof event>,
+  ) => {
+    for (let from = 0; from < n; from += 500) {
+      const events = Array.from({ length: Math.min(500, n - from) }, (_, i) => make(from + i));
+      await store.inbox.ingest({ account, receivedAt, events });
+    }
+  };
+  await ingestMany("other", T0, otherPending, (i) => event(`o${i + 1}`, "send", "pending"));
   expect((await store.inbox.claim({ now: T0, limit: 1, account: "acme" })).map((r) => r.key)).toEqual(["p0"]);
   await store.inbox.complete("acme", "p0", { now: T0 });
   expect((await store.inbox.claim({ now: T0, limit: 2, account: "acme" })).map((r) => r.key)).toEqual([
@@ -263,13 +267,5 @@ export async function seedPendingAmongDone(
   ]);
   await store.inbox.fail("acme", "p1", { error: "retry", retryAt: T0 + 60_000, now: T0 });
   await store.inbox.fail("acme", "p2", { error: "gave up", retryAt: null, now: T0 });
-  for (let from = 0; from < done; from += 500) {
-    await store.inbox.ingest({
-      account: "acme",
-      receivedAt: T0 + 1,
-      events: Array.from({ length: Math.min(500, done - from) }, (_, i) =>
-        event(`d${from + i}`, "open", "done"),
-      ),
-    });
-  }
+  await ingestMany("acme", T0 + 1, done, (i) => event(`d${i}`, "open", "done"));
 }
