@@ -9,7 +9,7 @@ import { renderDispatchSection, runDispatchQueueBench } from "./dispatch-queue.b
 import { runIngestBreakdown } from "./ingest-breakdown.bench.js";
 import { renderSustainedSection, runIngestSustainedBenches } from "./ingest-sustained.bench.js";
 import { machine, printTable, renderMarkdown } from "./lib/report.js";
-import { runPostgresBenches } from "./postgres.bench.js";
+import { renderPostgresSection, runPostgresBenches } from "./postgres.bench.js";
 import { runScalingBenches } from "./scaling.bench.js";
 import { runSenderBenches } from "./sender.bench.js";
 import { runStoreBenches } from "./store.bench.js";
@@ -70,9 +70,7 @@ const md = [
   "## Scaling",
   "",
   ...scalingTables.map(renderMarkdown),
-  "## PostgreSQL beside SQLite (`@mandrill-kit/postgres`)",
-  "",
-  ...postgresTables.map(renderMarkdown),
+  renderPostgresSection(postgresTables),
   "## Denylist sync (`@mandrill-kit/sender`, issue 17)",
   "",
   ...denylistTables.map(renderMarkdown),

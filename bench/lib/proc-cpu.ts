@@ -94,3 +94,17 @@ export function machineCpuMs(): { busy: number; total: number } {
     return { busy: Number.NaN, total: Number.NaN };
   }
 }
+
+/**
+ * Minor page faults of a process so far (/proc/<pid>/stat field 10: a page mapped on first touch,
+ * e.g. a PostgreSQL backend's first use of each shared buffer); NaN where there is no /proc.
+ */
+export function minorFaults(pid: number): number {
+  try {
+    const stat = readFileSync(`/proc/${pid}/stat`, "utf8");
+    // minflt is field 10: the 8th after the command name.
+    return Number(stat.slice(stat.lastIndexOf(")") + 2).split(" ")[7]);
+  } catch {
+    return Number.NaN;
+  }
+}

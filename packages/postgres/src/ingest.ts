@@ -38,31 +38,78 @@ const BEGIN_GENERIC = "BEGIN; SET LOCAL plan_cache_mode = force_generic_plan";
 const INBOX_COLUMNS =
   "account, key, type, email, message_id, event_at, raw, received_at, state, attempts, completed_at, due_at";
 
+/** The events' JSON texts as one `bytea` and where each text is in it: bytes [starts[i], ends[i]). */
+export interface PackedTexts {
+  bytes: Buffer;
+  starts: number[];
+  ends: number[];
+}
+
+/** Whether bytes [from, to) of `view` are JSON's separators between array elements: commas and whitespace. */
+function separatorsOnly(view: Uint8Array, from: number, to: number): boolean {
+  for (let i = from; i < to; i++) {
+    const b = view[i];
+    if (b !== 0x2c && b !== 0x20 && b !== 0x0a && b !== 0x0d && b !== 0x09) return false;
+  }
+  return true;
+}
+
 /**
- * The events' JSON texts as one `bytea` parameter and the byte offset of each: sent as it is (binary),
- * where a `text[]` of JSON would be escaped element by element by the driver and parsed back the same
- * way by the server, ~1 MB per batch each way. A text given as UTF-8 bytes (an event's `rawUtf8`) is
- * copied as it is.
+ * The span of one buffer that holds every text in order with nothing between them but commas and
+ * whitespace, when each text is a view of that buffer: the webhook router gives them so (ranges of the
+ * decoded `mandrill_events` array). Sent as it is, nothing copied. Anything else in between (an event
+ * left out as a duplicate, or unrelated bytes of a shared allocation pool, which must not reach the
+ * server) and the texts are copied instead.
  */
-export function packTexts(texts: readonly (string | Uint8Array)[]): { bytes: Buffer; offsets: number[] } {
+function sharedSpan(texts: readonly (string | Uint8Array)[]): PackedTexts | undefined {
+  const first = texts[0];
+  if (!(first instanceof Uint8Array)) return undefined;
+  const { buffer } = first;
+  const base = first.byteOffset;
+  const whole = new Uint8Array(buffer);
+  const starts: number[] = new Array(texts.length);
+  const ends: number[] = new Array(texts.length);
+  let end = base;
+  for (let i = 0; i < texts.length; i++) {
+    const t = texts[i];
+    if (!(t instanceof Uint8Array) || t.buffer !== buffer || t.byteOffset < end) return undefined;
+    if (!separatorsOnly(whole, end, t.byteOffset)) return undefined;
+    starts[i] = t.byteOffset - base;
+    end = t.byteOffset + t.byteLength;
+    ends[i] = end - base;
+  }
+  return { bytes: Buffer.from(buffer, base, end - base), starts, ends };
+}
+
+/**
+ * The events' JSON texts as one `bytea` parameter and the byte range of each: sent as it is (binary),
+ * where a `text[]` of JSON would be escaped element by element by the driver and parsed back the same
+ * way by the server, ~1 MB per batch each way. Texts given as UTF-8 bytes (an event's `rawUtf8`) that
+ * are views of one buffer, in order, are sent as that buffer's span (sharedSpan); otherwise each is
+ * copied (bytes) or encoded (strings) into a new buffer, end to end.
+ */
+export function packTexts(texts: readonly (string | Uint8Array)[]): PackedTexts {
+  const span = sharedSpan(texts);
+  if (span !== undefined) return span;
   // Written in one pass into room for the worst case (3 bytes of UTF-8 per UTF-16 unit), rather than
   // measuring each text first.
   let room = 0;
   for (const t of texts) room += typeof t === "string" ? t.length * 3 : t.byteLength;
   const bytes = Buffer.allocUnsafe(room);
-  const offsets: number[] = new Array(texts.length + 1);
+  const starts: number[] = new Array(texts.length);
+  const ends: number[] = new Array(texts.length);
   let at = 0;
   for (let i = 0; i < texts.length; i++) {
-    offsets[i] = at;
+    starts[i] = at;
     const text = texts[i] as string | Uint8Array;
     if (typeof text === "string") at += bytes.write(text, at, "utf8");
     else {
       bytes.set(text, at);
       at += text.byteLength;
     }
+    ends[i] = at;
   }
-  offsets[texts.length] = at;
-  return { bytes: bytes.subarray(0, at), offsets };
+  return { bytes: bytes.subarray(0, at), starts, ends };
 }
 
 /** What the effects of a batch's events need read under the ingest's lock: see {@link effectReads}. */
@@ -100,9 +147,11 @@ function effectReads(events: readonly NormalizedInboxEvent[], receivedAt: number
 
 /**
  * The batch's statement (see insertEvents). Parameters: $1 account, $2 receivedAt, $3…$7 key, type,
- * email, message_id, event_at (binary arrays, see binary.ts), $8 the raw texts (packTexts), $9 state,
- * $10/$11 each text's start and end offsets in $8; with effects, $12/$13 each effect's event key and
- * address, and $14…$16 the soft-bounce windows (address, low, high).
+ * email, message_id, event_at (binary arrays, see binary.ts), $8 state, $9/$10 each text's start and
+ * end offsets in the raw texts; with effects, $11/$12 each effect's event key and address, and
+ * $13…$15 the soft-bounce windows (address, low, high); last ($11, or $16 with effects), the raw texts
+ * (packTexts). Last, because the driver copies the parameters one after another into one buffer that
+ * grows as it fills: the ~1 MB of texts is then copied in once, not again when that buffer grows.
  *
  * With `probe`, keys already stored are left out by a probe of the unique index per key (a correlated
  * subquery, kept one by OFFSET 0 so the planner cannot turn it into a scan of the table), so the rest
@@ -124,17 +173,18 @@ function effectReads(events: readonly NormalizedInboxEvent[], receivedAt: number
  * the locked suppressions and the soft bounces as JSON.
  */
 export function insertStatement(S: string, withEffects: boolean, probe: boolean): string {
+  const raw = withEffects ? "$16" : "$11";
   const reads = withEffects
     ? `, locked AS (
        SELECT l.* FROM (
-         SELECT DISTINCT f.email COLLATE "C" AS email FROM unnest($12::text[], $13::text[]) AS f(key, email)
+         SELECT DISTINCT f.email COLLATE "C" AS email FROM unnest($11::text[], $12::text[]) AS f(key, email)
          JOIN stored USING (key) ORDER BY 1
        ) e
        CROSS JOIN LATERAL (
          SELECT s.* FROM ${S}.suppressions s WHERE s.account = $1 AND s.email = e.email FOR UPDATE
        ) l
      ), bounces AS (
-       SELECT i.key, i.email, i.event_at FROM unnest($14::text[], $15::bigint[], $16::bigint[]) AS b(email, lo, hi)
+       SELECT i.key, i.email, i.event_at FROM unnest($13::text[], $14::bigint[], $15::bigint[]) AS b(email, lo, hi)
        CROSS JOIN LATERAL (
          SELECT x.key, x.email, x.event_at FROM ${S}.inbox x
          WHERE x.account = $1 AND x.type = 'soft_bounce' AND x.email = b.email AND x.event_at > b.lo AND x.event_at <= b.hi
@@ -149,11 +199,11 @@ export function insertStatement(S: string, withEffects: boolean, probe: boolean)
   return `WITH stored AS (
        INSERT INTO ${S}.inbox (${INBOX_COLUMNS})
        SELECT $1, w.key, w.type, w.email, w.message_id, w.event_at,
-              convert_from(substring($8::bytea FROM w.off + 1 FOR w.next - w.off), 'UTF8'), $2,
+              convert_from(substring(${raw}::bytea FROM w.off + 1 FOR w.off_end - w.off), 'UTF8'), $2,
               CASE WHEN w.state = 'done' THEN 'done' ELSE 'queued' END, 0,
               CASE WHEN w.state = 'done' THEN $2::bigint END, CASE WHEN w.state = 'done' THEN NULL ELSE $2::bigint END
-       FROM unnest($3::text[], $4::text[], $5::text[], $6::text[], $7::bigint[], $9::text[], $10::int[], $11::int[])
-            WITH ORDINALITY AS w(key, type, email, message_id, event_at, state, off, next, ord)
+       FROM unnest($3::text[], $4::text[], $5::text[], $6::text[], $7::bigint[], $8::text[], $9::int[], $10::int[])
+            WITH ORDINALITY AS w(key, type, email, message_id, event_at, state, off, off_end, ord)
        ${probe ? `WHERE NOT EXISTS (SELECT 1 FROM ${S}.inbox x WHERE x.account = $1 AND x.key = w.key OFFSET 0)` : ""}
        ORDER BY w.ord
        RETURNING seq, key, type, state
@@ -189,12 +239,13 @@ async function insertEvents(
   const reads = effectReads(unique, receivedAt);
   const withEffects = reads.keys.length > 0;
   const windows = [...reads.windows.entries()];
+  const statement = insertStatement(S, withEffects, probe);
   const { rows } = await q<{
     n: number;
     keys: string[] | null;
     suppressions?: SuppressionRow[] | null;
     bounces?: Read["bounces"] | null;
-  }>(client, insertStatement(S, withEffects, probe), [
+  }>(client, statement, [
     account,
     receivedAt,
     textArray(unique.map((e) => e.key)),
@@ -202,10 +253,9 @@ async function insertEvents(
     textArray(unique.map((e) => e.email)),
     textArray(unique.map((e) => e.messageId)),
     int8Array(unique.map((e) => e.eventAt)),
-    raw.bytes,
     textArray(unique.map((e) => e.state)),
-    int4Array(raw.offsets.slice(0, -1)),
-    int4Array(raw.offsets.slice(1)),
+    int4Array(raw.starts),
+    int4Array(raw.ends),
     ...(withEffects
       ? [
           textArray(reads.keys),
@@ -215,6 +265,7 @@ async function insertEvents(
           int8Array(windows.map(([, w]) => w.hi)),
         ]
       : []),
+    raw.bytes,
   ]);
   const row = rows[0] ?? { n: 0, keys: null };
   return {

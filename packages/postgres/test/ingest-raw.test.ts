@@ -8,7 +8,7 @@ import type { InboxEventInput } from "@mandrill-kit/core";
 import { Utf8InboxEvent } from "@mandrill-kit/core/plugin";
 import { openPostgresStore } from "@mandrill-kit/postgres";
 import { afterAll, describe, expect, it, vi } from "vitest";
-import { packTexts } from "../src/ingest.js";
+import { type PackedTexts, packTexts } from "../src/ingest.js";
 import { available, databaseUrl, dropSchema, freshSchema } from "./database.js";
 
 const TEXTS = [
@@ -20,30 +20,82 @@ const TEXTS = [
   '{"\u00e9":"\u20ac"}',
 ];
 
+/** Each packed text, decoded. */
+function unpacked({ bytes, starts, ends }: PackedTexts): string[] {
+  return starts.map((start, i) => bytes.subarray(start, ends[i]).toString("utf8"));
+}
+
+/** TEXTS as views into one buffer holding the JSON array of them (as the router's parse job gives them). */
+function viewsOfOneBuffer(): { whole: Buffer; views: Uint8Array[] } {
+  const whole = Buffer.from(`[${TEXTS.join(",")}]`, "utf8");
+  const views: Uint8Array[] = [];
+  let at = 1;
+  for (const t of TEXTS) {
+    const length = Buffer.byteLength(t, "utf8");
+    views.push(whole.subarray(at, at + length));
+    at += length + 1;
+  }
+  return { whole, views };
+}
+
 describe("packTexts", () => {
-  it("packs UTF-8 texts end to end with the byte offset of each", () => {
-    const { bytes, offsets } = packTexts(TEXTS);
-    expect(offsets).toHaveLength(TEXTS.length + 1);
-    for (const [i, t] of TEXTS.entries())
-      expect(bytes.subarray(offsets[i], offsets[i + 1]).toString("utf8")).toBe(t);
-    expect(offsets.at(-1)).toBe(bytes.length);
-    expect(packTexts([])).toEqual({ bytes: Buffer.alloc(0), offsets: [0] });
+  it("packs UTF-8 texts end to end with the byte range of each", () => {
+    const packed = packTexts(TEXTS);
+    expect(unpacked(packed)).toEqual(TEXTS);
+    expect(packed.ends.at(-1)).toBe(packed.bytes.length);
+    expect(packTexts([])).toEqual({ bytes: Buffer.alloc(0), starts: [], ends: [] });
   });
 
   it("copies texts given as UTF-8 bytes (views into a larger buffer) between strings", () => {
-    const whole = Buffer.from(`[${TEXTS.join(",")}]`, "utf8");
-    const views: Uint8Array[] = [];
-    let at = 1;
-    for (const t of TEXTS) {
-      const length = Buffer.byteLength(t, "utf8");
-      views.push(whole.subarray(at, at + length));
-      at += length + 1;
-    }
+    const { whole, views } = viewsOfOneBuffer();
     const mixed = TEXTS.map((t, i) => (i % 2 === 0 ? (views[i] as Uint8Array) : t));
-    const { bytes, offsets } = packTexts(mixed);
-    for (const [i, t] of TEXTS.entries())
-      expect(bytes.subarray(offsets[i], offsets[i + 1]).toString("utf8"), `text ${i}`).toBe(t);
-    expect(offsets.at(-1)).toBe(bytes.length);
+    const packed = packTexts(mixed);
+    expect(unpacked(packed)).toEqual(TEXTS);
+    expect(packed.bytes.buffer).not.toBe(whole.buffer);
+    expect(packed.ends.at(-1)).toBe(packed.bytes.length);
+  });
+
+  it("sends views of one buffer, in order, as that buffer's span: nothing copied", () => {
+    const { whole, views } = viewsOfOneBuffer();
+    const packed = packTexts(views);
+    expect(unpacked(packed)).toEqual(TEXTS);
+    expect(packed.bytes.buffer).toBe(whole.buffer);
+    // From the first text to the last: the array's brackets are left out, the commas between kept.
+    expect(packed.bytes.byteOffset).toBe(whole.byteOffset + 1);
+    expect(packed.bytes.length).toBe(whole.length - 2);
+    // Whitespace between the texts (a pretty-printed array) is sent along too.
+    const spaced = Buffer.from(`[\n  ${TEXTS.join(",\n  ")}\r\n\t]`, "utf8");
+    const spacedViews = TEXTS.map((t) => {
+      const at = spaced.indexOf(Buffer.from(t, "utf8"));
+      return spaced.subarray(at, at + Buffer.byteLength(t, "utf8"));
+    });
+    expect(unpacked(packTexts(spacedViews))).toEqual(TEXTS);
+    expect(packTexts(spacedViews).bytes.buffer).toBe(spaced.buffer);
+  });
+
+  it("copies views with anything but separators between them, out of order, overlapping or of several buffers", () => {
+    const { views } = viewsOfOneBuffer();
+    const [a, b, c] = views as [Uint8Array, Uint8Array, Uint8Array];
+    const other = Buffer.from(TEXTS[1] as string, "utf8");
+    // Texts of Node's shared allocation pool, with whatever else it holds between them.
+    const pooled = [Buffer.from("{}"), Buffer.from("secret"), Buffer.from("[]")] as [Buffer, Buffer, Buffer];
+    const cases: [Uint8Array[], string[]][] = [
+      // An event left out between two others (a duplicate in the batch).
+      [[a, c], [TEXTS[0], TEXTS[2]] as string[]],
+      [[b, a], [TEXTS[1], TEXTS[0]] as string[]],
+      [[a, a], [TEXTS[0], TEXTS[0]] as string[]],
+      [[a, other, c], [TEXTS[0], TEXTS[1], TEXTS[2]] as string[]],
+      [
+        [pooled[0], pooled[2]],
+        ["{}", "[]"],
+      ],
+    ];
+    for (const [texts, expected] of cases) {
+      const packed = packTexts(texts);
+      expect(unpacked(packed)).toEqual(expected);
+      // Copied end to end: nothing but the texts is sent.
+      expect(packed.bytes.toString("utf8")).toBe(expected.join(""));
+    }
   });
 });
 
@@ -74,6 +126,32 @@ describe.skipIf(!available)("PostgreSQL ingest keeps each raw text exactly", () 
       expect(result.duplicates).toEqual(["k1", "k3"]);
       for (const [i, text] of TEXTS.entries())
         expect((await store.inbox.get("acme", `k${i}`))?.raw, `k${i}`).toBe(text);
+    } finally {
+      await store.close();
+    }
+  });
+
+  it("stores texts given as views of one buffer (as the webhook router gives them) exactly", async () => {
+    const store = await openPostgresStore({ connectionString: databaseUrl, schema });
+    try {
+      const { views } = viewsOfOneBuffer();
+      const fields = (i: number) => ({
+        key: `v${i}`,
+        type: "send",
+        email: null,
+        messageId: null,
+        eventAt: null,
+        effects: [],
+        state: "done" as const,
+      });
+      const events = views.map((v, i) => new Utf8InboxEvent(fields(i), v));
+      expect(packTexts(views).bytes.buffer).toBe((views[0] as Uint8Array).buffer);
+      await store.inbox.ingest({ account: "views", receivedAt: 4, events: events.slice(0, 2) });
+      // Redelivered with the rest: the span is the same buffer, the stored ones are left out.
+      const result = await store.inbox.ingest({ account: "views", receivedAt: 5, events });
+      expect(result.inserted).toEqual(TEXTS.slice(2).map((_, i) => `v${i + 2}`));
+      for (const [i, text] of TEXTS.entries())
+        expect((await store.inbox.get("views", `v${i}`))?.raw, `v${i}`).toBe(text);
     } finally {
       await store.close();
     }
