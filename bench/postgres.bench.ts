@@ -292,7 +292,7 @@ if (process.argv[1] !== undefined && import.meta.url === pathToFileURL(process.a
   for (const table of tables) printTable(table);
   let commit = "a working tree";
   try {
-    commit = `commit ${execFileSync("git", ["rev-parse", "--short", "HEAD"], { encoding: "utf8" }).trim()}${execFileSync("git", ["status", "--porcelain", "--untracked-files=no"], { encoding: "utf8" }).trim() === "" ? "" : " with uncommitted changes"}`;
+    commit = `commit ${execFileSync("git", ["rev-parse", "--short", "HEAD"], { encoding: "utf8" }).trim()}${execFileSync("git", ["status", "--porcelain", "--untracked-files=no", "--", ".", ":!BENCHMARKS.md"], { encoding: "utf8" }).trim() === "" ? "" : " with uncommitted changes"}`;
   } catch {
     // not a git checkout
   }
