@@ -29,6 +29,7 @@ export function storePool(config: ResolvedPostgresOptions, place: PgPlace, log: 
     connectionString: config.connectionString,
     max: config.maxConnections,
     connectionTimeoutMillis: config.connectTimeoutMs,
+    idleTimeoutMillis: config.idleTimeoutMs,
   });
   // An idle client losing its connection emits "error" on the pool; unhandled, it ends the process.
   const onPoolError = (error: Error): void => {

@@ -58,12 +58,13 @@ function separatorsOnly(view: Uint8Array, from: number, to: number): boolean {
  * The span of one buffer that holds every text in order with nothing between them but commas and
  * whitespace, when each text is a view of that buffer: the webhook router gives them so (ranges of the
  * decoded `mandrill_events` array). Sent as it is, nothing copied. Anything else in between (an event
- * left out as a duplicate, or unrelated bytes of a shared allocation pool, which must not reach the
- * server) and the texts are copied instead.
+ * left out as a duplicate in the batch, or unrelated bytes of a shared allocation pool, which must not
+ * reach the server) and the texts are copied instead (~1 MB for a 1,000-event batch).
  */
 function sharedSpan(texts: readonly (string | Uint8Array)[]): PackedTexts | undefined {
   const first = texts[0];
-  if (!(first instanceof Uint8Array)) return undefined;
+  // Not a SharedArrayBuffer: another thread could change the bytes between them after the check.
+  if (!(first instanceof Uint8Array) || !(first.buffer instanceof ArrayBuffer)) return undefined;
   const { buffer } = first;
   const base = first.byteOffset;
   const whole = new Uint8Array(buffer);
@@ -147,11 +148,9 @@ function effectReads(events: readonly NormalizedInboxEvent[], receivedAt: number
 
 /**
  * The batch's statement (see insertEvents). Parameters: $1 account, $2 receivedAt, $3…$7 key, type,
- * email, message_id, event_at (binary arrays, see binary.ts), $8 state, $9/$10 each text's start and
- * end offsets in the raw texts; with effects, $11/$12 each effect's event key and address, and
- * $13…$15 the soft-bounce windows (address, low, high); last ($11, or $16 with effects), the raw texts
- * (packTexts). Last, because the driver copies the parameters one after another into one buffer that
- * grows as it fills: the ~1 MB of texts is then copied in once, not again when that buffer grows.
+ * email, message_id, event_at (binary arrays, see binary.ts), $8 the raw texts (packTexts), $9 state,
+ * $10/$11 each text's start and end offsets in $8; with effects, $12/$13 each effect's event key and
+ * address, and $14…$16 the soft-bounce windows (address, low, high).
  *
  * With `probe`, keys already stored are left out by a probe of the unique index per key (a correlated
  * subquery, kept one by OFFSET 0 so the planner cannot turn it into a scan of the table), so the rest
@@ -173,18 +172,17 @@ function effectReads(events: readonly NormalizedInboxEvent[], receivedAt: number
  * the locked suppressions and the soft bounces as JSON.
  */
 export function insertStatement(S: string, withEffects: boolean, probe: boolean): string {
-  const raw = withEffects ? "$16" : "$11";
   const reads = withEffects
     ? `, locked AS (
        SELECT l.* FROM (
-         SELECT DISTINCT f.email COLLATE "C" AS email FROM unnest($11::text[], $12::text[]) AS f(key, email)
+         SELECT DISTINCT f.email COLLATE "C" AS email FROM unnest($12::text[], $13::text[]) AS f(key, email)
          JOIN stored USING (key) ORDER BY 1
        ) e
        CROSS JOIN LATERAL (
          SELECT s.* FROM ${S}.suppressions s WHERE s.account = $1 AND s.email = e.email FOR UPDATE
        ) l
      ), bounces AS (
-       SELECT i.key, i.email, i.event_at FROM unnest($13::text[], $14::bigint[], $15::bigint[]) AS b(email, lo, hi)
+       SELECT i.key, i.email, i.event_at FROM unnest($14::text[], $15::bigint[], $16::bigint[]) AS b(email, lo, hi)
        CROSS JOIN LATERAL (
          SELECT x.key, x.email, x.event_at FROM ${S}.inbox x
          WHERE x.account = $1 AND x.type = 'soft_bounce' AND x.email = b.email AND x.event_at > b.lo AND x.event_at <= b.hi
@@ -199,10 +197,10 @@ export function insertStatement(S: string, withEffects: boolean, probe: boolean)
   return `WITH stored AS (
        INSERT INTO ${S}.inbox (${INBOX_COLUMNS})
        SELECT $1, w.key, w.type, w.email, w.message_id, w.event_at,
-              convert_from(substring(${raw}::bytea FROM w.off + 1 FOR w.off_end - w.off), 'UTF8'), $2,
+              convert_from(substring($8::bytea FROM w.off + 1 FOR w.off_end - w.off), 'UTF8'), $2,
               CASE WHEN w.state = 'done' THEN 'done' ELSE 'queued' END, 0,
               CASE WHEN w.state = 'done' THEN $2::bigint END, CASE WHEN w.state = 'done' THEN NULL ELSE $2::bigint END
-       FROM unnest($3::text[], $4::text[], $5::text[], $6::text[], $7::bigint[], $8::text[], $9::int[], $10::int[])
+       FROM unnest($3::text[], $4::text[], $5::text[], $6::text[], $7::bigint[], $9::text[], $10::int[], $11::int[])
             WITH ORDINALITY AS w(key, type, email, message_id, event_at, state, off, off_end, ord)
        ${probe ? `WHERE NOT EXISTS (SELECT 1 FROM ${S}.inbox x WHERE x.account = $1 AND x.key = w.key OFFSET 0)` : ""}
        ORDER BY w.ord
@@ -253,6 +251,7 @@ async function insertEvents(
     textArray(unique.map((e) => e.email)),
     textArray(unique.map((e) => e.messageId)),
     int8Array(unique.map((e) => e.eventAt)),
+    raw.bytes,
     textArray(unique.map((e) => e.state)),
     int4Array(raw.starts),
     int4Array(raw.ends),
@@ -265,7 +264,6 @@ async function insertEvents(
           int8Array(windows.map(([, w]) => w.hi)),
         ]
       : []),
-    raw.bytes,
   ]);
   const row = rows[0] ?? { n: 0, keys: null };
   return {

@@ -52,6 +52,7 @@ describe.skipIf(!available)("PostgreSQL ingest plan", () => {
       emails,
       keys.map(() => null),
       keys.map((_, i) => i),
+      Buffer.from("{}".repeat(n)),
       keys.map(() => "pending"),
       keys.map((_, i) => 2 * i),
       keys.map((_, i) => 2 * i + 2),
@@ -60,7 +61,6 @@ describe.skipIf(!available)("PostgreSQL ingest plan", () => {
       effects.slice(0, 15).map((k) => emails[Number(k.slice(1))]),
       effects.slice(0, 15).map(() => 0),
       effects.slice(0, 15).map(() => 10),
-      Buffer.from("{}".repeat(n)),
     ];
     const client = new pg.Client({ connectionString: databaseUrl });
     await client.connect();

@@ -90,6 +90,31 @@ describe("packTexts", () => {
         ["{}", "[]"],
       ],
     ];
+    // Two buffers of their own (not the pool) laid out alike: the second text sits where the first
+    // buffer has its second text, so only the check that both views share one buffer tells them apart.
+    const one = new Uint8Array(Buffer.from('[{"a":1},{"b":2}]'));
+    const two = new Uint8Array(Buffer.from('[{"x":9},{"y":8}]'));
+    cases.push([
+      [one.subarray(1, 8), two.subarray(9, 16)],
+      ['{"a":1}', '{"y":8}'],
+    ]);
+    // One stray byte (anything but a comma or whitespace) anywhere between two texts.
+    for (const stray of ["X", '"', "\0", "\u0001", "{"]) {
+      for (const gap of [stray, `,${stray}`, `${stray},`, ` ${stray} `, `,\n${stray}\n,`]) {
+        const whole = new Uint8Array(Buffer.from(`[{"a":1}${gap}{"b":2}]`));
+        cases.push([
+          [whole.subarray(1, 8), whole.subarray(8 + gap.length, 15 + gap.length)],
+          ['{"a":1}', '{"b":2}'],
+        ]);
+      }
+    }
+    // Views of shared memory: another thread could change the bytes between them after the check.
+    const shared = new Uint8Array(new SharedArrayBuffer(16));
+    shared.set(Buffer.from('{"a":1},{"b":2}'));
+    cases.push([
+      [shared.subarray(0, 7), shared.subarray(8, 15)],
+      ['{"a":1}', '{"b":2}'],
+    ]);
     for (const [texts, expected] of cases) {
       const packed = packTexts(texts);
       expect(unpacked(packed)).toEqual(expected);

@@ -33,6 +33,16 @@ describe("openPostgresStore options", () => {
     expect(error.message).toContain('a\\"; DROP');
   });
 
+  it("refuses a negative or fractional idleTimeoutMs", async () => {
+    for (const idleTimeoutMs of [-1, 1.5]) {
+      const error = await caught(
+        openPostgresStore({ connectionString: "postgres://x@127.0.0.1/db", idleTimeoutMs }),
+      );
+      expect(error.code).toBe("ERR_MK_CONFIG_INVALID");
+      expect(error.message).toContain("idleTimeoutMs");
+    }
+  });
+
   it("refuses unknown options with a suggestion", async () => {
     const error = await caught(
       openPostgresStore({ connectionString: "postgres://x@127.0.0.1/db", shema: "x" } as never),
@@ -171,6 +181,32 @@ describe.skipIf(!available)("PostgreSQL across instances", () => {
     expect(puts.filter((p) => p.status === "fulfilled")).toHaveLength(1);
     const rejected = puts.find((p) => p.status === "rejected") as PromiseRejectedResult;
     expect((rejected.reason as { code: string }).code).toBe("ERR_MK_STORE_CONFLICT");
+  });
+
+  it("keeps its own pool's unused connections open for idleTimeoutMs (5 minutes by default, not pg's 10 s)", async () => {
+    const schema = schemaForTest();
+    const open = async (idleTimeoutMs?: number) => {
+      const store = await openPostgresStore({
+        connectionString: databaseUrl,
+        schema,
+        ...(idleTimeoutMs === undefined ? {} : { idleTimeoutMs }),
+      });
+      stores.push(store);
+      return store;
+    };
+    const byDefault = await open();
+    const poolOptions = (store: PostgresStore) =>
+      (store.pool as unknown as { options: { idleTimeoutMillis?: number } }).options;
+    expect(poolOptions(byDefault).idleTimeoutMillis).toBe(300_000);
+    const short = await open(200);
+    const kept = await open(0);
+    for (const store of [short, kept]) {
+      await store.inbox.stats("acme");
+      expect(store.pool.idleCount).toBeGreaterThan(0);
+    }
+    await new Promise((resolve) => setTimeout(resolve, 1000));
+    expect(short.pool.totalCount).toBe(0);
+    expect(kept.pool.idleCount).toBeGreaterThan(0);
   });
 
   it("uses a pool it is given and leaves it open on close", async () => {
