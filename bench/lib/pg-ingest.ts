@@ -2,7 +2,6 @@
  * The PostgreSQL store's ingest bench (issue 19; run by bench/postgres.bench.ts): 1,000-event batches
  * into `@mandrill-kit/postgres` beside the SQLite store, on the same batches, in runs of 100.
  */
-import { readFileSync } from "node:fs";
 import { setFlagsFromString } from "node:v8";
 import { runInNewContext } from "node:vm";
 import { type InboxEventInput, resolveSuppressionPolicy, type Store } from "@mandrill-kit/core";
@@ -62,15 +61,6 @@ interface IngestRun {
   otherCores: number;
 }
 
-/** Whether `pid` is a process of the local PostgreSQL server (its command name is `postgres`). */
-function isLocalPostgres(pid: number): boolean {
-  try {
-    return readFileSync(`/proc/${pid}/comm`, "utf8").trim() === "postgres";
-  } catch {
-    return false;
-  }
-}
-
 async function ingestRun(
   store: Store,
   batches: InboxEventInput[][],
@@ -81,7 +71,9 @@ async function ingestRun(
   // writers) and garbage are not charged to this one.
   collectGarbage();
   await settle([process.pid, ...postgres]);
-  const local = backends !== undefined && backends.length > 0 && backends.every(isLocalPostgres);
+  // The backends' faults are readable when they are processes of this machine's PostgreSQL server.
+  const local =
+    backends !== undefined && backends.length > 0 && backends.every((pid) => postgres.includes(pid));
   const faultsNow = () => (local ? backends.reduce((sum, pid) => sum + minorFaults(pid), 0) : Number.NaN);
   const faults0 = faultsNow();
   const server0 = snapshotCpu(postgres);
